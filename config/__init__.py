@@ -1,0 +1,316 @@
+"""Konfiguracja Sight jako dane: typowane, walidowane widoki plików YAML z tego katalogu.
+
+`config.models`, `config.features`, `config.prompts` i `config.demographics` ładują się leniwie przy pierwszym
+użyciu; błąd wskazuje plik i pole, a `manage.py check` zgłasza go jako sight.E001–E004.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_DIR = Path(os.environ.get("SIGHT_CONFIG_DIR", Path(__file__).resolve().parent))
+LANGUAGES = ("pl", "en")
+
+
+class ConfigError(Exception):
+    """Błąd konfiguracji z nazwą pliku i pola."""
+
+    def __init__(self, path: Path, field: str, message: str) -> None:
+        self.path, self.field, self.message = path, field, message
+        super().__init__(f"{path.name}: {field}: {message}" if field else f"{path.name}: {message}")
+
+
+class Strict(BaseModel):
+    """Model bez nieznanych pól: literówka w YAML to błąd, nie cisza."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- models.yaml ---------------------------------------------------------------------------------------------------
+
+Provider = Literal["google", "openai", "offline", "fake"]
+
+
+class Price(Strict):
+    """Cena za milion tokenów (USD)."""
+
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(ge=0)
+
+
+class RoleConfig(Strict):
+    """Ustawienia jednej roli LLM (wartości nieustawione dziedziczy z `defaults`)."""
+
+    provider: Provider | None = None
+    model: str | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=16, le=65536)
+    timeout: float | None = Field(default=None, gt=0, le=600)
+    concurrency: int | None = Field(default=None, ge=1, le=256)
+    max_attempts: int | None = Field(default=None, ge=1, le=10)
+    reasks: int | None = Field(default=None, ge=0, le=5)
+
+
+class ResolvedRole(Strict):
+    """Pełne ustawienia roli po scaleniu z wartościami domyślnymi."""
+
+    name: str
+    provider: Provider | None
+    model: str
+    temperature: float
+    max_tokens: int
+    timeout: float
+    concurrency: int
+    max_attempts: int
+    reasks: int
+
+
+class EmbeddingsConfig(Strict):
+    """Model embeddingów per dostawca."""
+
+    google_model: str = "models/gemini-embedding-001"
+    openai_model: str = "nomic-embed-text"
+    offline_dimensions: int = Field(default=256, ge=8, le=4096)
+
+
+class ModelsConfig(Strict):
+    """Zawartość `models.yaml`: role → dostawca, model, parametry; cennik modeli."""
+
+    defaults: RoleConfig
+    roles: dict[str, RoleConfig]
+    prices: dict[str, Price] = {}
+    embeddings: EmbeddingsConfig = EmbeddingsConfig()
+
+    @model_validator(mode="after")
+    def _defaults_complete(self) -> ModelsConfig:
+        missing = [f for f in ("model", "temperature", "max_tokens", "timeout", "concurrency", "max_attempts", "reasks") if getattr(self.defaults, f) is None]
+        if missing:
+            raise ValueError(f"defaults must set {', '.join(missing)}")
+        return self
+
+    def role(self, name: str) -> ResolvedRole:
+        """Ustawienia roli; nieznana rola to KeyError z listą znanych."""
+        if name not in self.roles:
+            raise KeyError(f"unknown LLM role {name!r}; known: {', '.join(sorted(self.roles))}")
+        merged = {**self.defaults.model_dump(), **{k: v for k, v in self.roles[name].model_dump().items() if v is not None}}
+        return ResolvedRole(name=name, **merged)
+
+    def price(self, model: str) -> Price:
+        """Cena modelu; nieznany model (np. lokalny) kosztuje 0."""
+        return self.prices.get(model, Price(input_per_million=0, output_per_million=0))
+
+
+# --- features.yaml -------------------------------------------------------------------------------------------------
+
+
+class PersonaFeatures(Strict):
+    """Limity i ustawienia generowania person."""
+
+    max_per_run: int = Field(default=500, ge=1, le=5000)
+    default_seed: int = 42
+    near_duplicate_threshold: float = Field(default=0.9, gt=0, le=1)
+    trait_presets: dict[str, dict[str, float]] = {}
+
+
+class FocusGroupFeatures(Strict):
+    """Ustawienia grup fokusowych."""
+
+    max_participants: int = Field(default=12, ge=2, le=50)
+    max_questions: int = Field(default=20, ge=1, le=100)
+    default_turns_per_question: int = Field(default=8, ge=1, le=100)
+
+
+class FeaturesConfig(Strict):
+    """Zawartość `features.yaml`: przełączniki i limity produktu."""
+
+    llm_cache: bool = True
+    rag: bool = True
+    graph: bool = True
+    page_size: int = Field(default=25, ge=1, le=200)
+    personas: PersonaFeatures = PersonaFeatures()
+    focus_groups: FocusGroupFeatures = FocusGroupFeatures()
+
+
+# --- prompts/<lang>/*.yaml -----------------------------------------------------------------------------------------
+
+
+class Prompt(Strict):
+    """Szablon promptu (`$zmienna` jak w string.Template); zmienne muszą być zadeklarowane."""
+
+    id: str
+    version: int = Field(ge=1)
+    description: str = ""
+    variables: list[str] = []
+    system: str
+    user: str
+
+    @model_validator(mode="after")
+    def _variables_declared(self) -> Prompt:
+        used = {m.group("named") or m.group("braced") for text in (self.system, self.user) for m in string.Template.pattern.finditer(text) if m.group("named") or m.group("braced")}
+        undeclared = sorted(used - set(self.variables))
+        if undeclared:
+            raise ValueError(f"template uses undeclared variables: {', '.join(undeclared)}")
+        return self
+
+    def render(self, **values: Any) -> tuple[str, str]:
+        """Zwraca (system, user) z podstawionymi wartościami; brak zmiennej to KeyError."""
+        missing = sorted(set(self.variables) - set(values))
+        if missing:
+            raise KeyError(f"prompt {self.id} needs: {', '.join(missing)}")
+        return string.Template(self.system).substitute(values), string.Template(self.user).substitute(values)
+
+
+class Prompts:
+    """Prompty per język: `config.prompts.get("persona_generation", "pl")`."""
+
+    def __init__(self, by_language: dict[str, dict[str, Prompt]]) -> None:
+        self.by_language = by_language
+
+    def get(self, name: str, language: str) -> Prompt:
+        """Prompt w danym języku (angielski, gdy języka nie ma)."""
+        prompts = self.by_language.get(language) or self.by_language["en"]
+        return prompts[name]
+
+    def names(self) -> set[str]:
+        """Nazwy promptów (te same w każdym języku)."""
+        return set().union(*(p.keys() for p in self.by_language.values()))
+
+
+# --- demographics/*.yaml -------------------------------------------------------------------------------------------
+
+
+class Category(Strict):
+    """Kategoria demograficzna z etykietami i wagami koszyków (sumują się do 1)."""
+
+    label: dict[str, str]
+    buckets: dict[str, float]
+    bucket_labels: dict[str, dict[str, str]] = {}
+
+    @field_validator("buckets")
+    @classmethod
+    def _weights(cls, buckets: dict[str, float]) -> dict[str, float]:
+        if not buckets or any(w < 0 for w in buckets.values()) or abs(sum(buckets.values()) - 1) > 1e-6:
+            raise ValueError("bucket weights must be non-negative and sum to 1")
+        return buckets
+
+
+class Occupation(Strict):
+    """Zawód z zakresem wieku i minimalnym wykształceniem (spójność profilu)."""
+
+    name: str
+    min_age: int = Field(default=18, ge=14, le=100)
+    max_age: int = Field(default=100, ge=14, le=120)
+    education: list[str] = []
+    income: list[str] = []
+
+
+class Vocabularies(Strict):
+    """Słowniki do generowania: imiona, nazwiska, zawody, zainteresowania, wartości, style."""
+
+    first_names: dict[str, list[str]]
+    surnames: list[str] | dict[str, list[str]]
+    occupations: list[Occupation]
+    interests: list[str]
+    values: list[str]
+    communication_styles: list[str]
+    decision_styles: list[str]
+    concerns: list[str] = []
+
+
+class DemographicPreset(Strict):
+    """Preset rynku (np. Polska, USA): kategorie z wagami i słowniki."""
+
+    id: str
+    label: dict[str, str]
+    country: str
+    language: Literal["pl", "en"]
+    categories: dict[str, Category]
+    vocabularies: Vocabularies
+
+    def target_demographics(self) -> dict[str, dict[str, float]]:
+        """Rozkład w formacie projektu: kategoria → {koszyk: waga}."""
+        return {name: dict(cat.buckets) for name, cat in self.categories.items()}
+
+
+# --- loading -------------------------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except FileNotFoundError as exc:
+        raise ConfigError(path, "", "file is missing") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, "", f"invalid YAML: {exc}") from exc
+
+
+def _parse[T: BaseModel](model: type[T], path: Path) -> T:
+    try:
+        return model.model_validate(_read(path) or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(path, field, re.sub(r"^Value error, ", "", err["msg"])) from exc
+
+
+@cache
+def load_models() -> ModelsConfig:
+    """Wczytuje `models.yaml`."""
+    return _parse(ModelsConfig, CONFIG_DIR / "models.yaml")
+
+
+@cache
+def load_features() -> FeaturesConfig:
+    """Wczytuje `features.yaml`."""
+    return _parse(FeaturesConfig, CONFIG_DIR / "features.yaml")
+
+
+@cache
+def load_prompts() -> Prompts:
+    """Wczytuje `prompts/<język>/*.yaml`; każdy język musi mieć ten sam zestaw promptów."""
+    by_language: dict[str, dict[str, Prompt]] = {}
+    for language in LANGUAGES:
+        folder = CONFIG_DIR / "prompts" / language
+        by_language[language] = {p.stem: _parse(Prompt, p) for p in sorted(folder.glob("*.yaml"))}
+    reference = set(by_language["en"])
+    for language, prompts in by_language.items():
+        if set(prompts) != reference:
+            diff = sorted(set(prompts) ^ reference)
+            raise ConfigError(CONFIG_DIR / "prompts" / language, "", f"prompt sets differ between languages: {', '.join(diff)}")
+    return Prompts(by_language)
+
+
+@cache
+def load_demographics() -> dict[str, DemographicPreset]:
+    """Wczytuje presety rynków z `demographics/*.yaml` (klucz: id presetu)."""
+    presets = [_parse(DemographicPreset, p) for p in sorted((CONFIG_DIR / "demographics").glob("*.yaml"))]
+    return {p.id: p for p in presets}
+
+
+def reload() -> None:
+    """Czyści wczytaną konfigurację (testy, zmiana SIGHT_CONFIG_DIR)."""
+    for loader in (load_models, load_features, load_prompts, load_demographics):
+        loader.cache_clear()
+
+
+def use_dir(path: Path) -> None:
+    """Przełącza katalog konfiguracji (testy walidacji) i czyści cache."""
+    global CONFIG_DIR
+    CONFIG_DIR = Path(path)
+    reload()
+
+
+def __getattr__(name: str) -> Any:
+    loaders = {"models": load_models, "features": load_features, "prompts": load_prompts, "demographics": load_demographics}
+    if name in loaders:
+        return loaders[name]()
+    raise AttributeError(name)

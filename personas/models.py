@@ -1,0 +1,1 @@
+"""Modele aplikacji personas."""

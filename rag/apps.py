@@ -1,0 +1,12 @@
+"""Konfiguracja aplikacji rag."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RagConfig(AppConfig):
+    """Aplikacja rag."""
+
+    name = "rag"
+    verbose_name = _("Rag")
+    default_auto_field = "django.db.models.BigAutoField"

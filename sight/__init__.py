@@ -1,0 +1,1 @@
+"""Sight: pakiet projektu i rdzeń (projekty, konta, warstwa LLM, graf, zadania, API)."""

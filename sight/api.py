@@ -1,0 +1,223 @@
+"""JSON API `/api/v1/` (django-ninja): projekty, zadania, stan usług. Routery aplikacji dołączają się tutaj."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Field, NinjaAPI, Router, Schema
+from ninja.errors import AuthenticationError
+from ninja.pagination import PageNumberPagination, paginate
+from pydantic import field_validator
+
+from sight import health, jobs
+from sight.auth import api_auth
+from sight.demographics import demographics_errors
+from sight.graph import GraphUnavailable
+from sight.models import Language, Project, get_job_for_user, get_project_for_user
+
+api = NinjaAPI(title="Sight API", version="1", urls_namespace="api", auth=api_auth, docs_url="/docs")
+
+
+@api.exception_handler(GraphUnavailable)
+def graph_unavailable(request: HttpRequest, exc: GraphUnavailable) -> HttpResponse:
+    """Graf niedostępny: 503 z czytelnym komunikatem; reszta API działa."""
+    return api.create_response(request, {"detail": f"The concept graph is unavailable: {exc}"}, status=503)
+
+
+@api.exception_handler(DjangoValidationError)
+def django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    """Błędy walidacji modelu jako 422 z komunikatami przy polach."""
+    detail = [{"loc": ["body", "payload", field], "msg": msg, "type": "value_error"} for field, msgs in exc.message_dict.items() for msg in msgs] if hasattr(exc, "error_dict") else [{"loc": ["body"], "msg": m, "type": "value_error"} for m in exc.messages]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    """Brak obiektu albo cudzy obiekt: to samo 404."""
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    """Brak uwierzytelnienia."""
+    return api.create_response(request, {"detail": "Authentication required: log in or send Authorization: Bearer <token>."}, status=401)
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("Text must not contain NUL characters.")
+    return value
+
+
+class ProjectIn(Schema):
+    """Dane projektu przy tworzeniu i pełnej aktualizacji."""
+
+    name: str = Field(min_length=1, max_length=255)
+    description: str = Field("", max_length=2000)
+    target_audience: str = Field("", max_length=2000)
+    research_objectives: str = Field("", max_length=4000)
+    notes: str = Field("", max_length=4000)
+    language: Language = Language.PL
+    target_demographics: dict[str, Any]
+    target_sample_size: int = Field(20, ge=1, le=1000)
+    token_budget: int | None = Field(None, ge=0, le=10**12)
+
+    @field_validator("name", "description", "target_audience", "research_objectives", "notes")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        return _clean_text(value)
+
+    @field_validator("target_demographics")
+    @classmethod
+    def _demographics(cls, value: dict[str, Any]) -> dict[str, Any]:
+        errors = demographics_errors(value)
+        if errors:
+            raise ValueError("; ".join(f"{k}: {m}" if k != "__all__" else m for k, msgs in errors.items() for m in msgs))
+        return value
+
+
+class ProjectPatch(Schema):
+    """Częściowa aktualizacja projektu (PATCH)."""
+
+    name: str | None = Field(None, min_length=1, max_length=255)
+    description: str | None = Field(None, max_length=2000)
+    target_audience: str | None = Field(None, max_length=2000)
+    research_objectives: str | None = Field(None, max_length=4000)
+    notes: str | None = Field(None, max_length=4000)
+    language: Language | None = None
+    target_demographics: dict[str, Any] | None = None
+    target_sample_size: int | None = Field(None, ge=1, le=1000)
+    token_budget: int | None = Field(None, ge=0, le=10**12)
+
+    _no_nul = field_validator("name", "description", "target_audience", "research_objectives", "notes")(ProjectIn._no_nul.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("target_demographics")
+    @classmethod
+    def _demographics(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else ProjectIn._demographics(value)
+
+
+class ProjectOut(Schema):
+    """Projekt w odpowiedzi API."""
+
+    id: uuid.UUID
+    name: str
+    description: str
+    target_audience: str
+    research_objectives: str
+    notes: str
+    language: str
+    target_demographics: dict[str, dict[str, float]]
+    target_sample_size: int
+    token_budget: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobOut(Schema):
+    """Stan zadania w tle."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    done: int
+    total: int
+    percent: int
+    message: str
+    error: str
+    result: dict[str, Any]
+    attempts: int
+    project_id: uuid.UUID | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class Detail(Schema):
+    """Odpowiedź z komunikatem."""
+
+    detail: str
+
+
+projects = Router(tags=["projects"])
+
+
+@projects.get("", response=list[ProjectOut])
+@paginate(PageNumberPagination, page_size=25)
+def list_projects(request: HttpRequest) -> Any:
+    """Projekty zalogowanego użytkownika, od ostatnio zmienionych."""
+    return Project.objects.for_user(request.user)
+
+
+@projects.post("", response={201: ProjectOut})
+def create_project(request: HttpRequest, payload: ProjectIn) -> tuple[int, Project]:
+    """Tworzy projekt."""
+    project = Project(owner=request.user, **payload.dict())
+    project.full_clean()
+    project.save()
+    return 201, project
+
+
+@projects.get("/{project_id}", response=ProjectOut)
+def get_project(request: HttpRequest, project_id: uuid.UUID) -> Project:
+    """Jeden projekt."""
+    return get_project_for_user(request.user, project_id)
+
+
+@projects.put("/{project_id}", response=ProjectOut)
+def replace_project(request: HttpRequest, project_id: uuid.UUID, payload: ProjectIn) -> Project:
+    """Pełna aktualizacja projektu."""
+    return _update(get_project_for_user(request.user, project_id), payload.dict())
+
+
+@projects.patch("/{project_id}", response=ProjectOut)
+def update_project(request: HttpRequest, project_id: uuid.UUID, payload: ProjectPatch) -> Project:
+    """Częściowa aktualizacja projektu."""
+    return _update(get_project_for_user(request.user, project_id), payload.dict(exclude_unset=True))
+
+
+def _update(project: Project, values: dict[str, Any]) -> Project:
+    for field, value in values.items():
+        setattr(project, field, value)
+    project.full_clean()
+    project.save()
+    return project
+
+
+@projects.delete("/{project_id}", response={204: None})
+def delete_project(request: HttpRequest, project_id: uuid.UUID) -> tuple[int, None]:
+    """Usuwa projekt wraz z jego danymi."""
+    get_project_for_user(request.user, project_id).delete()
+    return 204, None
+
+
+jobs_router = Router(tags=["jobs"])
+
+
+@jobs_router.get("/{job_id}", response=JobOut)
+def get_job(request: HttpRequest, job_id: uuid.UUID) -> dict[str, Any]:
+    """Stan i postęp zadania."""
+    return get_job_for_user(request.user, job_id).as_dict()
+
+
+@jobs_router.post("/{job_id}/cancel", response=JobOut)
+def cancel_job(request: HttpRequest, job_id: uuid.UUID) -> dict[str, Any]:
+    """Anuluje zadanie (w kolejce od razu, trwające przy najbliższym kroku)."""
+    return jobs.cancel(get_job_for_user(request.user, job_id)).as_dict()
+
+
+@api.get("/health", auth=None, tags=["health"])
+def get_health(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
+    """Stan bazy, Redisa, grafu i dostawcy LLM; 503, gdy baza nie działa."""
+    state = health.status(max_age=0)
+    if not state["database"]["ok"]:
+        response.status_code = 503
+    return {"ok": all(s.get("ok") for s in state.values()), **state}
+
+
+api.add_router("/projects", projects)
+api.add_router("/jobs", jobs_router)

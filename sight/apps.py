@@ -1,0 +1,19 @@
+"""Konfiguracja aplikacji rdzenia."""
+
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy as _
+
+
+class SightConfig(AppConfig):
+    """Rdzeń Sight: rejestruje kontrole systemowe i wczytuje obsługę zadań (`<app>.tasks`)."""
+
+    name = "sight"
+    verbose_name = _("Sight")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Rejestruje kontrole i obsługę zadań wszystkich aplikacji."""
+        from sight import checks  # noqa: F401
+
+        autodiscover_modules("tasks")

@@ -1,0 +1,83 @@
+"""Konsument websocketu postępu zadania: przeglądarka dostaje fragment HTML, klient API — JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.template.loader import render_to_string
+
+from sight import live
+from sight.models import Job
+
+CLOSE_NOT_FOUND = 4404
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """Wspólna podstawa: dostęp sprawdzany przed `accept`, stan nadrabiany z PostgreSQL po połączeniu."""
+
+    group: str = ""
+
+    @property
+    def wants_json(self) -> bool:
+        """Klient API (token Bearer) dostaje JSON; przeglądarka — HTML do podmiany przez htmx."""
+        return self.scope.get("auth") == "bearer"
+
+    async def connect(self) -> None:
+        """Odmawia przed `accept`, gdy obiekt nie istnieje albo jest cudzy."""
+        if not await self.authorize():
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.catch_up()
+
+    async def disconnect(self, code: int) -> None:
+        """Opuszcza grupę."""
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def authorize(self) -> bool:
+        """Ustawia `self.group`; zwraca False, gdy użytkownik nie ma dostępu."""
+        raise NotImplementedError
+
+    async def catch_up(self) -> None:
+        """Wysyła stan z PostgreSQL (po połączeniu i na żądanie klienta)."""
+        raise NotImplementedError
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Klient może poprosić o ponowne nadrobienie: {"type": "catch_up"}."""
+        if isinstance(content, dict) and content.get("type") == "catch_up":
+            await self.catch_up()
+
+
+class JobConsumer(LiveConsumer):
+    """`/ws/jobs/<id>/`: postęp jednego zadania."""
+
+    async def authorize(self) -> bool:
+        """Zadanie musi należeć do użytkownika."""
+        self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return False
+        exists = await database_sync_to_async(Job.objects.for_user(user).filter(pk=self.job_id).exists)()
+        if exists:
+            self.group = live.job_group(self.job_id)
+        return exists
+
+    async def catch_up(self) -> None:
+        """Aktualny stan zadania z bazy."""
+        job = await database_sync_to_async(Job.objects.get)(pk=self.job_id)
+        await self.send_job(job.as_dict())
+
+    async def live_event(self, event: dict[str, Any]) -> None:
+        """Zdarzenie z grupy: nowy stan zadania."""
+        await self.send_job(event["payload"]["job"])
+
+    async def send_job(self, job: dict[str, Any]) -> None:
+        """JSON dla API, fragment `#job_progress` dla przeglądarki (ten sam, który renderuje strona)."""
+        if self.wants_json:
+            await self.send_json({"type": "job", "job": job})
+        else:
+            await self.send(text_data=render_to_string("sight/job_progress.html#job_progress", {"job": job, "oob": True}))

@@ -1,0 +1,73 @@
+"""Rozkład demograficzny projektu: kategoria → {koszyk: waga}; walidacja wspólna dla formularza, API i modelu."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+MAX_CATEGORIES = 12
+MAX_BUCKETS = 40
+MAX_KEY_LENGTH = 64
+SUM_TOLERANCE = 1e-6
+
+
+def demographics_errors(value: Any) -> dict[str, list[str]]:
+    """Zwraca błędy rozkładu pogrupowane po kategorii ('__all__' dla całości); pusty słownik = poprawny."""
+    if not isinstance(value, dict):
+        return {"__all__": [_("Target demographics must be an object of categories.")]}
+    if not value:
+        return {"__all__": [_("Add at least one category with its buckets.")]}
+    if len(value) > MAX_CATEGORIES:
+        return {"__all__": [_("At most %(n)d categories are allowed.") % {"n": MAX_CATEGORIES}]}
+    errors: dict[str, list[str]] = {}
+    for category, buckets in value.items():
+        problems = _key_problems(category) + _bucket_problems(buckets)
+        if problems:
+            errors[str(category)[:MAX_KEY_LENGTH]] = problems
+    return errors
+
+
+def _key_problems(key: Any) -> list[str]:
+    if not isinstance(key, str) or not key.strip():
+        return [_("Names must be non-empty text.")]
+    if len(key) > MAX_KEY_LENGTH:
+        return [_("Names may have at most %(n)d characters.") % {"n": MAX_KEY_LENGTH}]
+    if "\x00" in key:
+        return [_("Text must not contain NUL characters.")]
+    return []
+
+
+def _bucket_problems(buckets: Any) -> list[str]:
+    if not isinstance(buckets, dict) or not buckets:
+        return [_("Each category needs at least one bucket with a weight.")]
+    if len(buckets) > MAX_BUCKETS:
+        return [_("A category may have at most %(n)d buckets.") % {"n": MAX_BUCKETS}]
+    problems: list[str] = []
+    for bucket, weight in buckets.items():
+        problems += [f"{str(bucket)[:MAX_KEY_LENGTH]}: {p}" for p in _key_problems(bucket)]
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            problems.append(_("%(bucket)s: the weight must be a number.") % {"bucket": str(bucket)[:MAX_KEY_LENGTH]})
+        elif not math.isfinite(weight):
+            problems.append(_("%(bucket)s: the weight must be a finite number.") % {"bucket": str(bucket)[:MAX_KEY_LENGTH]})
+        elif weight < 0:
+            problems.append(_("%(bucket)s: the weight must not be negative.") % {"bucket": str(bucket)[:MAX_KEY_LENGTH]})
+    if not problems:
+        total = math.fsum(buckets.values())
+        if abs(total - 1.0) > SUM_TOLERANCE:
+            problems.append(_("Weights must sum to 1 (they sum to %(total).6g).") % {"total": total})
+    return problems
+
+
+def validate_target_demographics(value: Any) -> None:
+    """Walidator Django: podnosi ValidationError z komunikatami przy kategoriach."""
+    errors = demographics_errors(value)
+    if errors:
+        raise ValidationError([f"{k}: {m}" if k != "__all__" else m for k, msgs in errors.items() for m in msgs], code="invalid_demographics")
+
+
+def normalise(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Kopiuje rozkład z wagami jako float (po walidacji)."""
+    return {str(c): {str(b): float(w) for b, w in buckets.items()} for c, buckets in value.items()}

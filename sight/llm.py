@@ -1,0 +1,1 @@
+"""Warstwa LLM — szkielet; pełna implementacja w toku."""
