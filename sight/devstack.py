@@ -154,7 +154,8 @@ def _supervise(procs: list[subprocess.Popen]) -> int:
 def test(args: list[str]) -> int:
     """`make test`: usługi testowe (osobne od `make run`), potem cały zestaw pytest."""
     with services("test", persistent=False) as extra:
-        env = {**os.environ, **extra}
+        # Własna testowa baza na uruchomienie: równoległe `make test` na jednym serwerze sobie nie przeszkadzają.
+        env = {"SIGHT_TEST_DB_NAME": f"test_sight_{os.getpid()}", **os.environ, **extra}
         return subprocess.run([sys.executable, "-m", "pytest", *args], env=env, cwd=ROOT).returncode
 
 

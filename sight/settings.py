@@ -46,6 +46,7 @@ def database_from_url(url: str) -> dict[str, object]:
         "PORT": str(parts.port or ""),
         "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 0),
         "OPTIONS": {"connect_timeout": 5},
+        "TEST": {"NAME": env("SIGHT_TEST_DB_NAME") or None},
     }
 
 
