@@ -31,7 +31,10 @@ def graph_unavailable(request: HttpRequest, exc: GraphUnavailable) -> HttpRespon
 @api.exception_handler(DjangoValidationError)
 def django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     """Błędy walidacji modelu jako 422 z komunikatami przy polach."""
-    detail = [{"loc": ["body", "payload", field], "msg": msg, "type": "value_error"} for field, msgs in exc.message_dict.items() for msg in msgs] if hasattr(exc, "error_dict") else [{"loc": ["body"], "msg": m, "type": "value_error"} for m in exc.messages]
+    if hasattr(exc, "error_dict"):
+        detail = [{"loc": ["body", "payload", field], "msg": msg, "type": "value_error"} for field, msgs in exc.message_dict.items() for msg in msgs]
+    else:
+        detail = [{"loc": ["body"], "msg": msg, "type": "value_error"} for msg in exc.messages]
     return api.create_response(request, {"detail": detail}, status=422)
 
 

