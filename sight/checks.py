@@ -43,3 +43,11 @@ def check_graph_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     if settings.GRAPH_BACKEND == "neo4j" and not settings.NEO4J_URI:
         return [Error("GRAPH_BACKEND=neo4j needs NEO4J_URI (bolt://host:7687)", id="sight.E007")]
     return []
+
+
+@register("sight", deploy=True)
+def check_production_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """sight.E008: w produkcji klucz SECRET_KEY musi pochodzić ze środowiska, nie z wartości deweloperskiej."""
+    if settings.SECRET_KEY.startswith("dev-only-insecure"):
+        return [Error("SECRET_KEY is the development default", hint="Set DJANGO_SECRET_KEY to a long random value.", id="sight.E008")]
+    return []
