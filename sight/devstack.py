@@ -161,8 +161,8 @@ def test(args: list[str]) -> int:
 
 
 def manage(args: list[str]) -> int:
-    """Dowolne polecenie manage.py na usługach `make run` (np. makemigrations, createsuperuser)."""
-    with services("run", persistent=True) as extra:
+    """Dowolne polecenie manage.py na danych `make run` (np. makemigrations, create_api_token); Redis bez zapisu na dysk."""
+    with services("run", persistent=False) as extra:
         return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env={**os.environ, **extra}, cwd=ROOT).returncode
 
 
