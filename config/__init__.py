@@ -25,7 +25,16 @@ class ConfigError(Exception):
 
     def __init__(self, path: Path, field: str, message: str) -> None:
         self.path, self.field, self.message = path, field, message
-        super().__init__(f"{path.name}: {field}: {message}" if field else f"{path.name}: {message}")
+        name = _relative(path)
+        super().__init__(f"{name}: {field}: {message}" if field else f"{name}: {message}")
+
+
+def _relative(path: Path) -> str:
+    """Ścieżka względem katalogu konfiguracji (np. prompts/en/moderator.yaml)."""
+    try:
+        return str(path.relative_to(CONFIG_DIR))
+    except ValueError:
+        return path.name
 
 
 class Strict(BaseModel):
@@ -234,6 +243,21 @@ class DemographicPreset(Strict):
     language: Literal["pl", "en"]
     categories: dict[str, Category]
     vocabularies: Vocabularies
+
+    @model_validator(mode="after")
+    def _vocabulary_matches_buckets(self) -> DemographicPreset:
+        for i, job in enumerate(self.vocabularies.occupations):
+            for category, keys in (("education", job.education), ("income", job.income)):
+                unknown = sorted(set(keys) - set(self.categories[category].buckets)) if category in self.categories else []
+                if unknown:
+                    raise ValueError(f"vocabularies.occupations.{i} ({job.name}): unknown {category} buckets: {', '.join(unknown)}")
+            if job.min_age > job.max_age:
+                raise ValueError(f"vocabularies.occupations.{i} ({job.name}): min_age is above max_age")
+        for name, category in self.categories.items():
+            extra = sorted(set(category.bucket_labels) - set(category.buckets))
+            if extra:
+                raise ValueError(f"categories.{name}.bucket_labels: labels for unknown buckets: {', '.join(extra)}")
+        return self
 
     def target_demographics(self) -> dict[str, dict[str, float]]:
         """Rozkład w formacie projektu: kategoria → {koszyk: waga}."""
