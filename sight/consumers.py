@@ -72,8 +72,15 @@ class JobConsumer(LiveConsumer):
         await self.send_job(job.as_dict())
 
     async def live_event(self, event: dict[str, Any]) -> None:
-        """Zdarzenie z grupy: nowy stan zadania."""
-        await self.send_job(event["payload"]["job"])
+        """Zdarzenie z grupy: nowy stan zadania albo inny obiekt (np. nowa persona) z fragmentami dla przeglądarki."""
+        payload = event["payload"]
+        if payload.get("type") == "job":
+            await self.send_job(payload["job"])
+        elif self.wants_json:
+            await self.send_json({k: v for k, v in payload.items() if k != "fragments"})
+        else:
+            for fragment in payload.get("fragments", []):
+                await self.send(text_data=render_to_string(fragment["template"], fragment["context"]))
 
     async def send_job(self, job: dict[str, Any]) -> None:
         """JSON dla API, fragment `#job_progress` dla przeglądarki (ten sam, który renderuje strona)."""

@@ -37,7 +37,7 @@ def create_token(*, user: User | None = None) -> tuple[User, str]:
 
 def api_client(token: str) -> Client:
     """Klient HTTP wysyłający `Authorization: Bearer`."""
-    return Client(headers={"authorization": f"Bearer {token}"})
+    return Client(headers={"authorization": f"Bearer {token}", "accept-language": "en"})
 
 
 @pytest.fixture(autouse=True)
