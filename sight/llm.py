@@ -714,7 +714,7 @@ _FIELD_KINDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("first_name", "given_name"), "first_name"), (("last_name", "surname", "family_name"), "surname"), (("full_name", "persona_name", "display_name"), "person"),
     (("occupation", "profession", "job"), "occupations"), (("interest", "hobb", "passion"), "interests"), (("value",), "values"),
     (("communication",), "communication_styles"), (("decision",), "decision_styles"), (("concern", "pain", "worr", "fear", "frustration", "barrier", "challenge"), "concerns"),
-    (("city", "location", "town", "place", "region"), "cities"), (("email",), "email"), (("concept", "keyword", "topic", "theme", "label", "title", "tag"), "phrase"),
+    (("story", "biography", "background"), "story"), (("city", "location", "town", "place", "region"), "cities"), (("email",), "email"), (("concept", "keyword", "topic", "theme", "label", "title", "tag"), "phrase"),
 )
 
 
@@ -766,6 +766,10 @@ class OfflineWriter:
         self.vocab = _Vocab.for_language(self.language)
         words = [w for w in re.findall(r"[^\W\d_]{5,}", prompt_text.lower()) if w not in _STOPWORDS]
         self.words = list(dict.fromkeys(words))[-40:] or self.vocab.lists["interests"]
+        # Numery w nawiasach kwadratowych to numery wypowiedzi w transkrypcji: cytowania offline wskazują istniejące.
+        self.cited = [int(n) for n in dict.fromkeys(re.findall(r"\[(\d{1,6})\]", prompt_text))]
+        gender = re.search(r"\bgender:\s*(female|male)\b", prompt_text, re.IGNORECASE)
+        self.gender = gender.group(1).lower() if gender else None
 
     def value(self, schema: dict[str, Any], name: str, parent: str = "") -> Any:
         """Wartość zgodna z fragmentem schematu JSON (typy, enumy, granice długości i liczb)."""
@@ -812,6 +816,8 @@ class OfflineWriter:
 
     def _number(self, schema: dict[str, Any], name: str, *, integer: bool) -> float | int:
         lowered, step = name.lower(), 1 if integer else 1e-6
+        if integer and self.cited and any(k in lowered for k in ("citation", "cite", "seq", "turn")):
+            return self.rng.choice(self.cited)
         default = next((r for keys, r in ((("age",), (18, 80)), (("sentiment", "polarity", "stance"), (-1, 1)), (("score", "rating", "likert"), (1, 5)),
                                           (("probab", "confidence", "share", "weight", "ratio", "intensity", "likelihood"), (0, 1)), (("count", "number"), (1, 10))) if any(k in lowered for k in keys)), (0, 100))
         floor = max(schema.get("minimum", -math.inf), schema.get("exclusiveMinimum", -math.inf) + step)
@@ -836,6 +842,8 @@ class OfflineWriter:
 
     def text(self, kind: str, min_length: int, max_length: int | None) -> str:
         """Tekst danego rodzaju przycięty/uzupełniony do granic długości."""
+        if kind == "story":
+            return self._story(min_length, max_length)
         text = self._short(kind) if kind != "text" else ""
         if not text:
             text = " ".join(self._sentence() for _ in range(self.rng.randint(2, 4)))
@@ -846,10 +854,20 @@ class OfflineWriter:
             text = cut if len(cut) >= max(min_length, 1) else text[:max_length]
         return text
 
+    def _story(self, min_length: int, max_length: int | None) -> str:
+        """Historia w 3–5 akapitach oddzielonych pustą linią, w granicach długości."""
+        count = self.rng.randint(3, 5)
+        per = max(min_length // count + 1, 120)
+        paragraphs = [self.text("text", per, None) for _ in range(count)]
+        if max_length is not None:
+            limit = max(40, (max_length - 2 * (count - 1)) // count)
+            paragraphs = [p[:limit].rsplit(" ", 1)[0] for p in paragraphs]
+        return "\n\n".join(paragraphs)
+
     def _short(self, kind: str) -> str:
         pick, voc = self.rng.choice, self.vocab
         if kind in ("person", "first_name", "surname", "email"):
-            gender = pick(sorted(voc.first_names))
+            gender = self.gender if self.gender in voc.first_names else pick(sorted(voc.first_names))
             first = pick(voc.first_names[gender])
             last = pick(voc.surnames.get(gender) or list(itertools.chain.from_iterable(voc.surnames.values())))
             return {"person": f"{first} {last}", "first_name": first, "surname": last}.get(kind, f"{first}.{last}@example.com".lower())

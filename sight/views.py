@@ -1,13 +1,236 @@
-"""Widoki HTML rdzenia: projekty, konto, tokeny API, stan usług."""
+"""Widoki HTML rdzenia: projekty, konto, tokeny API, zadania, stan usług."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+import config
+from sight import health, jobs
+from sight.forms import ApiTokenForm, ProjectForm, SignupForm, display_order
+from sight.models import ApiToken, Job, Project, get_job_for_user, get_project_for_user
+
+SMOKE_CALLS = 5
+JOB_KIND_LABELS = {"llm.smoke": gettext_lazy("LLM connection test")}
 
 
 def site_context(request: HttpRequest) -> dict[str, Any]:
     """Kontekst każdej strony: czy działa tryb offline (baner „offline demo”)."""
     return {"llm_offline": settings.SIGHT_LLM_PROVIDER == "offline", "llm_provider": settings.SIGHT_LLM_PROVIDER}
+
+
+def render_screen(request: HttpRequest, template: str, fragment: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    """Cały ekran albo — dla żądania htmx — jego nazwany fragment z tego samego szablonu."""
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    response = render(request, f"{template}#{fragment}" if partial else template, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Strona główna: lista projektów (po zalogowaniu)."""
+    return redirect("projects:list")
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    """Zakładanie konta: e-mail i hasło; po sukcesie użytkownik jest zalogowany."""
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = SignupForm(request.POST) if request.method == "POST" else SignupForm()
+    if form.is_bound and form.is_valid():
+        form.instance.preferred_language = (get_language() or "pl")[:2]
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome to Sight! Your account is ready."))
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/signup.html", {"form": form}, status=422 if form.errors else 200)
+
+
+def health_status(request: HttpRequest) -> HttpResponse:
+    """Stan usług: fragment stopki dla htmx albo pełna strona bez JavaScriptu."""
+    return render_screen(request, "sight/health.html", "health", {"health": health.status()})
+
+
+# --- projekty ------------------------------------------------------------------------------------------------------
+
+
+def preset_choices() -> list[tuple[str, str]]:
+    """Presety rynków z `config/demographics` jako (id, etykieta w bieżącym języku)."""
+    return [(pid, _label(preset.label, pid)) for pid, preset in config.load_demographics().items()]
+
+
+def _label(labels: dict[str, str], fallback: str) -> str:
+    """Etykieta w bieżącym języku, inaczej pierwsza dostępna, inaczej klucz."""
+    return labels.get((get_language() or "pl")[:2]) or next(iter(labels.values()), fallback)
+
+
+def distribution_rows(distribution: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """Rozkład projektu jako wiersze słupków, z etykietami z presetów, gdy klucze się zgadzają."""
+    presets = list(config.load_demographics().values())
+    rows = []
+    for name, buckets in display_order(distribution):
+        # Ta sama nazwa kategorii bywa w kilku presetach (np. dochód w zł i w USD): etykiety z tego, którego koszyki pasują.
+        candidates = [p.categories[name] for p in presets if name in p.categories]
+        category = max(candidates, key=lambda c: len(set(c.buckets) & {b for b, _w in buckets}), default=None)
+        bucket_labels = category.bucket_labels if category else {}
+        rows.append({
+            "key": name,
+            "label": _label(category.label, name) if category else name,
+            "buckets": [{"key": b, "label": _label(bucket_labels.get(b, {}), b), "weight": w, "percent": round(100 * w, 1)} for b, w in buckets],
+        })
+    return rows
+
+
+def _render_project_form(request: HttpRequest, form: ProjectForm, project: Project | None) -> HttpResponse:
+    status = 422 if form.is_bound and form.errors else 200
+    return render(request, "projects/form.html", {"form": form, "project": project, "presets": preset_choices()}, status=status)
+
+
+def _load_preset(request: HttpRequest, project: Project | None) -> HttpResponse:
+    """Wczytuje kategorie presetu do edytora bez zapisu (htmx: tylko edytor; bez JS: cały formularz)."""
+    preset = config.load_demographics().get(request.POST.get("preset", ""))
+    initial = {name: request.POST.get(name, "") for name in ProjectForm.Meta.fields if name != "target_demographics"}
+    form = ProjectForm(initial=initial, instance=project)
+    form.show_distribution(preset.target_demographics() if preset else None, request.POST)
+    if request.htmx:
+        return render(request, "projects/form.html#distribution_editor", {"form": form, "presets": preset_choices()})
+    return _render_project_form(request, form, project)
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    """Projekty użytkownika, stronicowane (htmx: tylko lista)."""
+    page = Paginator(Project.objects.for_user(request.user), config.load_features().page_size).get_page(request.GET.get("page"))
+    return render_screen(request, "projects/list.html", "project_list", {"page": page})
+
+
+@login_required
+def project_create(request: HttpRequest) -> HttpResponse:
+    """Nowy projekt z rozkładem demograficznym."""
+    if request.method == "POST" and "load_preset" in request.POST:
+        return _load_preset(request, None)
+    form = ProjectForm(request.POST if request.method == "POST" else None, instance=Project(owner=request.user))
+    if form.is_bound and form.is_valid():
+        project = form.save()
+        messages.success(request, _("Project “%(name)s” created.") % {"name": project.name})
+        return redirect("projects:detail", project.id)
+    return _render_project_form(request, form, None)
+
+
+@login_required
+def project_detail(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
+    """Projekt: pola, rozkład jako słupki, test połączenia z LLM."""
+    project = get_project_for_user(request.user, project_id)
+    smoke = Job.objects.for_user(request.user).filter(project=project, kind="llm.smoke").first()
+    context = {"project": project, "distribution": distribution_rows(project.target_demographics), "smoke_job": smoke.as_dict() if smoke else None}
+    return render(request, "projects/detail.html", context)
+
+
+@login_required
+def project_edit(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
+    """Edycja projektu."""
+    project = get_project_for_user(request.user, project_id)
+    if request.method == "POST" and "load_preset" in request.POST:
+        return _load_preset(request, project)
+    form = ProjectForm(request.POST if request.method == "POST" else None, instance=project)
+    if form.is_bound and form.is_valid():
+        form.save()
+        messages.success(request, _("Project “%(name)s” saved.") % {"name": project.name})
+        return redirect("projects:detail", project.id)
+    return _render_project_form(request, form, project)
+
+
+@login_required
+def project_delete(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
+    """Usunięcie projektu po potwierdzeniu (GET pokazuje pytanie, POST usuwa)."""
+    project = get_project_for_user(request.user, project_id)
+    if request.method == "POST":
+        project.delete()
+        messages.success(request, _("Project “%(name)s” deleted.") % {"name": project.name})
+        return redirect("projects:list")
+    return render(request, "projects/delete.html", {"project": project})
+
+
+@login_required
+@require_POST
+def project_smoke(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
+    """Uruchamia test połączenia z LLM (zadanie `llm.smoke`); trwający test nie jest dublowany."""
+    project = get_project_for_user(request.user, project_id)
+    job = Job.objects.for_user(request.user).filter(project=project, kind="llm.smoke").active().first()
+    job = job or jobs.start_job(kind="llm.smoke", user=request.user, project=project, params={"calls": SMOKE_CALLS}, total=SMOKE_CALLS)
+    if request.htmx:
+        return render(request, "projects/detail.html#smoke_job", {"project": project, "smoke_job": job.as_dict()})
+    messages.info(request, _("LLM connection test started."))
+    return redirect("projects:detail", project.id)
+
+
+# --- zadania -------------------------------------------------------------------------------------------------------
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """Strona zadania z postępem na żywo i przyciskiem anulowania."""
+    job = get_job_for_user(request.user, job_id)
+    return render(request, "sight/job_detail.html", {"job": job.as_dict(), "job_row": job, "kind_label": JOB_KIND_LABELS.get(job.kind, job.kind)})
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """Anuluje zadanie (w kolejce od razu, trwające przy najbliższym raporcie postępu)."""
+    job = jobs.cancel(get_job_for_user(request.user, job_id))
+    if request.htmx:
+        return render(request, "sight/job_progress.html#job_progress", {"job": job.as_dict()})
+    messages.info(request, _("Cancellation requested."))
+    return redirect("jobs:detail", job.id)
+
+
+# --- tokeny API ----------------------------------------------------------------------------------------------------
+
+
+def _render_tokens(request: HttpRequest, form: ApiTokenForm, *, status: int = 200, raw_token: str = "") -> HttpResponse:
+    context = {"form": form, "tokens": ApiToken.objects.for_user(request.user), "raw_token": raw_token}
+    return render_screen(request, "sight/tokens.html", "tokens", context, status=status)
+
+
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    """Tokeny API użytkownika i formularz nowego tokenu."""
+    return _render_tokens(request, ApiTokenForm())
+
+
+@never_cache
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    """Tworzy token; jawna wartość jest pokazana tylko w tej odpowiedzi (bez przekierowania, bez zapisu)."""
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _render_tokens(request, form, status=422)
+    _token, raw = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
+    return _render_tokens(request, ApiTokenForm(), raw_token=raw)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: uuid.UUID) -> HttpResponse:
+    """Odwołuje token użytkownika (cudzy to 404)."""
+    token = get_object_or_404(ApiToken.objects.for_user(request.user), pk=token_id)
+    token.revoke()
+    if request.htmx:
+        return _render_tokens(request, ApiTokenForm())
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
+    return redirect("tokens:list")

@@ -1,0 +1,25 @@
+// Sight: wspólne ulepszenia wszystkich stron (ładowane w <head>, bez zależności).
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // Przyciski kopiowania: <button data-copy="#id-elementu">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      var original = button.textContent;
+      button.textContent = button.getAttribute("data-copied") || original;
+      setTimeout(function () { button.textContent = original; }, 2000);
+    });
+  });
+
+  // Kliknięcie poza otwartym <details class="menu"> zamyka je.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+})();
