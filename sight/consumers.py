@@ -6,7 +6,9 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from sight import live
 from sight.models import Job
@@ -46,6 +48,20 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Wysyła stan z PostgreSQL (po połączeniu i na żądanie klienta)."""
         raise NotImplementedError
 
+    @property
+    def language(self) -> str:
+        """Język fragmentów: ciasteczko przełącznika języka, potem preferencja użytkownika, potem domyślny."""
+        cookie = self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")
+        if cookie in dict(settings.LANGUAGES):
+            return cookie
+        user = self.scope.get("user")
+        return getattr(user, "preferred_language", "") or settings.LANGUAGE_CODE
+
+    def render(self, template: str, context: dict[str, Any]) -> str:
+        """Fragment szablonu w języku widza (ten sam, który renderuje strona)."""
+        with translation.override(self.language):
+            return render_to_string(template, context)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Klient może poprosić o ponowne nadrobienie: {"type": "catch_up"}."""
         if isinstance(content, dict) and content.get("type") == "catch_up":
@@ -80,11 +96,11 @@ class JobConsumer(LiveConsumer):
             await self.send_json({k: v for k, v in payload.items() if k != "fragments"})
         else:
             for fragment in payload.get("fragments", []):
-                await self.send(text_data=render_to_string(fragment["template"], fragment["context"]))
+                await self.send(text_data=self.render(fragment["template"], fragment["context"]))
 
     async def send_job(self, job: dict[str, Any]) -> None:
         """JSON dla API, fragment `#job_progress` dla przeglądarki (ten sam, który renderuje strona)."""
         if self.wants_json:
             await self.send_json({"type": "job", "job": job})
         else:
-            await self.send(text_data=render_to_string("sight/job_progress.html#job_progress", {"job": job, "oob": True}))
+            await self.send(text_data=self.render("sight/job_progress.html#job_progress", {"job": job, "oob": True}))

@@ -126,3 +126,23 @@ def test_anonymous_invalid_token_and_token_in_url_are_refused():
         assert not connected
 
     async_to_sync(scenario)()
+
+
+def test_browser_fragment_follows_the_viewers_language_cookie():
+    user = create_user()
+    job = _job_for(user)
+    headers = _session_headers(user)
+    english = [(b"cookie", headers[0][1] + b"; django_language=en"), headers[1]]
+    polish = [(b"cookie", headers[0][1] + b"; django_language=pl"), headers[1]]
+
+    async def scenario():
+        texts = []
+        for h in (english, polish):
+            comm, connected, _ = await _connect(f"/ws/jobs/{job.id}/", h)
+            assert connected
+            texts.append(await comm.receive_from())
+            await comm.disconnect()
+        return texts
+
+    en, pl = async_to_sync(scenario)()
+    assert "0 of 4" in en and "0 of 4" not in pl
