@@ -13,11 +13,12 @@ from ninja.errors import AuthenticationError
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import field_validator
 
+from focus_groups.api import router as focus_groups_router
 from personas.api import router as personas_router
 from sight import health, jobs
 from sight.auth import api_auth
 from sight.demographics import demographics_errors
-from sight.errors import InvalidInput
+from sight.errors import Conflict, InvalidInput
 from sight.graph import GraphUnavailable
 from sight.models import Language, Project, get_job_for_user, get_project_for_user
 
@@ -44,6 +45,12 @@ def django_validation_error(request: HttpRequest, exc: DjangoValidationError) ->
 def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
     """Niepoprawne pole wykryte przez logikę domenową: 422 z `loc` jak w walidacji schematu."""
     return api.create_response(request, {"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]}, status=422)
+
+
+@api.exception_handler(Conflict)
+def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
+    """Operacja niemożliwa w obecnym stanie obiektu."""
+    return api.create_response(request, {"detail": str(exc)}, status=409)
 
 
 @api.exception_handler(Http404)
@@ -233,3 +240,4 @@ def get_health(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
 api.add_router("/projects", projects)
 api.add_router("/jobs", jobs_router)
 api.add_router("", personas_router)
+api.add_router("", focus_groups_router)

@@ -9,3 +9,7 @@ class InvalidInput(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field, self.message = field, message
+
+
+class Conflict(Exception):
+    """Operacja niemożliwa w obecnym stanie obiektu (np. edycja trwającej grupy); API: 409."""

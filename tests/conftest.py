@@ -29,6 +29,19 @@ def create_project(*, owner: User | None = None, **values: Any) -> Project:
     return Project.objects.create(owner=owner or create_user(), **values)
 
 
+def create_persona(*, project: Project | None = None, **values: Any) -> Any:
+    """Persona zapisana wprost (bez LLM), z unikalnym nazwiskiem."""
+    from personas.models import Persona
+
+    n = next(_seq)
+    values.setdefault("full_name", f"Persona {n}")
+    values.setdefault("gender", "female" if n % 2 else "male")
+    values.setdefault("age", 20 + n % 40)
+    values.setdefault("background_story", f"Historia persony {n}.")
+    values.setdefault("demographics", {"gender": values["gender"]})
+    return Persona.objects.create(project=project or create_project(), index=n, **values)
+
+
 def create_token(*, user: User | None = None) -> tuple[User, str]:
     """Użytkownik i jawny token API."""
     user = user or create_user()

@@ -1,0 +1,74 @@
+"""Panel administracyjny grup fokusowych: lista z filtrami, uczestnicy i zdarzenia (tylko do odczytu)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from focus_groups.models import FocusGroup, FocusGroupEvent, Participant
+
+
+class ParticipantInline(admin.TabularInline):
+    """Uczestnicy w kolejności."""
+
+    model = Participant
+    extra = 0
+    raw_id_fields = ("persona",)
+
+
+class EventInline(admin.TabularInline):
+    """Zdarzenia przebiegu: źródło prawdy, więc tylko do odczytu."""
+
+    model = FocusGroupEvent
+    extra = 0
+    can_delete = False
+    fields = ("seq", "kind", "question_index", "persona", "payload", "created_at")
+    readonly_fields = fields
+    ordering = ("seq",)
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: FocusGroup | None = None) -> bool:
+        """Zdarzeń nie dopisuje się ręcznie."""
+        return False
+
+
+@admin.register(FocusGroup)
+class FocusGroupAdmin(admin.ModelAdmin):
+    """Grupy fokusowe."""
+
+    list_display = ("name", "project", "mode", "status", "event_count", "created_at", "finished_at")
+    list_filter = ("status", "mode", "created_at")
+    search_fields = ("name", "description", "project__name", "project__owner__email")
+    list_select_related = ("project",)
+    raw_id_fields = ("project", "job", "summary_job")
+    readonly_fields = ("id", "last_seq", "created_at", "updated_at", "started_at", "finished_at")
+    inlines = (ParticipantInline, EventInline)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FocusGroup]:
+        """Liczba zdarzeń w tym samym zapytaniu."""
+        return super().get_queryset(request).annotate(events_total=Count("events"))
+
+    @admin.display(description="events", ordering="events_total")
+    def event_count(self, obj: FocusGroup) -> int:
+        """Liczba zdarzeń."""
+        return obj.events_total  # type: ignore[attr-defined]
+
+
+@admin.register(FocusGroupEvent)
+class FocusGroupEventAdmin(admin.ModelAdmin):
+    """Zdarzenia wszystkich grup (tylko do odczytu)."""
+
+    list_display = ("focus_group", "seq", "kind", "question_index", "persona", "created_at")
+    list_filter = ("kind", "created_at")
+    search_fields = ("focus_group__name", "key")
+    list_select_related = ("focus_group", "persona")
+    readonly_fields = ("focus_group", "seq", "kind", "key", "persona", "question_index", "payload", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Zdarzeń nie dodaje się ręcznie."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: FocusGroupEvent | None = None) -> bool:
+        """Zdarzeń się nie zmienia."""
+        return False
