@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from focus_groups import discussion, summary
@@ -170,7 +170,7 @@ def interject(request: HttpRequest, focus_group_id: uuid.UUID, payload: Interjec
 
 
 @router.get("/focus-groups/{focus_group_id}/events", response=EventsOut)
-def events(request: HttpRequest, focus_group_id: uuid.UUID, after: int = Field(0, ge=0), limit: int = Field(500, ge=1, le=1000)) -> dict[str, Any]:
+def events(request: HttpRequest, focus_group_id: uuid.UUID, after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=1000)) -> dict[str, Any]:
     """Zdarzenia z `seq` > `after` (najwyżej `limit`), rosnąco — do nadrabiania i odpytywania."""
     fg = _fg(request, focus_group_id)
     rows = FocusGroupEvent.objects.filter(focus_group=fg, seq__gt=after).order_by("seq")[:limit]
@@ -178,8 +178,8 @@ def events(request: HttpRequest, focus_group_id: uuid.UUID, after: int = Field(0
 
 
 @router.get("/focus-groups/{focus_group_id}/transcript")
-def transcript(request: HttpRequest, focus_group_id: uuid.UUID, q: str = Field("", max_length=200), persona: uuid.UUID | None = None, question: int | None = Field(None, ge=0),
-               stance: str = Field("", pattern="^(|support|neutral|oppose)$")) -> list[dict[str, Any]]:
+def transcript(request: HttpRequest, focus_group_id: uuid.UUID, q: str = Query("", max_length=200), persona: uuid.UUID | None = None, question: int | None = Query(None, ge=0),
+               stance: str = Query("", pattern="^(|support|neutral|oppose)$")) -> list[dict[str, Any]]:
     """Transkrypcja pogrupowana po pytaniach, z wyszukiwaniem i filtrami (persona, pytanie, stanowisko po pytaniu)."""
     return summary.transcript(_fg(request, focus_group_id), q=q, persona=str(persona or ""), question=question, stance=stance)
 
@@ -210,6 +210,6 @@ def get_summary(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, d
 
 
 @router.get("/focus-groups/{focus_group_id}/export")
-def export(request: HttpRequest, focus_group_id: uuid.UUID, format: str = Field("md", pattern="^(md|pdf|csv|json)$")) -> HttpResponse:  # noqa: A002 - nazwa parametru w API
+def export(request: HttpRequest, focus_group_id: uuid.UUID, format: str = Query("md", pattern="^(md|pdf|csv|json)$")) -> HttpResponse:  # noqa: A002 - nazwa parametru w API
     """Eksport: raport Markdown albo PDF, CSV wypowiedzi, JSON zdarzeń."""
     return summary.export(_fg(request, focus_group_id), format)
