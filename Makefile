@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in "$$HOME/.pyenv/versions/$$(cat .python-version 2>/dev/null)/bin/python" python3.13 python3.12 python3; do \
 	command -v "$$p" >/dev/null 2>&1 && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: run test install lint messages clean-data worker check
+.PHONY: run test install lint messages clean-data check bench
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Sight needs Python 3.12 or newer (Django 6). Install it, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1; fi
@@ -24,6 +24,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m sight.devstack test $(ARGS)
+
+bench: $(STAMP)
+	$(PY) -m sight.devstack bench $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

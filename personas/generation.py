@@ -242,9 +242,7 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
         except (llm.LLMOutputError, llm.LLMCallError, llm.BudgetExceeded) as exc:
             await sync_to_async(_record_failure)(run, index, f"{type(exc).__name__}: {exc}")
             return
-        persona = await sync_to_async(save_persona)(run, profile, result, segment=segment, rag_used=bool(rag_context), prompt_hash=_hash(variables))
-        progress["done"] += 1
-        await sync_to_async(_announce)(job, run, persona, progress["done"])
+        await sync_to_async(_save_and_announce)(job, run, profile, result, segment, bool(rag_context), _hash(variables), progress)
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -294,11 +292,13 @@ def _record_failure(run: PersonaRun, index: int, reason: str) -> None:
     run.failed = locked.failed
 
 
-def _announce(job: Job, run: PersonaRun, persona: Persona, done: int) -> None:
-    """Postęp zadania i nowa persona na żywo (przeglądarka dostaje kartę persony, API — JSON)."""
+def _save_and_announce(job: Job, run: PersonaRun, profile: PlannedProfile, result: PersonaProfile, segment: Segment | None, rag_used: bool, prompt_hash: str, progress: dict[str, int]) -> None:
+    """Zapis persony, karta na żywo (przeglądarka: fragment, API: JSON) i postęp zadania — jeden przeskok do wątku ORM."""
+    persona = save_persona(run, profile, result, segment=segment, rag_used=rag_used, prompt_hash=prompt_hash)
+    progress["done"] += 1
     card = persona_card(persona)
     live.publish(live.job_group(job.id), {"type": "persona", "persona": card, "fragments": [{"template": "personas/_card.html#persona_card_live", "context": {"p": card}}]})
-    jobs.report_progress(job, done=done, total=run.num_requested, message=persona.full_name)
+    jobs.report_progress(job, done=progress["done"], total=run.num_requested, message=persona.full_name, throttle=0.25)
 
 
 def persona_card(persona: Persona) -> dict[str, Any]:

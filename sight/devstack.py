@@ -160,6 +160,15 @@ def test(args: list[str]) -> int:
         return subprocess.run([sys.executable, "-m", "pytest", *args], env=env, cwd=ROOT).returncode
 
 
+def bench(names: list[str]) -> int:
+    """`make bench`: skrypty z bench/ na usługach testowych; każdy drukuje jedną linię JSON."""
+    scripts = names or sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem not in {"__init__", "common"})
+    with services("test", persistent=False) as extra:
+        env = {"SIGHT_TEST_DB_NAME": f"bench_sight_{os.getpid()}", **os.environ, **extra}
+        codes = [subprocess.run([sys.executable, "-m", f"bench.{name}"], env=env, cwd=ROOT).returncode for name in scripts]
+    return max(codes, default=0)
+
+
 def manage(args: list[str]) -> int:
     """Dowolne polecenie manage.py na danych `make run` (np. makemigrations, create_api_token); Redis bez zapisu na dysk."""
     with services("run", persistent=False) as extra:
@@ -168,9 +177,11 @@ def manage(args: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     """Punkt wejścia: `python -m sight.devstack run|test|manage ...`."""
-    if not argv or argv[0] not in {"run", "test", "manage"}:
-        print("usage: python -m sight.devstack run | test [pytest args] | manage <command> [args]", file=sys.stderr)
+    if not argv or argv[0] not in {"run", "test", "manage", "bench"}:
+        print("usage: python -m sight.devstack run | test [pytest args] | bench [name ...] | manage <command> [args]", file=sys.stderr)
         return 2
+    if argv[0] == "bench":
+        return bench(argv[1:])
     if argv[0] == "run":
         return run()
     if argv[0] == "test":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -128,8 +129,19 @@ def _finish(job: Job, status: str, *, result: dict[str, Any] | None = None, erro
     _publish(job)
 
 
-def report_progress(job: Job, *, done: int | None = None, total: int | None = None, message: str | None = None, result: dict[str, Any] | None = None) -> None:
-    """Zapisuje postęp (i heartbeat), publikuje go na żywo; podnosi JobCancelled, gdy badacz anulował."""
+def report_progress(job: Job, *, done: int | None = None, total: int | None = None, message: str | None = None, result: dict[str, Any] | None = None, throttle: float = 0.0) -> None:
+    """Zapisuje postęp (i heartbeat), publikuje go na żywo; podnosi JobCancelled, gdy badacz anulował.
+
+    `throttle` (sekundy): częstsze raporty bez wyniku tylko aktualizują obiekt w pamięci — ostatni krok zawsze trafia do bazy.
+    """
+    now = time.monotonic()
+    last = getattr(job, "_reported_at", 0.0)
+    final = done is not None and (total if total is not None else job.progress_total) == done
+    if throttle and result is None and not final and now - last < throttle:
+        job.progress_done = done if done is not None else job.progress_done
+        job.message = (message or job.message)[:500]
+        return
+    job._reported_at = now  # type: ignore[attr-defined]
     if done is not None:
         job.progress_done = done
     if total is not None:

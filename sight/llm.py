@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import email.utils
+import functools
 import hashlib
 import inspect
 import itertools
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
@@ -142,6 +143,21 @@ def _structured(model: BaseChatModel, target: Target, schema: type[BaseModel]) -
     # Serwery lokalne (Ollama, llama.cpp, vLLM) odrzucają json_schema; Gemini ma natywny tryb JSON.
     kwargs = {"method": "function_calling"} if target.provider == "openai" else {}
     return model.with_structured_output(schema, include_raw=True, **kwargs)
+
+
+_loop_runnables: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Runnable]] = weakref.WeakKeyDictionary()
+
+
+def _runnable_for_loop(target: Target, schema: type[BaseModel] | None) -> Runnable:
+    """Model (ze schematem odpowiedzi) budowany raz na pętlę: budowa narzędzia ze schematu to kilka ms CPU na pętli zdarzeń."""
+    model = _model_for_loop(target)
+    if schema is None:
+        return model
+    runnables = _loop_runnables.setdefault(asyncio.get_running_loop(), {})
+    key = (target.provider, target.role, target.model, schema)
+    if key not in runnables:
+        runnables[key] = _structured(model, target, schema)
+    return runnables[key]
 
 
 _loop_models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str, str], BaseChatModel]] = weakref.WeakKeyDictionary()
@@ -264,8 +280,7 @@ def generate(role: str, messages: MessagesLike | None = None, **kwargs: Any) -> 
 
 async def _converse(target: Target, msgs: list[BaseMessage], schema: type[BaseModel] | None, tally: _Tally, budget: _Budget) -> BaseModel | str:
     """Pytanie i ograniczone ponowne pytania, gdy odpowiedź nie pasuje do schematu."""
-    model = _model_for_loop(target)
-    runnable = _structured(model, target, schema) if schema is not None else model
+    runnable = _runnable_for_loop(target, schema)
     conversation, problems, answer = list(msgs), [], ""
     for _ in range(target.cfg.reasks + 1):
         await budget.admit(estimate_tokens(_messages_text(conversation)) + target.cfg.max_tokens, spent=tally.tokens)
@@ -448,14 +463,21 @@ def _parse_retry_after(value: str) -> float | None:
 def _cache_key(target: Target, msgs: Sequence[BaseMessage], schema: type[BaseModel] | None) -> str:
     payload = {
         "provider": target.provider, "model": target.model, "role": target.role, "temperature": target.cfg.temperature, "max_tokens": target.cfg.max_tokens,
-        "messages": [[m.type, m.content] for m in msgs], "schema": schema.model_json_schema() if schema is not None else None,
+        "messages": [[m.type, m.content] for m in msgs], "schema": _schema_json(schema) if schema is not None else None,
     }
     return f"{CACHE_VERSION}:{hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()}"
 
 
+@functools.lru_cache(maxsize=512)
+def _schema_json(schema: type[BaseModel]) -> str:
+    """Schemat JSON odpowiedzi (do klucza cache), liczony raz na klasę."""
+    return json.dumps(schema.model_json_schema(), sort_keys=True)
+
+
 async def _cache_get(key: str, schema: type[BaseModel] | None) -> BaseModel | str | None:
     try:
-        cached = await django_cache.aget(key)
+        # Klient Redisa jest bezpieczny wątkowo: odczyt poza wątkiem ORM nie czeka w kolejce za zapisami do bazy.
+        cached = await sync_to_async(django_cache.get, thread_sensitive=False)(key)
     except Exception:  # noqa: BLE001 - brak Redisa to brak cache, nie błąd wywołania
         log.warning("LLM cache read failed", exc_info=True)
         return None
@@ -472,7 +494,7 @@ async def _cache_get(key: str, schema: type[BaseModel] | None) -> BaseModel | st
 async def _cache_set(key: str, value: BaseModel | str) -> None:
     stored = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
     try:
-        await django_cache.aset(key, stored, timeout=settings.SIGHT_LLM_CACHE_TTL)
+        await sync_to_async(django_cache.set, thread_sensitive=False)(key, stored, timeout=settings.SIGHT_LLM_CACHE_TTL)
     except Exception:  # noqa: BLE001 - jw.
         log.warning("LLM cache write failed", exc_info=True)
 
@@ -495,6 +517,8 @@ async def _record(target: Target, project: Project | None, job: Job | None, tall
     }
     try:
         await sync_to_async(LLMCall.objects.create)(**fields)
+        if project is not None:
+            _Budget.note_spent(project.pk, tally.tokens)
     except Exception:
         if not error:
             raise
@@ -506,6 +530,10 @@ class _Budget:
 
     _lock = threading.Lock()
     _reserved: collections.Counter[Any] = collections.Counter()
+    # Zużycie projektu z bazy, odświeżane co REFRESH sekund i powiększane o wywołania zapisane w tym procesie:
+    # zapytanie SUM przy każdym wywołaniu kolejkowałoby się za zapisami w wątku ORM i spowalniało równoległe generowanie.
+    _used: ClassVar[dict[Any, tuple[float, int]]] = {}
+    REFRESH = 0.5
 
     def __init__(self, project: Project | None) -> None:
         self.project, self.held = project, 0
@@ -515,7 +543,7 @@ class _Budget:
         project = self.project
         if project is None or project.token_budget is None:
             return
-        left = await sync_to_async(project.budget_left)()
+        left = project.token_budget - await self._tokens_used(project)
         with self._lock:
             others = self._reserved[project.pk] - self.held
             needed = spent + estimate
@@ -524,6 +552,26 @@ class _Budget:
                 raise BudgetExceeded(f"project {project.pk} token budget exhausted: {max(0, left - others - spent)} token(s) left, the next call may need up to {estimate}")
             self._reserved[project.pk] = others + needed
             self.held = needed
+
+    @classmethod
+    async def _tokens_used(cls, project: Project) -> int:
+        now = time.monotonic()
+        with cls._lock:
+            entry = cls._used.get(project.pk)
+        if entry is not None and now - entry[0] <= cls.REFRESH:
+            return entry[1]
+        used = await sync_to_async(project.tokens_used)()
+        with cls._lock:
+            cls._used[project.pk] = (now, used)
+        return used
+
+    @classmethod
+    def note_spent(cls, project_pk: Any, tokens: int) -> None:
+        """Dolicza zapisane właśnie zużycie do pamiętanej sumy projektu."""
+        with cls._lock:
+            if project_pk in cls._used:
+                at, used = cls._used[project_pk]
+                cls._used[project_pk] = (at, used + tokens)
 
     def release(self) -> None:
         """Zwalnia rezerwację (po zapisaniu LLMCall zużycie widać już w bazie)."""
