@@ -16,6 +16,7 @@ from pydantic import field_validator
 from focus_groups.api import router as focus_groups_router
 from personas.api import router as personas_router
 from sight import health, jobs
+from sight import projects as project_ops
 from sight.auth import api_auth
 from sight.demographics import demographics_errors
 from sight.errors import Conflict, InvalidInput
@@ -209,7 +210,7 @@ def _update(project: Project, values: dict[str, Any]) -> Project:
 @projects.delete("/{project_id}", response={204: None})
 def delete_project(request: HttpRequest, project_id: uuid.UUID) -> tuple[int, None]:
     """Usuwa projekt wraz z jego danymi."""
-    get_project_for_user(request.user, project_id).delete()
+    project_ops.delete_project(get_project_for_user(request.user, project_id))
     return 204, None
 
 

@@ -22,6 +22,7 @@ import config
 from sight import health, jobs
 from sight.forms import ApiTokenForm, ProjectForm, SignupForm, display_order
 from sight.models import ApiToken, Job, Project, get_job_for_user, get_project_for_user
+from sight.projects import delete_project
 
 SMOKE_CALLS = 5
 JOB_KIND_LABELS = {"llm.smoke": gettext_lazy("LLM connection test")}
@@ -132,11 +133,13 @@ def project_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_detail(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
-    """Projekt: pola, rozkład jako słupki, test połączenia z LLM."""
+    """Projekt: pola, rozkład jako słupki, test połączenia z LLM, sekcja person."""
+    from personas.views import panel_context  # personas.views importuje ten moduł, więc import dopiero tutaj
+
     project = get_project_for_user(request.user, project_id)
     smoke = Job.objects.for_user(request.user).filter(project=project, kind="llm.smoke").first()
     context = {"project": project, "distribution": distribution_rows(project.target_demographics), "smoke_job": smoke.as_dict() if smoke else None}
-    return render(request, "projects/detail.html", context)
+    return render(request, "projects/detail.html", context | panel_context(project))
 
 
 @login_required
@@ -158,7 +161,7 @@ def project_delete(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """Usunięcie projektu po potwierdzeniu (GET pokazuje pytanie, POST usuwa)."""
     project = get_project_for_user(request.user, project_id)
     if request.method == "POST":
-        project.delete()
+        delete_project(project)
         messages.success(request, _("Project “%(name)s” deleted.") % {"name": project.name})
         return redirect("projects:list")
     return render(request, "projects/delete.html", {"project": project})

@@ -295,3 +295,17 @@ def test_health_endpoint_reports_a_graph_outage_without_failing(graph_down):
     assert resp.status_code == 200  # 503 tylko przy awarii PostgreSQL
     assert body["ok"] is False
     assert body["graph"]["backend"] == graph_down and body["graph"]["ok"] is False and body["graph"]["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_project_through_the_api_removes_it_from_the_graph(settings):
+    from tests.conftest import api_client, create_project, create_token
+
+    settings.GRAPH_NAME = f"test_delete_{uuid.uuid4().hex[:8]}"
+    graph.close()
+    user, token = create_token()
+    project = create_project(owner=user)
+    graph.upsert_project(project.id, project.name, project.language)
+    assert graph.counts(project.id)["projects"] == 1
+    assert api_client(token).delete(f"/api/v1/projects/{project.id}").status_code == 204
+    assert graph.counts(project.id)["projects"] == 0
