@@ -201,7 +201,7 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
             continue
         history = await _history(room, qi)
         speaker = next_speaker(speakers, history, turns_left=turns - t, seed=f"{fg.id}:{qi}")
-        if is_forced_floor(speaker, speakers, history, turns_left=turns - t):
+        if is_forced_floor(speaker, speakers, history, turns_left=turns - t, seed=f"{fg.id}:{qi}"):
             await _moderate(room, qi, question["text"], f"q{qi}:invite:{t}", f"Invite {speaker.name}, who has not spoken yet, to share their view.")
         await _turn(room, qi, question["text"], room.by_id[speaker.id], key, history)
     await _stances(room, qi, question["text"], "after")

@@ -32,7 +32,7 @@ def _jitter(seed: str, speaker_id: str, turn_index: int) -> float:
     return int.from_bytes(digest[:4], "big") / 2**32
 
 
-def bids(speakers: list[Speaker], history: list[PastTurn], *, turns_left: int, seed: str) -> dict[str, float]:
+def bids(speakers: list[Speaker], history: list[PastTurn], *, turns_left: int, seed: str, guarantee: bool = True) -> dict[str, float]:
     """Oferty wszystkich uczestników na następną turę (wyższa wygrywa; -inf = nie może mówić)."""
     spoken = {s.id: 0 for s in speakers}
     for turn in history:
@@ -48,7 +48,7 @@ def bids(speakers: list[Speaker], history: list[PastTurn], *, turns_left: int, s
             bid += 1.0  # zagadnięty odpowiada
         if spoken[s.id] >= fair_share:
             bid -= 1.0  # nikt nie zagarnia dyskusji ponad uczciwy udział
-        if silent and len(silent) >= turns_left and s.id not in silent:
+        if guarantee and silent and len(silent) >= turns_left and s.id not in silent:
             bid = -math.inf  # gwarancja: każdy cichy uczestnik zabierze głos przed końcem pytania
         if last is not None and last.speaker_id == s.id and len(speakers) > 1:
             bid = -math.inf  # nikt nie mówi dwa razy z rzędu
@@ -64,8 +64,9 @@ def next_speaker(speakers: list[Speaker], history: list[PastTurn], *, turns_left
     return max(speakers, key=lambda s: offers[s.id])
 
 
-def is_forced_floor(speaker: Speaker, speakers: list[Speaker], history: list[PastTurn], *, turns_left: int) -> bool:
-    """Czy ten mówca dostaje głos z gwarancji dla cichych (moderator go wtedy zaprasza)."""
-    spoken = {t.speaker_id for t in history}
-    silent = [s for s in speakers if s.id not in spoken]
-    return bool(history) and speaker in silent and len(silent) >= turns_left
+def is_forced_floor(speaker: Speaker, speakers: list[Speaker], history: list[PastTurn], *, turns_left: int, seed: str) -> bool:
+    """Czy mówca dostaje głos tylko dzięki gwarancji dla cichych (sam by go nie wylicytował) — moderator go wtedy zaprasza."""
+    if not history:
+        return False
+    offers = bids(speakers, history, turns_left=turns_left, seed=seed, guarantee=False)
+    return max(speakers, key=lambda s: offers[s.id]).id != speaker.id

@@ -55,6 +55,10 @@ def test_nobody_takes_much_more_than_a_fair_share():
 
 def test_forced_floor_is_reported_for_the_moderator_to_invite():
     speakers = _panel([1.0, 1.0, 0.0])
-    history = [PastTurn("p0"), PastTurn("p1")]
+    # p1 zwraca się do p0, więc p0 wygrałby licytację — ale p2 jeszcze nie mówił, a została jedna tura.
+    history = [PastTurn("p0"), PastTurn("p1", addressed_id="p0")]
     speaker = next_speaker(speakers, history, turns_left=1, seed="s")
-    assert speaker.id == "p2" and is_forced_floor(speaker, speakers, history, turns_left=1)
+    assert speaker.id == "p2" and is_forced_floor(speaker, speakers, history, turns_left=1, seed="s")
+    # Ktoś, kto i tak wygrałby licytację, nie potrzebuje zaproszenia.
+    natural = next_speaker(speakers, [PastTurn("p1")], turns_left=5, seed="s")
+    assert not is_forced_floor(natural, speakers, [PastTurn("p1")], turns_left=5, seed="s")
