@@ -78,7 +78,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"redis-server exited with code {proc.returncode}; see .data/*/redis/redis.log")
+            raise SystemExit(f"{proc.args[0]} exited with code {proc.returncode}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
             return
         time.sleep(0.05)
@@ -121,6 +121,8 @@ def run() -> int:
         commands += [[py, manage, "rqworker", "llm", "default", "--with-scheduler"] for _ in range(workers)]
         commands.append([py, manage, "rqcron", "sight.cron"])
         procs = [subprocess.Popen(c, env=env, cwd=ROOT) for c in commands]
+        with contextlib.suppress(SystemExit):
+            _wait_for_port(port, procs[0], timeout=60)
         print(f"\n  Sight is running at http://127.0.0.1:{port}/\n  demo login: demo@sight.local / sight-demo\n  Ctrl-C stops everything.\n", flush=True)
         return _supervise(procs)
 
