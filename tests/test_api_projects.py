@@ -152,3 +152,23 @@ def test_health_reports_every_service_without_auth():
 
 def test_openapi_docs_are_served():
     assert Client().get("/api/v1/openapi.json").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_health_is_503_when_the_database_is_down():
+    from django.db import connections
+
+    from sight.devstack import free_port
+
+    conn = connections["default"]
+    saved = dict(conn.settings_dict)
+    conn.close()
+    conn.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
+    try:
+        resp = Client().get("/api/v1/health")
+    finally:
+        conn.close()
+        conn.settings_dict.clear()
+        conn.settings_dict.update(saved)
+    assert resp.status_code == 503
+    assert resp.json()["database"]["ok"] is False and resp.json()["redis"]["ok"] is True
