@@ -230,12 +230,11 @@ def cancel_job(request: HttpRequest, job_id: uuid.UUID) -> dict[str, Any]:
 
 
 @api.get("/health", auth=None, tags=["health"])
-def get_health(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
+def get_health(request: HttpRequest) -> HttpResponse:
     """Stan bazy, Redisa, grafu i dostawcy LLM; 503, gdy baza nie działa."""
     state = health.status(max_age=0)
-    if not state["database"]["ok"]:
-        response.status_code = 503
-    return {"ok": all(s.get("ok") for s in state.values()), **state}
+    body = {"ok": all(s.get("ok") for s in state.values()), **state}
+    return api.create_response(request, body, status=200 if state["database"]["ok"] else 503)
 
 
 api.add_router("/projects", projects)
