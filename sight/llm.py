@@ -156,8 +156,21 @@ def _runnable_for_loop(target: Target, schema: type[BaseModel] | None) -> Runnab
     runnables = _loop_runnables.setdefault(asyncio.get_running_loop(), {})
     key = (target.provider, target.role, target.model, schema)
     if key not in runnables:
-        runnables[key] = _structured(model, target, schema)
+        runnables[key] = _OfflineStructured(model, schema) if isinstance(model, OfflineChatModel) else _structured(model, target, schema)
     return runnables[key]
+
+
+class _OfflineStructured:
+    """Offline ze schematem bez parsera LangChain: `_parse` i tak waliduje surowe wywołanie narzędzia, a narzut
+    Runnable (~5 ms CPU na wywołanie) szeregowałby równoległe wywołania, które w trybie offline kończą się jednocześnie."""
+
+    def __init__(self, model: OfflineChatModel, schema: type[BaseModel]) -> None:
+        self.model, self.tools = model, [convert_to_openai_tool(schema)]
+
+    async def ainvoke(self, messages: list[BaseMessage]) -> AIMessage:
+        """Odpowiedź modelu offline jako wywołanie narzędzia schematu."""
+        result = await self.model._agenerate(messages, tools=self.tools)
+        return result.generations[0].message  # type: ignore[return-value]
 
 
 _loop_models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str, str], BaseChatModel]] = weakref.WeakKeyDictionary()
