@@ -61,6 +61,13 @@ def _clean(text: str, field: str) -> str:
     return text.strip()
 
 
+def _name(text: str) -> str:
+    name = _clean(text, "name")
+    if not name:
+        raise InvalidInput("name", "the name must not be blank")
+    return name
+
+
 def _questions(items: Sequence[QuestionIn]) -> list[dict[str, Any]]:
     limit = config.load_features().focus_groups.max_questions
     if len(items) > limit:
@@ -101,7 +108,7 @@ def resolve_participants(project: Project, spec: ParticipantsIn, *, mode: str) -
 def create_focus_group(project: Project, data: FocusGroupIn) -> FocusGroup:
     """Tworzy grupę (status `pending`) z przewodnikiem i uczestnikami."""
     people = resolve_participants(project, data.participants, mode=data.mode)
-    fg = FocusGroup.objects.create(project=project, name=_clean(data.name, "name"), description=_clean(data.description, "description"), mode=data.mode, questions=_questions(data.questions),
+    fg = FocusGroup.objects.create(project=project, name=_name(data.name), description=_clean(data.description, "description"), mode=data.mode, questions=_questions(data.questions),
                                    turns_per_question=data.turns_per_question or config.load_features().focus_groups.default_turns_per_question)
     Participant.objects.bulk_create([Participant(focus_group=fg, persona=p, position=i) for i, p in enumerate(people)])
     return fg
@@ -114,9 +121,10 @@ def update_focus_group(fg: FocusGroup, data: FocusGroupPatch) -> FocusGroup:
     if not fg.is_editable:
         raise Conflict("a focus group can be edited only while it is pending")
     values = data.dict(exclude_unset=True)
-    for field in ("name", "description"):
-        if values.get(field) is not None:
-            setattr(fg, field, _clean(values[field], field))
+    if values.get("name") is not None:
+        fg.name = _name(values["name"])
+    if values.get("description") is not None:
+        fg.description = _clean(values["description"], "description")
     if data.mode is not None:
         fg.mode = data.mode
     if data.turns_per_question is not None:
@@ -127,5 +135,8 @@ def update_focus_group(fg: FocusGroup, data: FocusGroupPatch) -> FocusGroup:
         people = resolve_participants(fg.project, data.participants, mode=fg.mode)
         fg.participant_links.all().delete()
         Participant.objects.bulk_create([Participant(focus_group=fg, persona=p, position=i) for i, p in enumerate(people)])
+    elif data.mode is not None and fg.mode == FocusGroup.Mode.DISCUSSION and fg.participant_links.count() < 2:
+        # Zmiana trybu bez nowej listy uczestników nie może ominąć minimum dyskusji (dwie osoby).
+        raise InvalidInput("participants", "a discussion needs at least 2 participants; send participants with the new mode")
     fg.save()
     return fg

@@ -55,5 +55,7 @@ urlpatterns = [
     path("projects/", include((project_patterns, "projects"))),
     path("jobs/", include((job_patterns, "jobs"))),
     path("tokens/", include((token_patterns, "tokens"))),
+    path("", include("personas.urls")),
+    path("", include("focus_groups.urls")),
     path("health/", views.health_status, name="health"),
 ]

@@ -1,0 +1,73 @@
+"""Formularze HTML person: start generowania panelu i filtry listy."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxValueValidator
+from django.utils.translation import gettext_lazy as _
+
+import config
+from personas.browsing import PersonaFilters
+from personas.models import Persona, Segment
+from sight.models import Project
+
+MAX_SEED = 2**62
+
+
+def trait_preset_label(name: str, shifts: dict[str, float]) -> str:
+    """Etykieta presetu cech: nazwa i przesunięcia średnich (np. „innovators: openness +0.2”)."""
+    if not shifts:
+        return name
+    return f"{name}: " + ", ".join(f"{trait.replace('_', ' ')} {shift:+g}" for trait, shift in shifts.items())
+
+
+class GenerateForm(forms.Form):
+    """Parametry nowego przebiegu generowania (te same co w API)."""
+
+    num_personas = forms.IntegerField(label=_("Number of personas"), min_value=1)
+    seed = forms.IntegerField(label=_("Seed"), required=False, min_value=0, max_value=MAX_SEED, help_text=_("Optional. The same seed gives the same demographic plan and traits."))
+    segments = forms.BooleanField(label=_("Group personas into market segments"), required=False, initial=True)
+    use_rag = forms.BooleanField(label=_("Use the knowledge base"), required=False, initial=True, help_text=_("Ground the personas in the project's documents, if any."))
+    trait_preset = forms.ChoiceField(label=_("Personality preset"), required=False)
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        settings = config.load_features().personas
+        kwargs.setdefault("initial", {"num_personas": min(project.target_sample_size, settings.max_per_run)})
+        super().__init__(*args, **kwargs)
+        # Limit pochodzi z konfiguracji, więc walidator dokładamy przy tworzeniu formularza, nie przy imporcie.
+        self.fields["num_personas"].max_value = settings.max_per_run
+        self.fields["num_personas"].validators.append(MaxValueValidator(settings.max_per_run))
+        self.fields["num_personas"].widget.attrs["max"] = settings.max_per_run
+        self.fields["num_personas"].help_text = _("From 1 to %(limit)d.") % {"limit": settings.max_per_run}
+        self.fields["trait_preset"].choices = [("", _("none (traits drawn around the middle)")), *((name, trait_preset_label(name, shifts)) for name, shifts in settings.trait_presets.items())]
+
+
+class PersonaFilterForm(forms.Form):
+    """Filtry listy person (GET); niepoprawne pole jest pomijane i pokazane jako błąd."""
+
+    q = forms.CharField(label=_("Name"), required=False, max_length=100, widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Search by name")}))
+    gender = forms.ChoiceField(label=_("Gender"), required=False)
+    age_min = forms.IntegerField(label=_("Age from"), required=False, min_value=0, max_value=120)
+    age_max = forms.IntegerField(label=_("Age to"), required=False, min_value=0, max_value=120)
+    location = forms.ChoiceField(label=_("Location"), required=False)
+    segment = forms.TypedChoiceField(label=_("Segment"), required=False, coerce=uuid.UUID, empty_value=None)
+    occupation = forms.CharField(label=_("Occupation"), required=False, max_length=100)
+    deleted = forms.BooleanField(label=_("Deleted"), required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data: Any, *, project: Project) -> None:
+        super().__init__(data)
+        everyone = Persona.objects.filter(project=project)
+        anything = [("", _("any"))]
+        self.fields["gender"].choices = anything + [(g, g) for g in everyone.exclude(gender="").order_by("gender").values_list("gender", flat=True).distinct()]
+        self.fields["location"].choices = anything + [(loc, loc) for loc in everyone.exclude(location="").order_by("location").values_list("location", flat=True).distinct()]
+        self.fields["segment"].choices = anything + [(str(s.id), s.name) for s in Segment.objects.filter(project=project).order_by("-run__created_at", "index")]
+
+    def filters(self) -> PersonaFilters:
+        """Filtry domenowe z poprawnych pól (błędne pola nie zawężają listy)."""
+        if not self.is_bound:
+            return PersonaFilters()
+        self.is_valid()
+        return PersonaFilters(**{name: value for name, value in self.cleaned_data.items() if value not in ("", None)})
