@@ -3,8 +3,8 @@
 import itertools
 
 import django_rq
-from asgiref.sync import sync_to_async
 import pytest
+from asgiref.sync import sync_to_async
 from rq import SimpleWorker
 
 from focus_groups import discussion, summary

@@ -14,7 +14,7 @@ from personas import generation
 from personas.models import Persona, PersonaRun
 from sight import jobs, llm
 from sight.models import Job, LLMCall
-from tests.conftest import create_project, create_user
+from tests.conftest import create_project
 
 pytestmark = pytest.mark.django_db
 
