@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -9,6 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from sight import live
 from sight.models import Job
@@ -50,12 +52,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     @property
     def language(self) -> str:
-        """Język fragmentów: ciasteczko przełącznika języka, potem preferencja użytkownika, potem domyślny."""
+        """Język fragmentów jak w LocaleMiddleware: ciasteczko przełącznika, potem Accept-Language, potem domyślny."""
         cookie = self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")
         if cookie in dict(settings.LANGUAGES):
             return cookie
-        user = self.scope.get("user")
-        return getattr(user, "preferred_language", "") or settings.LANGUAGE_CODE
+        header = dict(self.scope.get("headers", [])).get(b"accept-language", b"").decode("latin1")
+        for code, _ in parse_accept_lang_header(header):
+            with contextlib.suppress(LookupError):
+                return translation.get_supported_language_variant(code)
+        return settings.LANGUAGE_CODE
 
     def render(self, template: str, context: dict[str, Any]) -> str:
         """Fragment szablonu w języku widza (ten sam, który renderuje strona)."""

@@ -25,7 +25,13 @@ from sight.models import ApiToken, Job, Project, get_job_for_user, get_project_f
 from sight.projects import delete_project
 
 SMOKE_CALLS = 5
-JOB_KIND_LABELS = {"llm.smoke": gettext_lazy("LLM connection test")}
+JOB_KIND_LABELS = {
+    "llm.smoke": gettext_lazy("LLM connection test"),
+    "personas.generate": gettext_lazy("Persona generation"),
+    "personas.needs": gettext_lazy("Needs and pains"),
+    "focus_groups.run": gettext_lazy("Focus group run"),
+    "focus_groups.summary": gettext_lazy("Focus group summary"),
+}
 
 
 def site_context(request: HttpRequest) -> dict[str, Any]:

@@ -146,3 +146,18 @@ def test_browser_fragment_follows_the_viewers_language_cookie():
 
     en, pl = async_to_sync(scenario)()
     assert "0 of 4" in en and "0 of 4" not in pl
+
+
+def test_without_a_language_cookie_the_browser_language_decides():
+    user = create_user()
+    job = _job_for(user)
+    headers = [*_session_headers(user), (b"accept-language", b"en-US,en;q=0.9")]
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/jobs/{job.id}/", headers)
+        assert connected
+        text = await comm.receive_from()
+        await comm.disconnect()
+        return text
+
+    assert "0 of 4" in async_to_sync(scenario)()
