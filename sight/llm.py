@@ -770,7 +770,10 @@ _SENTENCES = {
            "Promises without specifics don't convince me, especially about “{word}”."],
 }
 _STOPWORDS = frozenset("about above after again against because before being below between could doing during every having other should their there these those through under until where which while would your yours "
-                       "answer return schema field value please jesteś jesteśmy który która które którzy oraz przez tylko bardzo jeżeli jeśli gdzie kiedy twoja twoje swoje odpowiedz odpowiedź".split())
+                       "answer return schema field value please jesteś jesteśmy który która które którzy oraz przez tylko bardzo jeżeli jeśli gdzie kiedy twoja twoje swoje odpowiedz odpowiedź "
+                       # nazwy cech osobowości z promptu to nie tematy rozmowy
+                       "openness conscientiousness extraversion agreeableness neuroticism power_distance individualism masculinity uncertainty_avoidance "
+                       "long_term_orientation indulgence distance uncertainty avoidance orientation".split())
 _FIELD_KINDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("first_name", "given_name"), "first_name"), (("last_name", "surname", "family_name"), "surname"), (("full_name", "persona_name", "display_name"), "person"),
     (("occupation", "profession", "job"), "occupations"), (("interest", "hobb", "passion"), "interests"), (("value",), "values"),
@@ -783,7 +786,11 @@ def _field_kind(name: str, parent: str) -> str:
     """Rodzaj wartości po nazwie pola (i pola nadrzędnego dla elementów list i obiektów)."""
     name = name.lower()
     if name == "name":
+        if parent.lower().startswith("segment"):
+            return "segment"
         return "phrase" if _field_kind(parent, "") == "phrase" else "person"
+    if name == "title" and not parent:
+        return "occupations"
     tokens = name.split("_")
     for keywords, kind in _FIELD_KINDS:
         if any(kw in name if "_" in kw else any(t.startswith(kw) for t in tokens) for kw in keywords):
@@ -831,6 +838,8 @@ class OfflineWriter:
         self.cited = [int(n) for n in dict.fromkeys(re.findall(r"\[(\d{1,6})\]", prompt_text))]
         gender = re.search(r"\bgender:\s*(female|male)\b", prompt_text, re.IGNORECASE)
         self.gender = gender.group(1).lower() if gender else None
+        occupation = re.search(r"\boccupation:\s*([^\n]+)", prompt_text)
+        self.occupation = self._gendered(occupation.group(1).strip()) if occupation else None
 
     def value(self, schema: dict[str, Any], name: str, parent: str = "") -> Any:
         """Wartość zgodna z fragmentem schematu JSON (typy, enumy, granice długości i liczb)."""
@@ -925,8 +934,20 @@ class OfflineWriter:
             paragraphs = [p[:limit].rsplit(" ", 1)[0] for p in paragraphs]
         return "\n\n".join(paragraphs)
 
+    def _gendered(self, occupation: str) -> str:
+        """Z pary „nauczyciel / nauczycielka” forma zgodna z płcią profilu."""
+        forms = [f.strip() for f in occupation.split(" / ")]
+        return forms[-1] if len(forms) == 2 and self.gender == "female" else forms[0]
+
     def _short(self, kind: str) -> str:
         pick, voc = self.rng.choice, self.vocab
+        if kind == "occupations" and self.occupation:
+            return self.occupation
+        if kind == "occupations" and voc.lists.get("occupations"):
+            return self._gendered(pick(voc.lists["occupations"]))
+        if kind == "segment":
+            value, interest = pick(voc.lists["values"]), pick(voc.lists["interests"])
+            return f"{value.capitalize()} i {interest}" if self.language == "pl" else f"{value.capitalize()} and {interest}"
         if kind in ("person", "first_name", "surname", "email"):
             gender = self.gender if self.gender in voc.first_names else pick(sorted(voc.first_names))
             first = pick(voc.first_names[gender])
