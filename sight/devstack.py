@@ -109,7 +109,8 @@ def _manage(env: dict[str, str], *args: str) -> None:
 def run() -> int:
     """`make run`: usługi, migracje, konto demo, daphne, worker RQ ze schedulerem i cron (rekoncyliacja)."""
     with services("run", persistent=True) as extra:
-        env = {**os.environ, **extra}
+        # Demo offline odpowiada z opóźnieniem zbliżonym do prawdziwego modelu, żeby dyskusję dało się oglądać na żywo.
+        env = {"SIGHT_OFFLINE_LATENCY_MS": "400", **os.environ, **extra}
         _manage(env, "migrate", "--noinput", "-v", "0")
         _manage(env, "seed_demo")
         port = int(os.environ.get("SIGHT_PORT", "8000"))
