@@ -61,6 +61,17 @@ def _clean_redis() -> None:
 
 
 @pytest.fixture
+def fake_llm(settings: Any) -> Any:
+    """Dostawca `fake` ze skryptami czyszczonymi przed i po teście (jedyne, co w testach jest atrapą)."""
+    from sight import llm
+
+    settings.SIGHT_LLM_PROVIDER = "fake"
+    llm.reset_scripts()
+    yield llm
+    llm.reset_scripts()
+
+
+@pytest.fixture
 def user(db: None) -> User:
     return create_user()
 

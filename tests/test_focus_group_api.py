@@ -18,17 +18,7 @@ from sight.models import Job
 from tests.conftest import api_client, create_persona, create_project, create_token
 from tests.test_focus_groups import script_discussion
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fake_llm(settings):
-    from sight import llm
-
-    settings.SIGHT_LLM_PROVIDER = "fake"
-    llm.reset_scripts()
-    yield
-    llm.reset_scripts()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 
 
 def post(client, url, body=None):

@@ -21,14 +21,7 @@ from tests.conftest import api_client, create_persona, create_project, create_to
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 _n = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def fake_llm(settings):
-    settings.SIGHT_LLM_PROVIDER = "fake"
-    llm.reset_scripts()
-    yield
-    llm.reset_scripts()
+pytestmark = pytest.mark.usefixtures("fake_llm")
 
 
 @pytest.fixture

@@ -14,16 +14,9 @@ from sight import llm
 from sight.models import Job
 from tests.conftest import create_persona, create_project
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 _n = itertools.count(1)
 
-
-@pytest.fixture(autouse=True)
-def fake_llm(settings):
-    settings.SIGHT_LLM_PROVIDER = "fake"
-    llm.reset_scripts()
-    yield
-    llm.reset_scripts()
 
 
 def moderator(messages):

@@ -16,18 +16,11 @@ from sight import jobs, llm
 from sight.models import Job, LLMCall
 from tests.conftest import create_project
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 
 TARGET = {"age_group": {"18-24": 0.3, "25-34": 0.45, "35-44": 0.25}, "gender": {"female": 0.5, "male": 0.5}, "location": {"village": 0.35, "city": 0.65}}
 _names = itertools.count(1)
 
-
-@pytest.fixture(autouse=True)
-def fake_llm(settings):
-    settings.SIGHT_LLM_PROVIDER = "fake"
-    llm.reset_scripts()
-    yield
-    llm.reset_scripts()
 
 
 def profile(messages, *, paragraphs: int = 3) -> dict:

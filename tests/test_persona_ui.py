@@ -18,19 +18,12 @@ from sight.models import Job
 from tests.conftest import create_project, create_user
 from tests.test_persona_api import create_persona, create_segment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 TARGET = {"age_group": {"18-34": 0.5, "35+": 0.5}, "gender": {"female": 0.5, "male": 0.5}}
 _names = itertools.count(1)
 
-
-@pytest.fixture(autouse=True)
-def fake_llm(settings):
-    settings.SIGHT_LLM_PROVIDER = "fake"
-    llm.reset_scripts()
-    yield
-    llm.reset_scripts()
 
 
 @pytest.fixture
