@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import field_validator
+from redis.exceptions import RedisError
 
 from focus_groups.api import router as focus_groups_router
 from personas.api import router as personas_router
@@ -23,6 +26,7 @@ from sight.errors import Conflict, InvalidInput
 from sight.graph import GraphUnavailable
 from sight.models import Language, Project, get_job_for_user, get_project_for_user
 
+log = logging.getLogger(__name__)
 api = NinjaAPI(title="Sight API", version="1", urls_namespace="api", auth=api_auth, docs_url="/docs")
 
 
@@ -52,6 +56,20 @@ def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
 def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
     """Operacja niemożliwa w obecnym stanie obiektu."""
     return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
+@api.exception_handler(OperationalError)
+def database_unavailable(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """Baza chwilowo niedostępna: 503 w JSON, bez śladu stosu."""
+    log.warning("database unavailable for %s: %s", request.path, exc)
+    return api.create_response(request, {"detail": "The database is unavailable; try again shortly."}, status=503)
+
+
+@api.exception_handler(RedisError)
+def redis_unavailable(request: HttpRequest, exc: RedisError) -> HttpResponse:
+    """Redis (kolejki, kanały) chwilowo niedostępny: 503 w JSON."""
+    log.warning("redis unavailable for %s: %s", request.path, exc)
+    return api.create_response(request, {"detail": "The queue service is unavailable; try again shortly."}, status=503)
 
 
 @api.exception_handler(Http404)

@@ -172,3 +172,33 @@ def test_health_is_503_when_the_database_is_down():
         conn.settings_dict.update(saved)
     assert resp.status_code == 503
     assert resp.json()["database"]["ok"] is False and resp.json()["redis"]["ok"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_answers_503_json_without_a_stack_trace_when_the_database_is_down():
+    from django.db import connections
+
+    from sight.devstack import free_port
+
+    user, token = create_token()
+    client = api_client(token)
+    conn = connections["default"]
+    saved = dict(conn.settings_dict)
+    conn.close()
+    conn.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
+    try:
+        resp = client.get("/api/v1/projects")
+    finally:
+        conn.close()
+        conn.settings_dict.clear()
+        conn.settings_dict.update(saved)
+    assert resp.status_code == 503 and "Traceback" not in resp.content.decode()
+    assert client.get("/api/v1/projects").status_code == 200
+
+
+def test_pages_and_api_send_security_headers(logged_client):
+    for response in (logged_client.get("/projects/"), logged_client.get("/api/v1/projects")):
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["X-Frame-Options"] == "DENY"
