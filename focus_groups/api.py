@@ -6,13 +6,14 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup, FocusGroupEvent, get_focus_group_for_user
 from focus_groups.setup import FocusGroupIn, FocusGroupPatch, create_focus_group, update_focus_group
 from sight.errors import Conflict, InvalidInput
 from sight.models import get_project_for_user
+from sight.pagination import Pages
 
 router = Router(tags=["focus groups"])
 
@@ -84,7 +85,7 @@ def create(request: HttpRequest, project_id: uuid.UUID, payload: FocusGroupIn) -
 
 
 @router.get("/projects/{project_id}/focus-groups", response=list[FocusGroupOut])
-@paginate(PageNumberPagination, page_size=25)
+@paginate(Pages, page_size=25)
 def list_focus_groups(request: HttpRequest, project_id: uuid.UUID) -> Any:
     """Grupy fokusowe projektu, od najnowszych."""
     project = get_project_for_user(request.user, project_id)

@@ -7,11 +7,12 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from personas import browsing, generation
 from personas.models import Persona, get_persona_for_user
 from sight.models import get_project_for_user
+from sight.pagination import Pages
 
 router = Router(tags=["personas"])
 
@@ -94,7 +95,7 @@ def generate(request: HttpRequest, project_id: uuid.UUID, payload: GenerateIn) -
 
 
 @router.get("/projects/{project_id}/personas", response=list[PersonaOut])
-@paginate(PageNumberPagination, page_size=25)
+@paginate(Pages, page_size=25)
 def list_personas(request: HttpRequest, project_id: uuid.UUID, filters: Query[browsing.PersonaFilters]) -> Any:
     """Persony projektu: filtry płci, wieku, miejsca, segmentu, zawodu i wyszukiwanie po nazwisku."""
     project = get_project_for_user(request.user, project_id)

@@ -12,7 +12,7 @@ from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import field_validator
 from redis.exceptions import RedisError
 
@@ -25,6 +25,7 @@ from sight.demographics import demographics_errors
 from sight.errors import Conflict, InvalidInput
 from sight.graph import GraphUnavailable
 from sight.models import Language, Project, get_job_for_user, get_project_for_user
+from sight.pagination import Pages
 
 log = logging.getLogger(__name__)
 api = NinjaAPI(title="Sight API", version="1", urls_namespace="api", auth=api_auth, docs_url="/docs")
@@ -84,8 +85,8 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
     return api.create_response(request, {"detail": "Authentication required: log in or send Authorization: Bearer <token>."}, status=401)
 
 
-def _clean_text(value: str) -> str:
-    if "\x00" in value:
+def _clean_text(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
         raise ValueError("Text must not contain NUL characters.")
     return value
 
@@ -105,7 +106,7 @@ class ProjectIn(Schema):
 
     @field_validator("name", "description", "target_audience", "research_objectives", "notes")
     @classmethod
-    def _no_nul(cls, value: str) -> str:
+    def _no_nul(cls, value: str | None) -> str | None:
         return _clean_text(value)
 
     @field_validator("target_demographics")
@@ -131,6 +132,11 @@ class ProjectPatch(Schema):
     token_budget: int | None = Field(None, ge=0, le=10**12)
 
     _no_nul = field_validator("name", "description", "target_audience", "research_objectives", "notes")(ProjectIn._no_nul.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("description", "target_audience", "research_objectives", "notes")
+    @classmethod
+    def _null_clears(cls, value: str | None) -> str:
+        return value or ""
 
     @field_validator("target_demographics")
     @classmethod
@@ -184,7 +190,7 @@ projects = Router(tags=["projects"])
 
 
 @projects.get("", response=list[ProjectOut])
-@paginate(PageNumberPagination, page_size=25)
+@paginate(Pages, page_size=25)
 def list_projects(request: HttpRequest) -> Any:
     """Projekty zalogowanego użytkownika, od ostatnio zmienionych."""
     return Project.objects.for_user(request.user)

@@ -202,3 +202,18 @@ def test_pages_and_api_send_security_headers(logged_client):
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("query", ["page=5335843328705779946487808", "page=0", "page=1&page_size=100000", "page=abc"])
+def test_absurd_pagination_is_a_422_not_a_500(query):
+    user, token = create_token()
+    create_project(owner=user)
+    assert api_client(token).get(f"/api/v1/projects?{query}").status_code == 422
+
+
+@pytest.mark.parametrize("field", ["name", "description", "notes", "language", "target_demographics", "target_sample_size"])
+def test_patching_a_field_to_null_is_a_422_or_accepted_never_a_500(field):
+    user, token = create_token()
+    project = create_project(owner=user)
+    resp = _post(api_client(token), f"/api/v1/projects/{project.id}", {field: None}, method="patch")
+    assert resp.status_code in (200, 422)
