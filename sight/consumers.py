@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 from typing import Any
 
@@ -18,7 +19,7 @@ from sight.models import Job
 CLOSE_NOT_FOUND = 4404
 
 
-class LiveConsumer(AsyncJsonWebsocketConsumer):
+class LiveConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     """Wspólna podstawa: dostęp sprawdzany przed `accept`, stan nadrabiany z PostgreSQL po połączeniu."""
 
     group: str = ""
@@ -42,13 +43,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    @abc.abstractmethod
     async def authorize(self) -> bool:
         """Ustawia `self.group`; zwraca False, gdy użytkownik nie ma dostępu."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def catch_up(self) -> None:
         """Wysyła stan z PostgreSQL (po połączeniu i na żądanie klienta)."""
-        raise NotImplementedError
 
     @property
     def language(self) -> str:
