@@ -2,9 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from sight import views
 from sight.api import api
@@ -60,5 +58,5 @@ urlpatterns = [
     path("", include("personas.urls")),
     path("", include("focus_groups.urls")),
     path("health/", views.health_status, name="health"),
-    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("favicon.ico", views.favicon),
 ]

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -243,3 +244,8 @@ def token_revoke(request: HttpRequest, token_id: uuid.UUID) -> HttpResponse:
         return _render_tokens(request, ApiTokenForm())
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("tokens:list")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico` (przeglądarki pytają o nią same, np. w adminie) wskazuje ikonę z plików statycznych."""
+    return redirect(static("img/favicon.svg"), permanent=True)

@@ -391,3 +391,8 @@ def test_unknown_preset_keeps_the_editor_as_it_was(logged_client):
     resp = logged_client.post("/projects/new/", project_form({"pets": {"cat": 0.5, "dog": 0.5}}) | {"load_preset": "1", "preset": "no-such-preset"}, **HTMX)
     body = resp.content.decode()
     assert resp.status_code == 200 and 'value="pets"' in body and 'value="dog"' in body
+
+
+def test_favicon_redirects_to_the_static_icon():
+    resp = Client().get("/favicon.ico")
+    assert resp.status_code == 301 and resp["Location"].endswith("img/favicon.svg")
