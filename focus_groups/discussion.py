@@ -108,7 +108,9 @@ def interject(fg: FocusGroup, *, text: str, user: User | None) -> FocusGroupEven
     if fg.status in (FocusGroup.Status.COMPLETED, FocusGroup.Status.STOPPED, FocusGroup.Status.FAILED):
         raise ValueError("the focus group has finished")
     count = fg.events.filter(kind=Kind.INTERJECTION).count()
-    event, _ = fg.append_event(Kind.INTERJECTION, key=f"interjection:{count}:{user.pk if user else 'api'}:{abs(hash(text)) % 10**8}", payload={"text": text})
+    # Wtrącenie należy do pytania, które właśnie trwa (w transkrypcji stoi przy nim); przed pierwszym pytaniem — do żadnego.
+    current = fg.events.filter(kind=Kind.QUESTION).order_by("-seq").values_list("question_index", flat=True).first()
+    event, _ = fg.append_event(Kind.INTERJECTION, key=f"interjection:{count}:{user.pk if user else 'api'}:{abs(hash(text)) % 10**8}", payload={"text": text}, question_index=current)
     publish_event(fg, event)
     return event
 

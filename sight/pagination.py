@@ -6,11 +6,11 @@ from ninja import Field, Schema
 from ninja.pagination import PageNumberPagination
 
 MAX_PAGE = 1_000_000
-MAX_PAGE_SIZE = 200
+MAX_PAGE_SIZE = 100
 
 
 class Pages(PageNumberPagination):
-    """`?page=` (1–1 000 000) i opcjonalne `?page_size=` (1–200)."""
+    """`?page=` (1–1 000 000) i opcjonalne `?page_size=` (1–100)."""
 
     class Input(Schema):
         page: int = Field(1, ge=1, le=MAX_PAGE)

@@ -190,8 +190,8 @@ _smtp = {"host": env("EMAIL_HOST"), "port": envint("EMAIL_PORT", 587), "username
 MAILERS = {"default": {"BACKEND": env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if env("EMAIL_HOST") else "django.core.mail.backends.console.EmailBackend"), "OPTIONS": _smtp if env("EMAIL_HOST") else {}}}
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", "sight@localhost")
 
-NINJA_PAGINATION_PER_PAGE = envint("SIGHT_PAGE_SIZE", 50)
-NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 200
+NINJA_PAGINATION_PER_PAGE = 25
+NINJA_MAX_PER_PAGE_SIZE = 100  # górna granica `?page_size=` (sight.pagination.Pages zwraca 422 powyżej)
 
 # Produkcja: bezpieczne ciasteczka i HSTS, gdy DEBUG jest wyłączone.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("DJANGO_BEHIND_PROXY", False) else None

@@ -175,6 +175,25 @@ def test_the_list_makes_a_constant_number_of_queries(owner_client, django_assert
     assert {p["segment_name"] for p in resp.json()["items"]} == {"Segment A", None}
 
 
+def test_query_count_does_not_grow_with_the_page_size(owner_client):
+    user, client = owner_client
+    project = create_project(owner=user)
+    segment = create_segment(project)
+    for i in range(120):
+        create_persona(project=project, segment=segment if i % 2 else None)
+    client.get(f"/api/v1/projects/{project.id}/personas")  # pierwsze użycie tokenu zapisuje last_used_at
+    counts = []
+    for page_size in (5, 100):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            resp = client.get(f"/api/v1/projects/{project.id}/personas?page_size={page_size}")
+        assert len(resp.json()["items"]) == page_size
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
 # --- szczegóły, usuwanie, przywracanie -----------------------------------------------------------------------------
 
 
