@@ -10,8 +10,8 @@ from ninja.pagination import paginate
 
 from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup, FocusGroupEvent, get_focus_group_for_user
-from focus_groups.setup import FocusGroupIn, FocusGroupPatch, create_focus_group, update_focus_group
-from sight.errors import Conflict, InvalidInput
+from focus_groups.setup import FocusGroupIn, FocusGroupPatch, clean_text, create_focus_group, update_focus_group
+from sight.errors import Conflict
 from sight.models import get_project_for_user
 from sight.pagination import Pages
 
@@ -133,10 +133,11 @@ def run(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str,
 @router.post("/focus-groups/{focus_group_id}/resume", response={202: JobAccepted})
 def resume(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Wznawia wstrzymaną grupę od miejsca, w którym stanęła."""
-    fg = _fg(request, focus_group_id)
-    if fg.status not in (FocusGroup.Status.PAUSED, FocusGroup.Status.FAILED, FocusGroup.Status.BUDGET_EXCEEDED):
-        raise Conflict(f"only a paused focus group can be resumed (this one is {fg.status})")
-    return run(request, focus_group_id)
+    try:
+        job = discussion.resume_run(_fg(request, focus_group_id), user=request.user)
+    except ValueError as exc:
+        raise _state_error(exc) from exc
+    return 202, {"job_id": job.id}
 
 
 @router.post("/focus-groups/{focus_group_id}/pause", response=FocusGroupOut)
@@ -161,10 +162,8 @@ def _control(request: HttpRequest, focus_group_id: uuid.UUID, control: str) -> F
 @router.post("/focus-groups/{focus_group_id}/interject", response={201: dict[str, Any]})
 def interject(request: HttpRequest, focus_group_id: uuid.UUID, payload: InterjectionIn) -> tuple[int, dict[str, Any]]:
     """Wtrącenie badacza: moderator zada je jako następną kwestię."""
-    if "\x00" in payload.text:
-        raise InvalidInput("text", "Text must not contain NUL characters.")
     try:
-        event = discussion.interject(_fg(request, focus_group_id), text=payload.text.strip(), user=request.user)
+        event = discussion.interject(_fg(request, focus_group_id), text=clean_text(payload.text, "text"), user=request.user)
     except ValueError as exc:
         raise _state_error(exc) from exc
     return 201, event.as_dict()

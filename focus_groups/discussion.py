@@ -79,6 +79,13 @@ def start_run(focus_group: FocusGroup, *, user: User | None) -> Job:
     return fg.job
 
 
+def resume_run(focus_group: FocusGroup, *, user: User | None) -> Job:
+    """Wznawia wstrzymaną (albo przerwaną błędem lub budżetem) grupę od miejsca, w którym stanęła."""
+    if focus_group.status not in FocusGroup.RESUMABLE:
+        raise ValueError(f"only a paused, failed or over-budget focus group can be resumed (this one is {focus_group.status})")
+    return start_run(focus_group, user=user)
+
+
 def planned_steps(fg: FocusGroup) -> int:
     """Liczba kroków do paska postępu: wypowiedzi (dyskusja) albo odpowiedzi (wywiady)."""
     people = fg.participant_links.count()

@@ -52,6 +52,7 @@ class FocusGroup(models.Model):
         STOP = "stop", _("stop")
 
     ACTIVE = frozenset({Status.QUEUED, Status.RUNNING})
+    RESUMABLE = frozenset({Status.PAUSED, Status.FAILED, Status.BUDGET_EXCEEDED})
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="focus_groups", verbose_name=_("project"))

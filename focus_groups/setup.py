@@ -55,14 +55,15 @@ class FocusGroupPatch(Schema):
     participants: ParticipantsIn | None = None
 
 
-def _clean(text: str, field: str) -> str:
+def clean_text(text: str, field: str) -> str:
+    """Tekst bez znaku NUL (inaczej InvalidInput przy polu), bez skrajnych spacji."""
     if "\x00" in text:
         raise InvalidInput(field, "Text must not contain NUL characters.")
     return text.strip()
 
 
 def _name(text: str) -> str:
-    name = _clean(text, "name")
+    name = clean_text(text, "name")
     if not name:
         raise InvalidInput("name", "the name must not be blank")
     return name
@@ -72,7 +73,7 @@ def _questions(items: Sequence[QuestionIn]) -> list[dict[str, Any]]:
     limit = config.load_features().focus_groups.max_questions
     if len(items) > limit:
         raise InvalidInput("questions", f"at most {limit} questions are allowed")
-    result = [{"text": _clean(q.text, "questions"), "probes": [p for p in (_clean(x, "questions") for x in q.probes) if p]} for q in items]
+    result = [{"text": clean_text(q.text, "questions"), "probes": [p for p in (clean_text(x, "questions") for x in q.probes) if p]} for q in items]
     if any(not q["text"] for q in result):
         raise InvalidInput("questions", "every question needs text")
     return result
@@ -108,7 +109,7 @@ def resolve_participants(project: Project, spec: ParticipantsIn, *, mode: str) -
 def create_focus_group(project: Project, data: FocusGroupIn) -> FocusGroup:
     """Tworzy grupę (status `pending`) z przewodnikiem i uczestnikami."""
     people = resolve_participants(project, data.participants, mode=data.mode)
-    fg = FocusGroup.objects.create(project=project, name=_name(data.name), description=_clean(data.description, "description"), mode=data.mode, questions=_questions(data.questions),
+    fg = FocusGroup.objects.create(project=project, name=_name(data.name), description=clean_text(data.description, "description"), mode=data.mode, questions=_questions(data.questions),
                                    turns_per_question=data.turns_per_question or config.load_features().focus_groups.default_turns_per_question)
     Participant.objects.bulk_create([Participant(focus_group=fg, persona=p, position=i) for i, p in enumerate(people)])
     return fg
@@ -124,7 +125,7 @@ def update_focus_group(fg: FocusGroup, data: FocusGroupPatch) -> FocusGroup:
     if values.get("name") is not None:
         fg.name = _name(values["name"])
     if values.get("description") is not None:
-        fg.description = _clean(values["description"], "description")
+        fg.description = clean_text(values["description"], "description")
     if data.mode is not None:
         fg.mode = data.mode
     if data.turns_per_question is not None:

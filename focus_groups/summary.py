@@ -15,10 +15,10 @@ from pydantic import BaseModel, Field, model_validator
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from sight import jobs, llm
 from sight.models import Job, User
+from sight.text import spreadsheet_safe
 
 Kind = FocusGroupEvent.Kind
 SPOKEN = (Kind.TURN, Kind.ANSWER)
-LANGUAGE_NAMES = {"pl": "polski", "en": "English"}
 LENGTH_BUCKETS = ((0, 20), (21, 50), (51, 100), (101, 200), (201, 10**6))
 
 
@@ -140,7 +140,7 @@ def summarise(job: Job) -> dict[str, Any]:
     project = fg.project
     result = llm.generate("summary", prompt="summary", language=project.language, schema=summary_schema(frozenset(e.seq for e in spoken)), project=project, job=job, cache=not job.params.get("regenerate"),
                           variables={"project_name": project.name, "research_objectives": project.research_objectives or "-", "transcript": "\n".join(lines), "statistics": stats_text,
-                                     "language_name": LANGUAGE_NAMES.get(project.language, project.language)})
+                                     "language_name": project.language_name})
     fg.summary = {**result.model_dump(), "generated_at": timezone.now().isoformat(), "model": llm.resolve("summary").model}
     fg.save(update_fields=["summary", "updated_at"])
     jobs.report_progress(job, done=1, total=1, message="summary ready")
@@ -171,9 +171,6 @@ def estimate_cost(fg: FocusGroup) -> dict[str, Any]:
 # --- eksporty ------------------------------------------------------------------------------------------------------
 
 
-def _safe(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
 
 def export(fg: FocusGroup, fmt: str) -> HttpResponse:
     """Raport Markdown albo PDF (podsumowanie, statystyki, transkrypcja), CSV wypowiedzi albo JSON zdarzeń."""
@@ -186,7 +183,7 @@ def export(fg: FocusGroup, fmt: str) -> HttpResponse:
         writer = csv.writer(buffer)
         writer.writerow(["seq", "question_index", "kind", "persona_id", "persona_name", "text", "created_at"])
         for e in fg.events.filter(kind__in=(Kind.MODERATOR, *SPOKEN)).order_by("seq"):
-            writer.writerow([e.seq, e.question_index, e.kind, e.persona_id or "", _safe(e.payload.get("persona_name", "") or "Moderator"), _safe(e.text), e.created_at.isoformat()])
+            writer.writerow([e.seq, e.question_index, e.kind, e.persona_id or "", spreadsheet_safe(e.payload.get("persona_name", "") or "Moderator"), spreadsheet_safe(e.text), e.created_at.isoformat()])
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     elif fmt == "md":
         response = HttpResponse(markdown_report(fg), content_type="text/markdown; charset=utf-8")

@@ -29,7 +29,6 @@ from sight.views import render_screen
 Status = FocusGroup.Status
 LIVE = frozenset({Status.QUEUED, Status.RUNNING, Status.PAUSED})
 FINISHED = frozenset({Status.COMPLETED, Status.STOPPED, Status.FAILED, Status.BUDGET_EXCEEDED})
-RESUMABLE = frozenset({Status.PAUSED, Status.FAILED, Status.BUDGET_EXCEEDED})
 SPOKEN = (FocusGroupEvent.Kind.TURN, FocusGroupEvent.Kind.ANSWER)
 SPEAKING = (*SPOKEN, FocusGroupEvent.Kind.MODERATOR, FocusGroupEvent.Kind.INTERJECTION)
 STANCE_ORDER = ("support", "neutral", "oppose")
@@ -184,9 +183,7 @@ def focus_group_run(request: HttpRequest, focus_group_id: uuid.UUID, *, resume: 
     """Startuje przebieg w tle albo wznawia wstrzymany (od miejsca, w którym stanął)."""
     fg = get_focus_group_for_user(request.user, focus_group_id)
     try:
-        if resume and fg.status not in RESUMABLE:
-            raise ValueError(fg.status)
-        discussion.start_run(fg, user=request.user)
+        (discussion.resume_run if resume else discussion.start_run)(fg, user=request.user)
     except ValueError:
         messages.error(request, _("This focus group cannot be started now: it is %(status)s.") % {"status": fg.get_status_display()})
     else:

@@ -20,8 +20,9 @@ from personas.sampling import TRAITS
 from personas.validation import validate_personas
 from sight.errors import InvalidInput as ValidationFailed
 from sight.models import Project
+from sight.text import spreadsheet_safe
 
-__all__ = ["PersonaFilters", "ValidationFailed", "bulk_delete", "export_response", "filter_personas", "panel_charts", "validation_report"]
+__all__ = ["PersonaFilters", "ValidationFailed", "bulk_delete", "bulk_restore", "export_response", "filter_personas", "panel_charts", "validation_report"]
 
 CSV_COLUMNS = ("id", "full_name", "age", "gender", "education", "income", "location", "occupation", "segment", "title", "headline", "values", "interests", "concerns",
                "communication_style", "decision_style", *TRAITS, "background_story", "created_at")
@@ -82,13 +83,10 @@ def bulk_delete(project: Project, ids: Iterable[uuid.UUID]) -> int:
     return Persona.objects.filter(project=project, pk__in=list(ids)).active().update(deleted_at=timezone.now(), updated_at=timezone.now())
 
 
-def _safe_cell(value: Any) -> Any:
-    """Komórka CSV odporna na wstrzyknięcie formuł (tekst od LLM i użytkownika to dane)."""
-    if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+
+def bulk_restore(project: Project, ids: Iterable[uuid.UUID]) -> int:
+    """Przywraca wskazane, miękko usunięte persony projektu (obce identyfikatory są ignorowane)."""
+    return Persona.objects.filter(project=project, pk__in=list(ids)).deleted().update(deleted_at=None, updated_at=timezone.now())
 
 
 def _row(persona: Persona) -> dict[str, Any]:
@@ -109,7 +107,7 @@ def export_response(project: Project, fmt: str) -> HttpResponse:
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for persona in personas:
-            writer.writerow({k: _safe_cell(v) for k, v in _row(persona).items()})
+            writer.writerow({k: spreadsheet_safe(v) for k, v in _row(persona).items()})
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="personas-{project.id}-{stamp}.{fmt}"'
     return response

@@ -24,11 +24,11 @@ from personas.sampling import PlannedProfile, plan_for_project
 from personas.validation import validate_run
 from rag.retrieval import persona_context
 from sight import jobs, live, llm
+from sight.errors import Conflict
 from sight.models import Job, Project, User
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_NAMES = {"pl": "polski", "en": "English"}
 MAX_SEGMENTS, MIN_SEGMENTS = 6, 2
 
 
@@ -88,6 +88,8 @@ class PersonaProfile(BaseModel):
 
 def start_generation(project: Project, *, user: User | None, num_personas: int, seed: int | None = None, segments: bool = True, use_rag: bool = True, trait_preset: str = "") -> PersonaRun:
     """Planuje przebieg (kwoty, cechy) i wstawia zadanie na kolejkę `llm`; zły rozmiar albo preset to ValueError."""
+    if Job.objects.filter(kind="personas.generate", project=project).active().exists():
+        raise Conflict("a generation run is already in progress for this project; wait for it to finish or cancel it")
     seed = config.load_features().personas.default_seed if seed is None else seed
     allocation = plan_for_project(project, num_personas, seed=seed, trait_preset=trait_preset or None)
     with transaction.atomic():
@@ -235,7 +237,7 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
         variables = {
             "project_name": project.name, "target_audience": project.target_audience or "-", "research_objectives": project.research_objectives or "-",
             "demographics": describe_demographics(profile), "traits": json.dumps(profile["traits"]), "segment_name": segment.name if segment else "-",
-            "segment_brief": segment.brief if segment else "-", "rag_context": rag_context or "-", "language_name": LANGUAGE_NAMES.get(project.language, project.language),
+            "segment_brief": segment.brief if segment else "-", "rag_context": rag_context or "-", "language_name": project.language_name,
         }
         try:
             result = await llm.agenerate("persona_generation", prompt="persona_generation", language=project.language, variables=variables, schema=PersonaProfile, project=project, job=job)
@@ -322,7 +324,13 @@ class NeedsAndPains(BaseModel):
 
 
 def start_needs(persona: Persona, *, user: User | None, regenerate: bool = False) -> Job:
-    """Wstawia zadanie wygenerowania potrzeb i bolączek persony (rola `persona_needs`); `regenerate` omija cache."""
+    """Wstawia zadanie wygenerowania potrzeb i bolączek persony (rola `persona_needs`); `regenerate` omija cache.
+
+    Gdy takie zadanie dla tej persony już trwa, zwraca je zamiast startować drugie.
+    """
+    running = Job.objects.filter(kind="personas.needs", project=persona.project, params__persona_id=str(persona.id)).active().first()
+    if running is not None:
+        return running
     return jobs.start_job(kind="personas.needs", user=user, project=persona.project, params={"persona_id": str(persona.id), "regenerate": regenerate}, queue="llm", total=1)
 
 

@@ -12,7 +12,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import get_language, ngettext
@@ -21,11 +20,13 @@ from django.views.decorators.http import require_POST
 
 import config
 from personas.browsing import bulk_delete as soft_delete_many
+from personas.browsing import bulk_restore as restore_many
 from personas.browsing import export_response, filter_personas, panel_charts, validation_report
 from personas.forms import GenerateForm, PersonaFilterForm
 from personas.generation import persona_card, start_generation, start_needs
 from personas.models import Persona, PersonaRun, get_persona_for_user
 from personas.sampling import BIG_FIVE, HOFSTEDE
+from sight.errors import Conflict
 from sight.models import Job, Project, get_project_for_user
 from sight.views import distribution_rows, render_screen
 
@@ -88,13 +89,12 @@ def generate(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     project = get_project_for_user(request.user, project_id)
     form = GenerateForm(request.POST if request.method == "POST" else None, project=project)
     if form.is_bound and form.is_valid():
-        if Job.objects.filter(persona_runs__project=project).active().exists():
+        try:
+            start_generation(project, user=request.user, **form.cleaned_data)
+        except Conflict:
             form.add_error(None, _("A generation run is already in progress for this project. Wait for it to finish or cancel it."))
-        else:
-            try:
-                start_generation(project, user=request.user, **form.cleaned_data)
-            except ValueError as exc:
-                form.add_error(None, str(exc))
+        except ValueError as exc:
+            form.add_error(None, str(exc))
     if form.is_bound and not form.errors:
         if request.htmx:
             return render(request, "projects/detail.html#personas_section", panel_context(project))
@@ -192,7 +192,7 @@ def bulk_delete(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
 def bulk_restore(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """Przywraca zaznaczone (albo właśnie usunięte) persony projektu."""
     project = get_project_for_user(request.user, project_id)
-    restored = Persona.objects.filter(project=project, pk__in=_posted_ids(request)).deleted().update(deleted_at=None, updated_at=timezone.now())
+    restored = restore_many(project, _posted_ids(request))
     if restored:
         messages.success(request, ngettext("%(count)d persona restored.", "%(count)d personas restored.", restored) % {"count": restored})
     else:
@@ -243,9 +243,7 @@ def needs(request: HttpRequest, persona_id: uuid.UUID) -> HttpResponse:
     """Potrzeby i bolączki: POST uruchamia (albo odświeża) generowanie, GET zwraca fragment sekcji."""
     persona = get_persona_for_user(request.user, persona_id)
     if request.method == "POST":
-        running = Job.objects.for_user(request.user).filter(project=persona.project, kind="personas.needs", params__persona_id=str(persona.id)).active().exists()
-        if not running:
-            start_needs(persona, user=request.user, regenerate="regenerate" in request.POST)
+        start_needs(persona, user=request.user, regenerate="regenerate" in request.POST)
         if not request.htmx:
             messages.info(request, _("Generating needs and pains."))
     if not request.htmx:

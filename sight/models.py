@@ -104,6 +104,11 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def language_name(self) -> str:
+        """Nazwa języka projektu w tym języku (do promptów: „pisz po …”)."""
+        return {"pl": "polski", "en": "English"}.get(self.language, self.language)
+
     def tokens_used(self) -> int:
         """Suma tokenów (wejście + wyjście) zużytych przez wywołania LLM tego projektu."""
         agg = self.llm_calls.aggregate(total=models.Sum(models.F("input_tokens") + models.F("output_tokens")))

@@ -62,6 +62,16 @@ def test_generate_returns_202_with_the_job_and_the_run(owner_client):
     assert job.kind == "personas.generate" and job.user == user and job.progress_total == 4
 
 
+def test_a_second_generation_while_one_runs_is_a_409(owner_client):
+    user, client = owner_client
+    project = create_project(owner=user)
+    url = f"/api/v1/projects/{project.id}/personas/generate"
+    assert _post(client, url, {"num_personas": 2}).status_code == 202
+    second = _post(client, url, {"num_personas": 2})
+    assert second.status_code == 409 and "in progress" in second.json()["detail"]
+    assert PersonaRun.objects.filter(project=project).count() == 1
+
+
 @pytest.mark.parametrize("num_personas", [0, 501, "many", 2.5, None])
 def test_a_bad_panel_size_is_a_422_and_starts_nothing(owner_client, num_personas):
     user, client = owner_client
