@@ -1,4 +1,6 @@
-"""Wspólne przygotowanie benchmarków: Django na świeżej bazie (usługi z `python -m sight.devstack bench`), wynik jako JSON."""
+"""Wspólne przygotowanie benchmarków: Django na świeżej bazie (usługi z `python -m sight.devstack bench`), wynik jako
+JSON.
+"""
 
 from __future__ import annotations
 
@@ -43,8 +45,13 @@ def percentile(values: list[float], p: float) -> float:
 
 def summary_ms(values: list[float]) -> dict[str, float]:
     """p50/p95/max w milisekundach z sekund."""
-    return {"n": len(values), "p50_ms": round(percentile(values, 50) * 1000, 2), "p95_ms": round(percentile(values, 95) * 1000, 2), "max_ms": round(max(values) * 1000, 2),
-            "mean_ms": round(statistics.fmean(values) * 1000, 2)}
+    return {
+        "n": len(values),
+        "p50_ms": round(percentile(values, 50) * 1000, 2),
+        "p95_ms": round(percentile(values, 95) * 1000, 2),
+        "max_ms": round(max(values) * 1000, 2),
+        "mean_ms": round(statistics.fmean(values) * 1000, 2),
+    }
 
 
 def emit(result: dict[str, Any]) -> None:

@@ -1,4 +1,6 @@
-"""Benchmark grup fokusowych (offline, 200 ms na wywołanie): wywiady 10×3, narzut na turę w dyskusji 6×3, doręczenie websocketem do 20 widzów."""
+"""Benchmark grup fokusowych (offline, 200 ms na wywołanie): wywiady 10×3, narzut na turę w dyskusji 6×3, doręczenie
+websocketem do 20 widzów.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +16,21 @@ LATENCY_MS = 200
 def _panel(project, n):  # noqa: ANN001, ANN202
     from personas.models import Persona
 
-    return [Persona.objects.create(project=project, index=i, full_name=f"Uczestnik {i} Kowalski", gender="female", age=30 + i, extraversion=i / n, background_story="Historia. " * 20,
-                                   values=["rodzina"], interests=["rower"], concerns=["ceny"]) for i in range(n)]
+    return [
+        Persona.objects.create(
+            project=project,
+            index=i,
+            full_name=f"Uczestnik {i} Kowalski",
+            gender="female",
+            age=30 + i,
+            extraversion=i / n,
+            background_story="Historia. " * 20,
+            values=["rodzina"],
+            interests=["rower"],
+            concerns=["ceny"],
+        )
+        for i in range(n)
+    ]
 
 
 def interviews(user, project) -> dict:  # noqa: ANN001
@@ -25,13 +40,28 @@ def interviews(user, project) -> dict:  # noqa: ANN001
     from sight import jobs
 
     people = _panel(project, 10)
-    fg = create_focus_group(project, FocusGroupIn(name="bench interviews", mode="interviews", questions=[{"text": f"Pytanie {i}?"} for i in range(3)], participants={"persona_ids": [p.id for p in people]}))
+    fg = create_focus_group(
+        project,
+        FocusGroupIn(
+            name="bench interviews",
+            mode="interviews",
+            questions=[{"text": f"Pytanie {i}?"} for i in range(3)],
+            participants={"persona_ids": [p.id for p in people]},
+        ),
+    )
     job = discussion.start_run(fg, user=user)
     started = time.perf_counter()
     jobs.execute(str(job.id))
     elapsed = time.perf_counter() - started
     fg.refresh_from_db()
-    return {"status": fg.status, "answers": fg.events.filter(kind="answer").count(), "elapsed_s": round(elapsed, 3), "sequential_s": 10 * 3 * LATENCY_MS / 1000, "target_s": 1.5, "ok": elapsed <= 1.5}
+    return {
+        "status": fg.status,
+        "answers": fg.events.filter(kind="answer").count(),
+        "elapsed_s": round(elapsed, 3),
+        "sequential_s": 10 * 3 * LATENCY_MS / 1000,
+        "target_s": 1.5,
+        "ok": elapsed <= 1.5,
+    }
 
 
 def discussion_overhead(user, project) -> dict:  # noqa: ANN001
@@ -42,7 +72,15 @@ def discussion_overhead(user, project) -> dict:  # noqa: ANN001
     from sight import jobs
 
     people = _panel(project, 6)
-    fg = create_focus_group(project, FocusGroupIn(name="bench discussion", questions=[{"text": f"Pytanie {i}?"} for i in range(3)], turns_per_question=6, participants={"persona_ids": [p.id for p in people]}))
+    fg = create_focus_group(
+        project,
+        FocusGroupIn(
+            name="bench discussion",
+            questions=[{"text": f"Pytanie {i}?"} for i in range(3)],
+            turns_per_question=6,
+            participants={"persona_ids": [p.id for p in people]},
+        ),
+    )
     timings: list[float] = []
     original_append, original_publish = FocusGroup.append_event, discussion.publish_event
 
@@ -67,7 +105,15 @@ def discussion_overhead(user, project) -> dict:  # noqa: ANN001
         FocusGroup.append_event, discussion.publish_event = original_append, original_publish
     fg.refresh_from_db()
     stats = summary_ms(timings)
-    return {"status": fg.status, "events": fg.last_seq, "turns": fg.events.filter(kind="turn").count(), "elapsed_s": round(elapsed, 3), "event_write_and_publish": stats, "target_p95_ms": 20, "ok": stats["p95_ms"] <= 20}
+    return {
+        "status": fg.status,
+        "events": fg.last_seq,
+        "turns": fg.events.filter(kind="turn").count(),
+        "elapsed_s": round(elapsed, 3),
+        "event_write_and_publish": stats,
+        "target_p95_ms": 20,
+        "ok": stats["p95_ms"] <= 20,
+    }
 
 
 def websocket_fanout(user, project) -> dict:  # noqa: ANN001
@@ -92,7 +138,9 @@ def websocket_fanout(user, project) -> dict:  # noqa: ANN001
         delays: list[float] = []
         for i in range(30):
             sent = time.perf_counter()
-            event, _ = await sync_to_async(fg.append_event)("turn", key=f"bench:{i}", payload={"text": f"turn {i}"}, question_index=0)
+            event, _ = await sync_to_async(fg.append_event)(
+                "turn", key=f"bench:{i}", payload={"text": f"turn {i}"}, question_index=0
+            )
             await sync_to_async(discussion.publish_event)(fg, event)
             for c in clients:
                 message = json.loads(await c.receive_from(timeout=5))
@@ -108,12 +156,19 @@ def websocket_fanout(user, project) -> dict:  # noqa: ANN001
 
 def main() -> None:
     """Trzy pomiary, jeden JSON."""
-    with django_world(SIGHT_LLM_PROVIDER="offline", SIGHT_OFFLINE_LATENCY_MS=str(LATENCY_MS), DJANGO_ALLOW_ASYNC_UNSAFE="true"):
+    with django_world(
+        SIGHT_LLM_PROVIDER="offline", SIGHT_OFFLINE_LATENCY_MS=str(LATENCY_MS), DJANGO_ALLOW_ASYNC_UNSAFE="true"
+    ):
         from sight.demo import seed_demo
 
         flush_redis()
         user, project = seed_demo()
-        result = {"benchmark": "focus_groups", "latency_ms": LATENCY_MS, "interviews_10x3": interviews(user, project), "discussion_6x3": discussion_overhead(user, project)}
+        result = {
+            "benchmark": "focus_groups",
+            "latency_ms": LATENCY_MS,
+            "interviews_10x3": interviews(user, project),
+            "discussion_6x3": discussion_overhead(user, project),
+        }
         result["websocket_20_subscribers"] = websocket_fanout(user, project)
         result["ok"] = all(v["ok"] for v in result.values() if isinstance(v, dict))
         emit(result)

@@ -100,7 +100,11 @@ class ModelsConfig(Strict):
 
     @model_validator(mode="after")
     def _defaults_complete(self) -> ModelsConfig:
-        missing = [f for f in ("model", "temperature", "max_tokens", "timeout", "concurrency", "max_attempts", "reasks") if getattr(self.defaults, f) is None]
+        missing = [
+            f
+            for f in ("model", "temperature", "max_tokens", "timeout", "concurrency", "max_attempts", "reasks")
+            if getattr(self.defaults, f) is None
+        ]
         if missing:
             raise ValueError(f"defaults must set {', '.join(missing)}")
         return self
@@ -109,7 +113,10 @@ class ModelsConfig(Strict):
         """Ustawienia roli; nieznana rola to KeyError z listą znanych."""
         if name not in self.roles:
             raise KeyError(f"unknown LLM role {name!r}; known: {', '.join(sorted(self.roles))}")
-        merged = {**self.defaults.model_dump(), **{k: v for k, v in self.roles[name].model_dump().items() if v is not None}}
+        merged = {
+            **self.defaults.model_dump(),
+            **{k: v for k, v in self.roles[name].model_dump().items() if v is not None},
+        }
         return ResolvedRole(name=name, **merged)
 
     def price(self, model: str) -> Price:
@@ -163,7 +170,12 @@ class Prompt(Strict):
 
     @model_validator(mode="after")
     def _variables_declared(self) -> Prompt:
-        used = {m.group("named") or m.group("braced") for text in (self.system, self.user) for m in string.Template.pattern.finditer(text) if m.group("named") or m.group("braced")}
+        used = {
+            m.group("named") or m.group("braced")
+            for text in (self.system, self.user)
+            for m in string.Template.pattern.finditer(text)
+            if m.group("named") or m.group("braced")
+        }
         undeclared = sorted(used - set(self.variables))
         if undeclared:
             raise ValueError(f"template uses undeclared variables: {', '.join(undeclared)}")
@@ -248,9 +260,13 @@ class DemographicPreset(Strict):
     def _vocabulary_matches_buckets(self) -> DemographicPreset:
         for i, job in enumerate(self.vocabularies.occupations):
             for category, keys in (("education", job.education), ("income", job.income)):
-                unknown = sorted(set(keys) - set(self.categories[category].buckets)) if category in self.categories else []
+                unknown = (
+                    sorted(set(keys) - set(self.categories[category].buckets)) if category in self.categories else []
+                )
                 if unknown:
-                    raise ValueError(f"vocabularies.occupations.{i} ({job.name}): unknown {category} buckets: {', '.join(unknown)}")
+                    raise ValueError(
+                        f"vocabularies.occupations.{i} ({job.name}): unknown {category} buckets: {', '.join(unknown)}"
+                    )
             if job.min_age > job.max_age:
                 raise ValueError(f"vocabularies.occupations.{i} ({job.name}): min_age is above max_age")
         for name, category in self.categories.items():
@@ -309,7 +325,9 @@ def load_prompts() -> Prompts:
     for language, prompts in by_language.items():
         if set(prompts) != reference:
             diff = sorted(set(prompts) ^ reference)
-            raise ConfigError(CONFIG_DIR / "prompts" / language, "", f"prompt sets differ between languages: {', '.join(diff)}")
+            raise ConfigError(
+                CONFIG_DIR / "prompts" / language, "", f"prompt sets differ between languages: {', '.join(diff)}"
+            )
     return Prompts(by_language)
 
 
@@ -334,7 +352,12 @@ def use_dir(path: Path) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    loaders = {"models": load_models, "features": load_features, "prompts": load_prompts, "demographics": load_demographics}
+    loaders = {
+        "models": load_models,
+        "features": load_features,
+        "prompts": load_prompts,
+        "demographics": load_demographics,
+    }
     if name in loaders:
         return loaders[name]()
     raise AttributeError(name)

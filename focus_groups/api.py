@@ -1,4 +1,6 @@
-"""API grup fokusowych: konfiguracja, przebieg (202 + zadanie), sterowanie, zdarzenia od `seq`, transkrypcja, podsumowanie, eksporty."""
+"""API grup fokusowych: konfiguracja, przebieg (202 + zadanie), sterowanie, zdarzenia od `seq`, transkrypcja,
+podsumowanie, eksporty.
+"""
 
 import uuid
 from datetime import datetime
@@ -163,25 +165,42 @@ def _control(request: HttpRequest, focus_group_id: uuid.UUID, control: str) -> F
 def interject(request: HttpRequest, focus_group_id: uuid.UUID, payload: InterjectionIn) -> tuple[int, dict[str, Any]]:
     """Wtrącenie badacza: moderator zada je jako następną kwestię."""
     try:
-        event = discussion.interject(_fg(request, focus_group_id), text=clean_text(payload.text, "text"), user=request.user)
+        event = discussion.interject(
+            _fg(request, focus_group_id), text=clean_text(payload.text, "text"), user=request.user
+        )
     except ValueError as exc:
         raise _state_error(exc) from exc
     return 201, event.as_dict()
 
 
 @router.get("/focus-groups/{focus_group_id}/events", response=EventsOut)
-def events(request: HttpRequest, focus_group_id: uuid.UUID, after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=1000)) -> dict[str, Any]:
+def events(
+    request: HttpRequest, focus_group_id: uuid.UUID, after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=1000)
+) -> dict[str, Any]:
     """Zdarzenia z `seq` > `after` (najwyżej `limit`), rosnąco — do nadrabiania i odpytywania."""
     fg = _fg(request, focus_group_id)
     rows = FocusGroupEvent.objects.filter(focus_group=fg, seq__gt=after).order_by("seq")[:limit]
-    return {"focus_group_id": fg.id, "status": fg.status, "last_seq": fg.last_seq, "events": [e.as_dict() for e in rows]}
+    return {
+        "focus_group_id": fg.id,
+        "status": fg.status,
+        "last_seq": fg.last_seq,
+        "events": [e.as_dict() for e in rows],
+    }
 
 
 @router.get("/focus-groups/{focus_group_id}/transcript")
-def transcript(request: HttpRequest, focus_group_id: uuid.UUID, q: str = Query("", max_length=200), persona: uuid.UUID | None = None, question: int | None = Query(None, ge=0),
-               stance: str = Query("", pattern="^(|support|neutral|oppose)$")) -> list[dict[str, Any]]:
+def transcript(
+    request: HttpRequest,
+    focus_group_id: uuid.UUID,
+    q: str = Query("", max_length=200),
+    persona: uuid.UUID | None = None,
+    question: int | None = Query(None, ge=0),
+    stance: str = Query("", pattern="^(|support|neutral|oppose)$"),
+) -> list[dict[str, Any]]:
     """Transkrypcja pogrupowana po pytaniach, z wyszukiwaniem i filtrami (persona, pytanie, stanowisko po pytaniu)."""
-    return summary.transcript(_fg(request, focus_group_id), q=q, persona=str(persona or ""), question=question, stance=stance)
+    return summary.transcript(
+        _fg(request, focus_group_id), q=q, persona=str(persona or ""), question=question, stance=stance
+    )
 
 
 @router.get("/focus-groups/{focus_group_id}/statistics")
@@ -191,7 +210,9 @@ def statistics(request: HttpRequest, focus_group_id: uuid.UUID) -> dict[str, Any
 
 
 @router.post("/focus-groups/{focus_group_id}/summary", response={202: JobAccepted})
-def start_summary(request: HttpRequest, focus_group_id: uuid.UUID, regenerate: bool = False) -> tuple[int, dict[str, Any]]:
+def start_summary(
+    request: HttpRequest, focus_group_id: uuid.UUID, regenerate: bool = False
+) -> tuple[int, dict[str, Any]]:
     """Pisze (albo odświeża) podsumowanie w tle."""
     try:
         job = summary.start_summary(_fg(request, focus_group_id), user=request.user, regenerate=regenerate)
@@ -210,6 +231,8 @@ def get_summary(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, d
 
 
 @router.get("/focus-groups/{focus_group_id}/export")
-def export(request: HttpRequest, focus_group_id: uuid.UUID, format: str = Query("md", pattern="^(md|pdf|csv|json)$")) -> HttpResponse:  # noqa: A002 - nazwa parametru w API
+def export(
+    request: HttpRequest, focus_group_id: uuid.UUID, format: str = Query("md", pattern="^(md|pdf|csv|json)$")
+) -> HttpResponse:  # noqa: A002 - nazwa parametru w API
     """Eksport: raport Markdown albo PDF, CSV wypowiedzi, JSON zdarzeń."""
     return summary.export(_fg(request, focus_group_id), format)

@@ -15,7 +15,9 @@ CATCH_UP_BATCH = 500
 
 
 class FocusGroupConsumer(LiveConsumer):
-    """`/ws/focus-groups/<id>/?after=SEQ`: zdarzenia po `after`, potem na żywo; luka w numeracji → nadrobienie z bazy."""
+    """`/ws/focus-groups/<id>/?after=SEQ`: zdarzenia po `after`, potem na żywo; luka w numeracji → nadrobienie z
+    bazy.
+    """
 
     async def authorize(self) -> bool:
         """Grupa musi należeć do projektu użytkownika."""
@@ -36,12 +38,21 @@ class FocusGroupConsumer(LiveConsumer):
     async def catch_up(self) -> None:
         """Wszystkie zdarzenia po ostatnio wysłanym `seq` (partiami), potem bieżący status."""
         while True:
-            batch = await database_sync_to_async(lambda: [e.as_dict() for e in FocusGroupEvent.objects.filter(focus_group_id=self.fg_id, seq__gt=self.last_seq).order_by("seq")[:CATCH_UP_BATCH]])()
+            batch = await database_sync_to_async(
+                lambda: [
+                    e.as_dict()
+                    for e in FocusGroupEvent.objects.filter(focus_group_id=self.fg_id, seq__gt=self.last_seq).order_by(
+                        "seq"
+                    )[:CATCH_UP_BATCH]
+                ]
+            )()
             for event in batch:
                 await self.send_event(event)
             if len(batch) < CATCH_UP_BATCH:
                 break
-        state = await database_sync_to_async(lambda: FocusGroup.objects.values("id", "status", "control", "last_seq").get(pk=self.fg_id))()
+        state = await database_sync_to_async(
+            lambda: FocusGroup.objects.values("id", "status", "control", "last_seq").get(pk=self.fg_id)
+        )()
         await self.send_status({**state, "id": str(state["id"])})
 
     async def live_event(self, event: dict[str, Any]) -> None:

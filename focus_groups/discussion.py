@@ -41,7 +41,9 @@ class TurnOut(BaseModel):
     """Wypowiedź uczestnika: może zwrócić się do kogoś i zgodzić albo nie zgodzić z innymi po imieniu."""
 
     text: str = Field(min_length=3, max_length=2500)
-    addressed_to: str | None = Field(None, max_length=120, description="name of the participant addressed directly, if any")
+    addressed_to: str | None = Field(
+        None, max_length=120, description="name of the participant addressed directly, if any"
+    )
     agrees_with: list[str] = Field(default_factory=list, max_length=6)
     disagrees_with: list[str] = Field(default_factory=list, max_length=6)
 
@@ -72,7 +74,14 @@ def start_run(focus_group: FocusGroup, *, user: User | None) -> Job:
             raise ValueError("the focus group has finished; create a new one to run it again")
         if not fg.questions or not fg.participant_links.exists():
             raise ValueError("add at least one question and one participant before running")
-        fg.job = jobs.start_job(kind="focus_groups.run", user=user, project=fg.project, params={"focus_group_id": str(fg.id)}, queue="llm", total=planned_steps(fg))
+        fg.job = jobs.start_job(
+            kind="focus_groups.run",
+            user=user,
+            project=fg.project,
+            params={"focus_group_id": str(fg.id)},
+            queue="llm",
+            total=planned_steps(fg),
+        )
         fg.status, fg.control = FocusGroup.Status.QUEUED, FocusGroup.Control.NONE
         fg.save(update_fields=["job", "status", "control", "updated_at"])
     focus_group.refresh_from_db()
@@ -82,7 +91,9 @@ def start_run(focus_group: FocusGroup, *, user: User | None) -> Job:
 def resume_run(focus_group: FocusGroup, *, user: User | None) -> Job:
     """Wznawia wstrzymaną (albo przerwaną błędem lub budżetem) grupę od miejsca, w którym stanęła."""
     if focus_group.status not in FocusGroup.RESUMABLE:
-        raise ValueError(f"only a paused, failed or over-budget focus group can be resumed (this one is {focus_group.status})")
+        raise ValueError(
+            f"only a paused, failed or over-budget focus group can be resumed (this one is {focus_group.status})"
+        )
     return start_run(focus_group, user=user)
 
 
@@ -115,9 +126,15 @@ def interject(fg: FocusGroup, *, text: str, user: User | None) -> FocusGroupEven
     if fg.status in (FocusGroup.Status.COMPLETED, FocusGroup.Status.STOPPED, FocusGroup.Status.FAILED):
         raise ValueError("the focus group has finished")
     count = fg.events.filter(kind=Kind.INTERJECTION).count()
-    # Wtrącenie należy do pytania, które właśnie trwa (w transkrypcji stoi przy nim); przed pierwszym pytaniem — do żadnego.
+    # Wtrącenie należy do pytania, które właśnie trwa (w transkrypcji stoi przy nim); przed pierwszym pytaniem — do
+    # żadnego.
     current = fg.events.filter(kind=Kind.QUESTION).order_by("-seq").values_list("question_index", flat=True).first()
-    event, _ = fg.append_event(Kind.INTERJECTION, key=f"interjection:{count}:{user.pk if user else 'api'}:{abs(hash(text)) % 10**8}", payload={"text": text}, question_index=current)
+    event, _ = fg.append_event(
+        Kind.INTERJECTION,
+        key=f"interjection:{count}:{user.pk if user else 'api'}:{abs(hash(text)) % 10**8}",
+        payload={"text": text},
+        question_index=current,
+    )
     publish_event(fg, event)
     return event
 
@@ -193,8 +210,16 @@ def run_focus_group(job: Job) -> dict[str, Any]:
 async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> None:
     """Jedno pytanie dyskusji: otwarcie, stanowiska przed, tury z licytacją głosu, sondy, wtrącenia, stanowiska po."""
     fg = room.fg
-    await _append(room, Kind.QUESTION, f"q{qi}:question", {"text": question["text"], "probes": question.get("probes", [])}, question_index=qi)
-    await _moderate(room, qi, question["text"], f"q{qi}:open", "Open this question for the group in one or two sentences.")
+    await _append(
+        room,
+        Kind.QUESTION,
+        f"q{qi}:question",
+        {"text": question["text"], "probes": question.get("probes", [])},
+        question_index=qi,
+    )
+    await _moderate(
+        room, qi, question["text"], f"q{qi}:open", "Open this question for the group in one or two sentences."
+    )
     await _stances(room, qi, question["text"], "before")
     speakers = [Speaker(id=str(p.id), name=p.full_name, extraversion=p.extraversion) for p in room.people]
     probes = list(question.get("probes", []))
@@ -204,14 +229,26 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
         await _pending_interjections(room, qi, question["text"])
         for k, probe in enumerate(probes):
             if t == (k + 1) * turns // (len(probes) + 1) and t > 0:
-                await _moderate(room, qi, question["text"], f"q{qi}:probe:{k}", f"Ask this follow-up probe naturally, in your own words: {probe}")
+                await _moderate(
+                    room,
+                    qi,
+                    question["text"],
+                    f"q{qi}:probe:{k}",
+                    f"Ask this follow-up probe naturally, in your own words: {probe}",
+                )
         key = f"q{qi}:turn:{t}"
         if key in room.keys:
             continue
         history = await _history(room, qi)
         speaker = next_speaker(speakers, history, turns_left=turns - t, seed=f"{fg.id}:{qi}")
         if is_forced_floor(speaker, speakers, history, turns_left=turns - t, seed=f"{fg.id}:{qi}"):
-            await _moderate(room, qi, question["text"], f"q{qi}:invite:{t}", f"Invite {speaker.name}, who has not spoken yet, to share their view.")
+            await _moderate(
+                room,
+                qi,
+                question["text"],
+                f"q{qi}:invite:{t}",
+                f"Invite {speaker.name}, who has not spoken yet, to share their view.",
+            )
         await _turn(room, qi, question["text"], room.by_id[speaker.id], key, history)
     await _stances(room, qi, question["text"], "after")
     await _close_question(room, qi)
@@ -219,7 +256,13 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
 
 async def _interview_question(room: Room, qi: int, question: dict[str, Any]) -> None:
     """Jedno pytanie w trybie wywiadów: każda persona odpowiada niezależnie (równolegle, limit roli)."""
-    await _append(room, Kind.QUESTION, f"q{qi}:question", {"text": question["text"], "probes": question.get("probes", [])}, question_index=qi)
+    await _append(
+        room,
+        Kind.QUESTION,
+        f"q{qi}:question",
+        {"text": question["text"], "probes": question.get("probes", [])},
+        question_index=qi,
+    )
     await _check_control(room)
     asked = [question["text"], *question.get("probes", [])]
     prompt_q = "\n".join(asked)
@@ -228,13 +271,41 @@ async def _interview_question(room: Room, qi: int, question: dict[str, Any]) -> 
         key = f"q{qi}:answer:{persona.id}"
         if key in room.keys:
             return
-        variables = {"persona_profile": profile_text(persona), "question": prompt_q, "transcript": "-", "summary_so_far": "-", "addressed_by": "-"}
+        variables = {
+            "persona_profile": profile_text(persona),
+            "question": prompt_q,
+            "transcript": "-",
+            "summary_so_far": "-",
+            "addressed_by": "-",
+        }
         try:
-            out = await llm.agenerate("focus_group_turn", prompt="focus_group_turn", language=room.fg.project.language, variables=variables, schema=AnswerOut, project=room.fg.project, job=room.job)
+            out = await llm.agenerate(
+                "focus_group_turn",
+                prompt="focus_group_turn",
+                language=room.fg.project.language,
+                variables=variables,
+                schema=AnswerOut,
+                project=room.fg.project,
+                job=room.job,
+            )
         except llm.LLMOutputError as exc:
-            await _append(room, Kind.ERROR, key, {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name}, persona=persona, question_index=qi)
+            await _append(
+                room,
+                Kind.ERROR,
+                key,
+                {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
+                persona=persona,
+                question_index=qi,
+            )
             return
-        await _append(room, Kind.ANSWER, key, {"text": out.text, "persona_name": persona.full_name}, persona=persona, question_index=qi)
+        await _append(
+            room,
+            Kind.ANSWER,
+            key,
+            {"text": out.text, "persona_name": persona.full_name},
+            persona=persona,
+            question_index=qi,
+        )
         room.done += 1
         await sync_to_async(jobs.report_progress)(room.job, done=room.done, message=persona.full_name)
 
@@ -245,44 +316,103 @@ async def _interview_question(room: Room, qi: int, question: dict[str, Any]) -> 
 # --- kroki -----------------------------------------------------------------------------------------------------------
 
 
-async def _append(room: Room, kind: str, key: str, payload: dict[str, Any], *, persona: Persona | None = None, question_index: int | None = None) -> FocusGroupEvent | None:
+async def _append(
+    room: Room,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    *,
+    persona: Persona | None = None,
+    question_index: int | None = None,
+) -> FocusGroupEvent | None:
     """Zapisuje zdarzenie (jeśli klucza jeszcze nie ma) i publikuje je na żywo."""
     if key in room.keys:
         return None
-    event, created = await sync_to_async(room.fg.append_event)(kind, key=key, payload=payload, persona_id=persona.id if persona else None, question_index=question_index)
+    event, created = await sync_to_async(room.fg.append_event)(
+        kind, key=key, payload=payload, persona_id=persona.id if persona else None, question_index=question_index
+    )
     room.keys.add(key)
     if created:
         await sync_to_async(publish_event)(room.fg, event)
     return event
 
 
-async def _moderate(room: Room, qi: int, question: str, key: str, instruction: str, extra: dict[str, Any] | None = None) -> None:
+async def _moderate(
+    room: Room, qi: int, question: str, key: str, instruction: str, extra: dict[str, Any] | None = None
+) -> None:
     if key in room.keys:
         return
     transcript = await _transcript(room, qi)
-    variables = {"project_name": room.fg.project.name, "question": question, "transcript": transcript or "-", "summary_so_far": _summary_so_far(room), "instruction": instruction}
+    variables = {
+        "project_name": room.fg.project.name,
+        "question": question,
+        "transcript": transcript or "-",
+        "summary_so_far": _summary_so_far(room),
+        "instruction": instruction,
+    }
     try:
-        out = await llm.agenerate("moderator", prompt="moderator", language=room.fg.project.language, variables=variables, schema=ModeratorLine, project=room.fg.project, job=room.job)
+        out = await llm.agenerate(
+            "moderator",
+            prompt="moderator",
+            language=room.fg.project.language,
+            variables=variables,
+            schema=ModeratorLine,
+            project=room.fg.project,
+            job=room.job,
+        )
     except llm.LLMOutputError as exc:
-        await _append(room, Kind.ERROR, key, {"error": f"{type(exc).__name__}: {exc}"[:1000], "speaker": "moderator"}, question_index=qi)
+        await _append(
+            room,
+            Kind.ERROR,
+            key,
+            {"error": f"{type(exc).__name__}: {exc}"[:1000], "speaker": "moderator"},
+            question_index=qi,
+        )
         return
     await _append(room, Kind.MODERATOR, key, {"text": out.text, **(extra or {})}, question_index=qi)
 
 
 async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, history: list[PastTurn]) -> None:
     """Wypowiedź uczestnika z profilem, pytaniem, transkrypcją pytania i streszczeniem poprzednich pytań."""
-    addressed_by = await _addressed_by(room, qi, persona) if history and history[-1].addressed_id == str(persona.id) else "-"
-    variables = {"persona_profile": profile_text(persona), "question": question, "transcript": await _transcript(room, qi) or "-", "summary_so_far": _summary_so_far(room), "addressed_by": addressed_by}
+    addressed_by = (
+        await _addressed_by(room, qi, persona) if history and history[-1].addressed_id == str(persona.id) else "-"
+    )
+    variables = {
+        "persona_profile": profile_text(persona),
+        "question": question,
+        "transcript": await _transcript(room, qi) or "-",
+        "summary_so_far": _summary_so_far(room),
+        "addressed_by": addressed_by,
+    }
     try:
-        out = await llm.agenerate("focus_group_turn", prompt="focus_group_turn", language=room.fg.project.language, variables=variables, schema=TurnOut, project=room.fg.project, job=room.job)
+        out = await llm.agenerate(
+            "focus_group_turn",
+            prompt="focus_group_turn",
+            language=room.fg.project.language,
+            variables=variables,
+            schema=TurnOut,
+            project=room.fg.project,
+            job=room.job,
+        )
     except llm.LLMOutputError as exc:
-        await _append(room, Kind.ERROR, key, {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name}, persona=persona, question_index=qi)
+        await _append(
+            room,
+            Kind.ERROR,
+            key,
+            {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
+            persona=persona,
+            question_index=qi,
+        )
         return
     names = {p.full_name.lower(): str(p.id) for p in room.people if p.id != persona.id}
     addressed_id = _match_name(out.addressed_to, names)
     payload = {
-        "text": out.text, "persona_name": persona.full_name, "addressed_to": out.addressed_to if addressed_id else None, "addressed_to_id": addressed_id,
-        "agrees_with": [i for i in (_match_name(n, names) for n in out.agrees_with) if i], "disagrees_with": [i for i in (_match_name(n, names) for n in out.disagrees_with) if i],
+        "text": out.text,
+        "persona_name": persona.full_name,
+        "addressed_to": out.addressed_to if addressed_id else None,
+        "addressed_to_id": addressed_id,
+        "agrees_with": [i for i in (_match_name(n, names) for n in out.agrees_with) if i],
+        "disagrees_with": [i for i in (_match_name(n, names) for n in out.disagrees_with) if i],
         "turn": int(key.rsplit(":", 1)[1]),
     }
     await _append(room, Kind.TURN, key, payload, persona=persona, question_index=qi)
@@ -311,11 +441,33 @@ async def _stances(room: Room, qi: int, question: str, when: str) -> None:
             return
         variables = {"persona_profile": profile_text(persona), "question": question, "transcript": transcript or "-"}
         try:
-            out = await llm.agenerate("stance", prompt="stance", language=room.fg.project.language, variables=variables, schema=StanceOut, project=room.fg.project, job=room.job)
+            out = await llm.agenerate(
+                "stance",
+                prompt="stance",
+                language=room.fg.project.language,
+                variables=variables,
+                schema=StanceOut,
+                project=room.fg.project,
+                job=room.job,
+            )
         except llm.LLMOutputError as exc:
-            await _append(room, Kind.ERROR, key, {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name}, persona=persona, question_index=qi)
+            await _append(
+                room,
+                Kind.ERROR,
+                key,
+                {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
+                persona=persona,
+                question_index=qi,
+            )
             return
-        await _append(room, Kind.STANCE, key, {"when": when, "stance": out.stance, "reason": out.reason, "persona_name": persona.full_name}, persona=persona, question_index=qi)
+        await _append(
+            room,
+            Kind.STANCE,
+            key,
+            {"when": when, "stance": out.stance, "reason": out.reason, "persona_name": persona.full_name},
+            persona=persona,
+            question_index=qi,
+        )
 
     await _all(one(persona) for persona in room.people)
 
@@ -330,9 +482,22 @@ async def _all(coros: Any) -> None:
 
 async def _pending_interjections(room: Room, qi: int, question: str) -> None:
     """Wtrącenia badacza, których moderator jeszcze nie zadał, stają się następną kwestią moderatora."""
-    pending = await sync_to_async(lambda: [e for e in room.fg.events.filter(kind=Kind.INTERJECTION).order_by("seq") if f"interject:{e.seq}" not in room.keys])()
+    pending = await sync_to_async(
+        lambda: [
+            e
+            for e in room.fg.events.filter(kind=Kind.INTERJECTION).order_by("seq")
+            if f"interject:{e.seq}" not in room.keys
+        ]
+    )()
     for event in pending:
-        await _moderate(room, qi, question, f"interject:{event.seq}", f"The researcher asks the group this (pose it as the next question, in your own words): {event.text}", extra={"interjection_seq": event.seq})
+        await _moderate(
+            room,
+            qi,
+            question,
+            f"interject:{event.seq}",
+            f"The researcher asks the group this (pose it as the next question, in your own words): {event.text}",
+            extra={"interjection_seq": event.seq},
+        )
 
 
 async def _close_question(room: Room, qi: int) -> None:
@@ -354,13 +519,28 @@ async def _check_control(room: Room) -> None:
 
 def profile_text(persona: Persona) -> str:
     """Zwięzły profil persony do promptów rozmowy."""
-    facts = ", ".join(v for v in [f"{persona.age}" if persona.age else "", persona.gender, persona.occupation, persona.location] if v)
-    return "\n".join(x for x in [f"{persona.full_name} ({facts})", persona.headline, f"Values: {', '.join(persona.values)}", f"Communication style: {persona.communication_style}",
-                                 f"Decision style: {persona.decision_style}", f"Concerns: {', '.join(persona.concerns)}", persona.background_story[:1500]] if x)
+    facts = ", ".join(
+        v for v in [f"{persona.age}" if persona.age else "", persona.gender, persona.occupation, persona.location] if v
+    )
+    return "\n".join(
+        x
+        for x in [
+            f"{persona.full_name} ({facts})",
+            persona.headline,
+            f"Values: {', '.join(persona.values)}",
+            f"Communication style: {persona.communication_style}",
+            f"Decision style: {persona.decision_style}",
+            f"Concerns: {', '.join(persona.concerns)}",
+            persona.background_story[:1500],
+        ]
+        if x
+    )
 
 
 async def _question_events(room: Room, qi: int) -> list[FocusGroupEvent]:
-    return await sync_to_async(lambda: list(room.fg.events.filter(question_index=qi, kind__in=(Kind.MODERATOR, Kind.TURN)).order_by("seq")))()
+    return await sync_to_async(
+        lambda: list(room.fg.events.filter(question_index=qi, kind__in=(Kind.MODERATOR, Kind.TURN)).order_by("seq"))
+    )()
 
 
 async def _transcript(room: Room, qi: int) -> str:
@@ -370,7 +550,13 @@ async def _transcript(room: Room, qi: int) -> str:
 
 
 async def _history(room: Room, qi: int) -> list[PastTurn]:
-    events = await sync_to_async(lambda: list(room.fg.events.filter(question_index=qi, kind=Kind.TURN).order_by("seq").values_list("persona_id", "payload")))()
+    events = await sync_to_async(
+        lambda: list(
+            room.fg.events.filter(question_index=qi, kind=Kind.TURN)
+            .order_by("seq")
+            .values_list("persona_id", "payload")
+        )
+    )()
     return [PastTurn(str(pid), payload.get("addressed_to_id")) for pid, payload in events]
 
 
@@ -408,9 +594,23 @@ def group_name(fg_id: object) -> str:
 def publish_event(fg: FocusGroup, event: FocusGroupEvent) -> None:
     """Powiadamia widzów: JSON dla API, fragment `#event` strony dla przeglądarki (po zapisie w PostgreSQL)."""
     data = event.as_dict()
-    live.publish(group_name(fg.id), {"type": "event", "event": data, "fragments": [{"template": "focus_groups/detail.html#event_live", "context": {"e": data}}]})
+    live.publish(
+        group_name(fg.id),
+        {
+            "type": "event",
+            "event": data,
+            "fragments": [{"template": "focus_groups/detail.html#event_live", "context": {"e": data}}],
+        },
+    )
 
 
 def _publish_status(fg: FocusGroup) -> None:
     state = {"id": str(fg.id), "status": fg.status, "control": fg.control, "last_seq": fg.last_seq}
-    live.publish(group_name(fg.id), {"type": "status", "focus_group": state, "fragments": [{"template": "focus_groups/detail.html#status_live", "context": {"fg": state}}]})
+    live.publish(
+        group_name(fg.id),
+        {
+            "type": "status",
+            "focus_group": state,
+            "fragments": [{"template": "focus_groups/detail.html#status_live", "context": {"fg": state}}],
+        },
+    )

@@ -1,4 +1,6 @@
-"""Formularze HTML grup fokusowych: konfiguracja z przewodnikiem jako tekstem, wtrącenie badacza, filtry transkrypcji."""
+"""Formularze HTML grup fokusowych: konfiguracja z przewodnikiem jako tekstem, wtrącenie badacza, filtry
+transkrypcji.
+"""
 
 from __future__ import annotations
 
@@ -22,15 +24,28 @@ from sight.models import Project
 PROBE_PREFIX = "- "
 MAX_PROBES = 5
 MAX_QUESTION_CHARS = 1000
-PARTICIPANT_MODES = (("personas", _("Chosen personas")), ("segment", _("A whole segment")), ("filters", _("N personas matching filters")))
-# Pole formularza, przy którym pokazać błąd domeny (klucz `InvalidInput.field`) — dla uczestników zależy od wybranego sposobu.
-DOMAIN_FIELDS = {"name": "name", "description": "description", "questions": "guide", "turns_per_question": "turns_per_question", "mode": "mode"}
+PARTICIPANT_MODES = (
+    ("personas", _("Chosen personas")),
+    ("segment", _("A whole segment")),
+    ("filters", _("N personas matching filters")),
+)
+# Pole formularza, przy którym pokazać błąd domeny (klucz `InvalidInput.field`) — dla uczestników zależy od wybranego
+# sposobu.
+DOMAIN_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "questions": "guide",
+    "turns_per_question": "turns_per_question",
+    "mode": "mode",
+}
 PARTICIPANT_FIELDS = {"personas": "personas", "segment": "segment", "filters": "count"}
 STANCES = (("support", _("support")), ("neutral", _("neutral")), ("oppose", _("oppose")))
 
 
 def parse_guide(text: str) -> list[dict[str, Any]]:
-    """Przewodnik z tekstu: pytanie w wierszu, sondy w wierszach „- ” pod nim; błędy jako ValidationError z numerem wiersza."""
+    """Przewodnik z tekstu: pytanie w wierszu, sondy w wierszach „- ” pod nim; błędy jako ValidationError z numerem
+    wiersza.
+    """
     questions: list[dict[str, Any]] = []
     errors: list[ValidationError] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -40,21 +55,45 @@ def parse_guide(text: str) -> list[dict[str, Any]]:
         if line == PROBE_PREFIX.strip() or line.startswith(PROBE_PREFIX):
             probe = line[1:].strip()
             if not questions:
-                errors.append(ValidationError(_("Line %(line)d: a follow-up probe needs a question above it."), params={"line": number}, code="orphan_probe"))
+                errors.append(
+                    ValidationError(
+                        _("Line %(line)d: a follow-up probe needs a question above it."),
+                        params={"line": number},
+                        code="orphan_probe",
+                    )
+                )
             elif probe:
                 questions[-1]["probes"].append(probe[:MAX_QUESTION_CHARS])
             continue
         if len(line) > MAX_QUESTION_CHARS:
-            errors.append(ValidationError(_("Line %(line)d: a question can have at most %(max)d characters."), params={"line": number, "max": MAX_QUESTION_CHARS}, code="long_question"))
+            errors.append(
+                ValidationError(
+                    _("Line %(line)d: a question can have at most %(max)d characters."),
+                    params={"line": number, "max": MAX_QUESTION_CHARS},
+                    code="long_question",
+                )
+            )
         questions.append({"text": line, "probes": []})
     limit = config.load_features().focus_groups.max_questions
     if not questions and not errors:
         errors.append(ValidationError(_("Write at least one question."), code="empty_guide"))
     if len(questions) > limit:
-        errors.append(ValidationError(_("At most %(max)d questions are allowed (this guide has %(n)d)."), params={"max": limit, "n": len(questions)}, code="too_many_questions"))
+        errors.append(
+            ValidationError(
+                _("At most %(max)d questions are allowed (this guide has %(n)d)."),
+                params={"max": limit, "n": len(questions)},
+                code="too_many_questions",
+            )
+        )
     for number, question in enumerate(questions, start=1):
         if len(question["probes"]) > MAX_PROBES:
-            errors.append(ValidationError(_("Question %(n)d has more than %(max)d follow-up probes."), params={"n": number, "max": MAX_PROBES}, code="too_many_probes"))
+            errors.append(
+                ValidationError(
+                    _("Question %(n)d has more than %(max)d follow-up probes."),
+                    params={"n": number, "max": MAX_PROBES},
+                    code="too_many_probes",
+                )
+            )
     if errors:
         raise ValidationError(errors)
     return questions
@@ -84,52 +123,112 @@ class SegmentChoiceField(forms.ModelChoiceField):
 
 
 class FocusGroupForm(forms.Form):
-    """Nowa albo zmieniana grupa: nazwa, tryb, przewodnik (tekst), uczestnicy — wybrane persony, segment albo N pasujących do filtrów."""
+    """Nowa albo zmieniana grupa: nazwa, tryb, przewodnik (tekst), uczestnicy — wybrane persony, segment albo N
+    pasujących do filtrów.
+    """
 
     name = forms.CharField(label=_("Name"), max_length=255)
-    description = forms.CharField(label=_("Description"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
-    mode = forms.ChoiceField(label=_("Mode"), choices=[(value, capfirst(label)) for value, label in FocusGroup.Mode.choices], initial=FocusGroup.Mode.DISCUSSION, widget=forms.RadioSelect,
-                             help_text=_("A discussion lets the participants hear and answer each other; interviews ask everyone separately."))
-    turns_per_question = forms.IntegerField(label=_("Turns per question"), min_value=1, max_value=100, help_text=_("How many times participants speak on each question (discussion only)."))
-    guide = forms.CharField(label=_("Questions and probes"), max_length=40000, widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "true"}),
-                            help_text=_("One question per line. Put follow-up probes on the lines under their question, starting with “- ”."))
-    participants = forms.ChoiceField(label=_("Participants"), choices=PARTICIPANT_MODES, initial="personas", widget=forms.RadioSelect)
-    personas = PersonaChoiceField(label=_("Personas"), queryset=Persona.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
-    segment = SegmentChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False, empty_label=_("choose a segment"))
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    mode = forms.ChoiceField(
+        label=_("Mode"),
+        choices=[(value, capfirst(label)) for value, label in FocusGroup.Mode.choices],
+        initial=FocusGroup.Mode.DISCUSSION,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "A discussion lets the participants hear and answer each other; interviews ask everyone separately."
+        ),
+    )
+    turns_per_question = forms.IntegerField(
+        label=_("Turns per question"),
+        min_value=1,
+        max_value=100,
+        help_text=_("How many times participants speak on each question (discussion only)."),
+    )
+    guide = forms.CharField(
+        label=_("Questions and probes"),
+        max_length=40000,
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "true"}),
+        help_text=_(
+            "One question per line. Put follow-up probes on the lines under their question, starting with “- ”."
+        ),
+    )
+    participants = forms.ChoiceField(
+        label=_("Participants"), choices=PARTICIPANT_MODES, initial="personas", widget=forms.RadioSelect
+    )
+    personas = PersonaChoiceField(
+        label=_("Personas"), queryset=Persona.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    segment = SegmentChoiceField(
+        label=_("Segment"), queryset=Segment.objects.none(), required=False, empty_label=_("choose a segment")
+    )
     count = forms.IntegerField(label=_("Number of personas"), required=False, min_value=1, max_value=50, initial=6)
     gender = forms.ChoiceField(label=_("Gender"), required=False)
     age_min = forms.IntegerField(label=_("Age from"), required=False, min_value=0, max_value=120)
     age_max = forms.IntegerField(label=_("Age to"), required=False, min_value=0, max_value=120)
     location = forms.ChoiceField(label=_("Location"), required=False)
-    occupation = forms.CharField(label=_("Occupation"), required=False, max_length=100, widget=forms.TextInput(attrs={"placeholder": _("e.g. teacher")}))
+    occupation = forms.CharField(
+        label=_("Occupation"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. teacher")}),
+    )
 
     def __init__(self, data: Any = None, *, project: Project, instance: FocusGroup | None = None) -> None:
         self.project, self.instance, self.schema = project, instance, None
         features = config.load_features().focus_groups
         initial: dict[str, Any] = {"turns_per_question": features.default_turns_per_question}
         if instance is not None:
-            initial.update(name=instance.name, description=instance.description, mode=instance.mode, turns_per_question=instance.turns_per_question, guide=guide_text(instance.questions),
-                           participants="personas", personas=[link.persona_id for link in instance.participant_links.all()])
+            initial.update(
+                name=instance.name,
+                description=instance.description,
+                mode=instance.mode,
+                turns_per_question=instance.turns_per_question,
+                guide=guide_text(instance.questions),
+                participants="personas",
+                personas=[link.persona_id for link in instance.participant_links.all()],
+            )
         super().__init__(data, initial=initial)
         panel = Persona.objects.filter(project=project).active()
         self.fields["personas"].queryset = panel
-        self.fields["segment"].queryset = Segment.objects.filter(project=project).annotate(active_count=Count("personas", filter=Q(personas__deleted_at__isnull=True))).order_by("-run__created_at", "index")
+        self.fields["segment"].queryset = (
+            Segment.objects.filter(project=project)
+            .annotate(active_count=Count("personas", filter=Q(personas__deleted_at__isnull=True)))
+            .order_by("-run__created_at", "index")
+        )
         anything = [("", _("any"))]
-        self.fields["gender"].choices = anything + [(g, g) for g in panel.exclude(gender="").order_by("gender").values_list("gender", flat=True).distinct()]
-        self.fields["location"].choices = anything + [(loc, loc) for loc in panel.exclude(location="").order_by("location").values_list("location", flat=True).distinct()]
-        self.fields["personas"].help_text = _("Discussions need 2 to %(max)d participants, interviews 1 to %(max)d.") % {"max": features.max_participants}
+        self.fields["gender"].choices = anything + [
+            (g, g) for g in panel.exclude(gender="").order_by("gender").values_list("gender", flat=True).distinct()
+        ]
+        self.fields["location"].choices = anything + [
+            (loc, loc)
+            for loc in panel.exclude(location="").order_by("location").values_list("location", flat=True).distinct()
+        ]
+        self.fields["personas"].help_text = _(
+            "Discussions need 2 to %(max)d participants, interviews 1 to %(max)d."
+        ) % {"max": features.max_participants}
 
     def clean_guide(self) -> list[dict[str, Any]]:
         """Pytania z sondami."""
         return parse_guide(self.cleaned_data["guide"])
 
     def clean(self) -> dict[str, Any]:
-        """Uczestnicy według wybranego sposobu; liczby sprawdzone tu, by błąd trafił do właściwego pola w języku użytkownika."""
+        """Uczestnicy według wybranego sposobu; liczby sprawdzone tu, by błąd trafił do właściwego pola w języku
+        użytkownika.
+        """
         data = super().clean()
         if data.get("age_min") is not None and data.get("age_max") is not None and data["age_min"] > data["age_max"]:
             self.add_error("age_max", _("“Age to” must not be lower than “Age from”."))
         how, mode = data.get("participants"), data.get("mode")
-        if how and mode and not any(name in self.errors for name in ("personas", "segment", "count", "gender", "age_min", "age_max", "location", "occupation")):
+        if (
+            how
+            and mode
+            and not any(
+                name in self.errors
+                for name in ("personas", "segment", "count", "gender", "age_min", "age_max", "location", "occupation")
+            )
+        ):
             participants = self._participants(data, how, mode)
             if participants is not None and not self.errors:
                 self._build_schema(data, participants)
@@ -152,20 +251,36 @@ class FocusGroupForm(forms.Form):
             if data.get("count") is None:
                 self.add_error(field, _("Say how many personas to invite."))
                 return None
-            filters = PersonaFilters(**{k: data[k] for k in ("gender", "age_min", "age_max", "location", "occupation") if data.get(k) not in ("", None)})
+            filters = PersonaFilters(
+                **{
+                    k: data[k]
+                    for k in ("gender", "age_min", "age_max", "location", "occupation")
+                    if data.get(k) not in ("", None)
+                }
+            )
             spec, available = {"filters": filters, "count": data["count"]}, data["count"]
             matching = filter_personas(self.project, filters).count()
             if matching < data["count"] and minimum <= data["count"] <= limit:
                 self.add_error(field, _("Only %(n)d personas in the panel match these filters.") % {"n": matching})
                 return None
         if not minimum <= available <= limit:
-            self.add_error(field, _("Choose %(min)d to %(max)d participants for this mode; this choice gives %(n)d.") % {"min": minimum, "max": limit, "n": available})
+            self.add_error(
+                field,
+                _("Choose %(min)d to %(max)d participants for this mode; this choice gives %(n)d.")
+                % {"min": minimum, "max": limit, "n": available},
+            )
             return None
         return spec
 
     def _build_schema(self, data: dict[str, Any], participants: dict[str, Any]) -> None:
-        values = {"name": data["name"], "description": data.get("description", ""), "mode": data["mode"], "questions": data["guide"], "turns_per_question": data["turns_per_question"],
-                  "participants": participants}
+        values = {
+            "name": data["name"],
+            "description": data.get("description", ""),
+            "mode": data["mode"],
+            "questions": data["guide"],
+            "turns_per_question": data["turns_per_question"],
+            "participants": participants,
+        }
         try:
             self.schema = (FocusGroupPatch if self.instance else FocusGroupIn)(**values)
         except pydantic.ValidationError as exc:
@@ -185,14 +300,23 @@ class FocusGroupForm(forms.Form):
 class InterjectForm(forms.Form):
     """Pytanie albo sonda badacza, którą moderator zada jako następną kwestię."""
 
-    text = forms.CharField(label=_("Ask the group"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
-                           help_text=_("The moderator puts your question to the group before the next turn."))
+    text = forms.CharField(
+        label=_("Ask the group"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The moderator puts your question to the group before the next turn."),
+    )
 
 
 class TranscriptFilterForm(forms.Form):
     """Wyszukiwanie i filtry transkrypcji (GET); niepoprawne pole nie zawęża wyników i jest pokazane jako błąd."""
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search", "placeholder": _("words in a turn")}))
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("words in a turn")}),
+    )
     persona = forms.ChoiceField(label=_("Persona"), required=False)
     question = forms.TypedChoiceField(label=_("Question"), required=False, coerce=int, empty_value=None)
     stance = forms.ChoiceField(label=_("Stance after the question"), required=False, choices=[("", _("any")), *STANCES])
@@ -200,7 +324,10 @@ class TranscriptFilterForm(forms.Form):
     def __init__(self, data: Any, *, focus_group: FocusGroup, people: list[Persona]) -> None:
         super().__init__(data)
         self.fields["persona"].choices = [("", _("anyone")), *((str(p.id), p.full_name) for p in people)]
-        self.fields["question"].choices = [("", _("all questions")), *((str(i), f"Q{i + 1}. {text[:60]}") for i, text in enumerate(focus_group.question_texts()))]
+        self.fields["question"].choices = [
+            ("", _("all questions")),
+            *((str(i), f"Q{i + 1}. {text[:60]}") for i, text in enumerate(focus_group.question_texts())),
+        ]
 
     def filters(self) -> dict[str, Any]:
         """Argumenty `summary.transcript` z poprawnych pól."""

@@ -55,19 +55,29 @@ class FocusGroup(models.Model):
     RESUMABLE = frozenset({Status.PAUSED, Status.FAILED, Status.BUDGET_EXCEEDED})
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="focus_groups", verbose_name=_("project"))
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="focus_groups", verbose_name=_("project")
+    )
     name = models.CharField(_("name"), max_length=255, validators=[no_nul])
     description = models.TextField(_("description"), max_length=4000, blank=True, validators=[no_nul])
     mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.DISCUSSION)
-    questions = models.JSONField(_("discussion guide"), default=list, help_text=_("Ordered questions, each with optional follow-up probes."))
+    questions = models.JSONField(
+        _("discussion guide"), default=list, help_text=_("Ordered questions, each with optional follow-up probes.")
+    )
     turns_per_question = models.PositiveSmallIntegerField(_("turns per question"), default=8)
-    participants = models.ManyToManyField("personas.Persona", through="Participant", related_name="focus_groups", verbose_name=_("participants"))
+    participants = models.ManyToManyField(
+        "personas.Persona", through="Participant", related_name="focus_groups", verbose_name=_("participants")
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     control = models.CharField(_("control"), max_length=8, choices=Control.choices, default=Control.NONE, blank=True)
-    job = models.ForeignKey("sight.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("job"))
+    job = models.ForeignKey(
+        "sight.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("job")
+    )
     last_seq = models.PositiveIntegerField(_("last event number"), default=0)
     summary = models.JSONField(_("summary"), null=True, blank=True)
-    summary_job = models.ForeignKey("sight.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("summary job"))
+    summary_job = models.ForeignKey(
+        "sight.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("summary job")
+    )
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -99,7 +109,15 @@ class FocusGroup(models.Model):
         """Treść pytań przewodnika w kolejności."""
         return [q["text"] for q in self.questions]
 
-    def append_event(self, kind: str, *, key: str, payload: dict[str, Any] | None = None, persona_id: Any = None, question_index: int | None = None) -> tuple[FocusGroupEvent, bool]:
+    def append_event(
+        self,
+        kind: str,
+        *,
+        key: str,
+        payload: dict[str, Any] | None = None,
+        persona_id: Any = None,
+        question_index: int | None = None,
+    ) -> tuple[FocusGroupEvent, bool]:
         """Dopisuje zdarzenie z kolejnym `seq`; ten sam klucz idempotencji zwraca istniejące (bez duplikatu)."""
         existing = self.events.filter(key=key).first()
         if existing is not None:
@@ -107,7 +125,15 @@ class FocusGroup(models.Model):
         try:
             with transaction.atomic():
                 seq = FocusGroup.objects.select_for_update().values_list("last_seq", flat=True).get(pk=self.pk) + 1
-                event = FocusGroupEvent.objects.create(focus_group=self, seq=seq, kind=kind, key=key, payload=payload or {}, persona_id=persona_id, question_index=question_index)
+                event = FocusGroupEvent.objects.create(
+                    focus_group=self,
+                    seq=seq,
+                    kind=kind,
+                    key=key,
+                    payload=payload or {},
+                    persona_id=persona_id,
+                    question_index=question_index,
+                )
                 FocusGroup.objects.filter(pk=self.pk).update(last_seq=seq)
         except IntegrityError:
             return self.events.get(key=key), False
@@ -190,7 +216,10 @@ class FocusGroupEvent(models.Model):
     def as_dict(self) -> dict[str, Any]:
         """Zdarzenie jako JSON (API i websocket)."""
         return {
-            "seq": self.seq, "kind": self.kind, "persona_id": str(self.persona_id) if self.persona_id else None, "question_index": self.question_index,
-            "payload": self.payload, "created_at": self.created_at.isoformat(),
+            "seq": self.seq,
+            "kind": self.kind,
+            "persona_id": str(self.persona_id) if self.persona_id else None,
+            "question_index": self.question_index,
+            "payload": self.payload,
+            "created_at": self.created_at.isoformat(),
         }
-

@@ -1,4 +1,6 @@
-"""Konfiguracja grupy fokusowej: przewodnik dyskusji, wybór uczestników (lista, segment albo N pasujących do filtrów)."""
+"""Konfiguracja grupy fokusowej: przewodnik dyskusji, wybór uczestników (lista, segment albo N pasujących do
+filtrów).
+"""
 
 from __future__ import annotations
 
@@ -73,7 +75,13 @@ def _questions(items: Sequence[QuestionIn]) -> list[dict[str, Any]]:
     limit = config.load_features().focus_groups.max_questions
     if len(items) > limit:
         raise InvalidInput("questions", f"at most {limit} questions are allowed")
-    result = [{"text": clean_text(q.text, "questions"), "probes": [p for p in (clean_text(x, "questions") for x in q.probes) if p]} for q in items]
+    result = [
+        {
+            "text": clean_text(q.text, "questions"),
+            "probes": [p for p in (clean_text(x, "questions") for x in q.probes) if p],
+        }
+        for q in items
+    ]
     if any(not q["text"] for q in result):
         raise InvalidInput("questions", "every question needs text")
     return result
@@ -96,7 +104,9 @@ def resolve_participants(project: Project, spec: ParticipantsIn, *, mode: str) -
         step = max(1, len(pool) // spec.count) if pool else 1
         people = pool[::step][: spec.count]
         if len(people) < spec.count:
-            raise InvalidInput("participants", f"only {len(people)} personas match these filters, {spec.count} requested")
+            raise InvalidInput(
+                "participants", f"only {len(people)} personas match these filters, {spec.count} requested"
+            )
     else:
         raise InvalidInput("participants", "choose personas, a segment, or a number of personas matching filters")
     minimum = 2 if mode == FocusGroup.Mode.DISCUSSION else 1
@@ -109,8 +119,14 @@ def resolve_participants(project: Project, spec: ParticipantsIn, *, mode: str) -
 def create_focus_group(project: Project, data: FocusGroupIn) -> FocusGroup:
     """Tworzy grupę (status `pending`) z przewodnikiem i uczestnikami."""
     people = resolve_participants(project, data.participants, mode=data.mode)
-    fg = FocusGroup.objects.create(project=project, name=_name(data.name), description=clean_text(data.description, "description"), mode=data.mode, questions=_questions(data.questions),
-                                   turns_per_question=data.turns_per_question or config.load_features().focus_groups.default_turns_per_question)
+    fg = FocusGroup.objects.create(
+        project=project,
+        name=_name(data.name),
+        description=clean_text(data.description, "description"),
+        mode=data.mode,
+        questions=_questions(data.questions),
+        turns_per_question=data.turns_per_question or config.load_features().focus_groups.default_turns_per_question,
+    )
     Participant.objects.bulk_create([Participant(focus_group=fg, persona=p, position=i) for i, p in enumerate(people)])
     return fg
 
@@ -135,9 +151,13 @@ def update_focus_group(fg: FocusGroup, data: FocusGroupPatch) -> FocusGroup:
     if data.participants is not None:
         people = resolve_participants(fg.project, data.participants, mode=fg.mode)
         fg.participant_links.all().delete()
-        Participant.objects.bulk_create([Participant(focus_group=fg, persona=p, position=i) for i, p in enumerate(people)])
+        Participant.objects.bulk_create(
+            [Participant(focus_group=fg, persona=p, position=i) for i, p in enumerate(people)]
+        )
     elif data.mode is not None and fg.mode == FocusGroup.Mode.DISCUSSION and fg.participant_links.count() < 2:
         # Zmiana trybu bez nowej listy uczestników nie może ominąć minimum dyskusji (dwie osoby).
-        raise InvalidInput("participants", "a discussion needs at least 2 participants; send participants with the new mode")
+        raise InvalidInput(
+            "participants", "a discussion needs at least 2 participants; send participants with the new mode"
+        )
     fg.save()
     return fg

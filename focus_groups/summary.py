@@ -25,9 +25,15 @@ LENGTH_BUCKETS = ((0, 20), (21, 50), (51, 100), (101, 200), (201, 10**6))
 # --- transkrypcja i statystyki -------------------------------------------------------------------------------------
 
 
-def transcript(fg: FocusGroup, *, q: str = "", persona: str = "", question: int | None = None, stance: str = "") -> list[dict[str, Any]]:
-    """Wypowiedzi (moderator, uczestnicy, wtrącenia) pogrupowane po pytaniu, z filtrami: tekst, persona, pytanie, stanowisko po pytaniu."""
-    events = fg.events.filter(kind__in=(Kind.QUESTION, Kind.MODERATOR, Kind.TURN, Kind.ANSWER, Kind.INTERJECTION)).order_by("seq")
+def transcript(
+    fg: FocusGroup, *, q: str = "", persona: str = "", question: int | None = None, stance: str = ""
+) -> list[dict[str, Any]]:
+    """Wypowiedzi (moderator, uczestnicy, wtrącenia) pogrupowane po pytaniu, z filtrami: tekst, persona, pytanie,
+    stanowisko po pytaniu.
+    """
+    events = fg.events.filter(
+        kind__in=(Kind.QUESTION, Kind.MODERATOR, Kind.TURN, Kind.ANSWER, Kind.INTERJECTION)
+    ).order_by("seq")
     if question is not None:
         events = events.filter(question_index=question)
     if persona:
@@ -35,7 +41,9 @@ def transcript(fg: FocusGroup, *, q: str = "", persona: str = "", question: int 
     if q:
         events = events.filter(payload__text__icontains=q.replace("\x00", ""))
     if stance:
-        holders = fg.events.filter(kind=Kind.STANCE, payload__when="after", payload__stance=stance).values_list("persona_id", "question_index")
+        holders = fg.events.filter(kind=Kind.STANCE, payload__when="after", payload__stance=stance).values_list(
+            "persona_id", "question_index"
+        )
         allowed = {(str(p), qi) for p, qi in holders}
         return _group([e for e in events if e.kind in SPOKEN and (str(e.persona_id), e.question_index) in allowed], fg)
     return _group(list(events), fg)
@@ -46,18 +54,27 @@ def _group(events: list[FocusGroupEvent], fg: FocusGroup) -> list[dict[str, Any]
     groups: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
     for event in events:
         groups[event.question_index].append(event.as_dict())
-    return [{"index": qi, "question": questions[qi] if qi is not None and qi < len(questions) else "", "events": items} for qi, items in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]
+    return [
+        {"index": qi, "question": questions[qi] if qi is not None and qi < len(questions) else "", "events": items}
+        for qi, items in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+    ]
 
 
 def statistics(fg: FocusGroup) -> dict[str, Any]:
-    """Udział (tury i słowa na personę, rozkład długości wypowiedzi) i zmiany stanowisk przed/po każdym pytaniu (jedno zapytanie)."""
-    rows = list(fg.events.filter(kind__in=(*SPOKEN, Kind.STANCE)).values_list("kind", "persona_id", "question_index", "payload"))
+    """Udział (tury i słowa na personę, rozkład długości wypowiedzi) i zmiany stanowisk przed/po każdym pytaniu (jedno
+    zapytanie).
+    """
+    rows = list(
+        fg.events.filter(kind__in=(*SPOKEN, Kind.STANCE)).values_list("kind", "persona_id", "question_index", "payload")
+    )
     people: dict[str, dict[str, Any]] = {}
     lengths: list[int] = []
     stances: dict[tuple[int, str], dict[str, str]] = defaultdict(dict)
     for kind, persona_id, qi, payload in rows:
         pid = str(persona_id)
-        entry = people.setdefault(pid, {"persona_id": pid, "name": payload.get("persona_name", ""), "turns": 0, "words": 0})
+        entry = people.setdefault(
+            pid, {"persona_id": pid, "name": payload.get("persona_name", ""), "turns": 0, "words": 0}
+        )
         if kind in SPOKEN:
             words = len(str(payload.get("text", "")).split())
             entry["turns"] += 1
@@ -65,19 +82,39 @@ def statistics(fg: FocusGroup) -> dict[str, Any]:
             lengths.append(words)
         else:
             stances[(qi, pid)][payload.get("when", "")] = payload.get("stance", "")
-    return {"participation": sorted(people.values(), key=lambda p: -p["turns"]), "turn_lengths": _length_histogram(lengths), "stance_shifts": _shifts(fg, stances), "total_turns": len(lengths)}
+    return {
+        "participation": sorted(people.values(), key=lambda p: -p["turns"]),
+        "turn_lengths": _length_histogram(lengths),
+        "stance_shifts": _shifts(fg, stances),
+        "total_turns": len(lengths),
+    }
 
 
 def _length_histogram(lengths: list[int]) -> list[dict[str, Any]]:
-    return [{"range": f"{low}–{high}" if high < 10**6 else f"{low}+", "count": sum(low <= n <= high for n in lengths)} for low, high in LENGTH_BUCKETS]
+    return [
+        {"range": f"{low}–{high}" if high < 10**6 else f"{low}+", "count": sum(low <= n <= high for n in lengths)}
+        for low, high in LENGTH_BUCKETS
+    ]
 
 
 def _shifts(fg: FocusGroup, stances: dict[tuple[int, str], dict[str, str]]) -> list[dict[str, Any]]:
     result = []
     for qi, text in enumerate(fg.question_texts()):
-        pairs = [(v.get("before"), v.get("after")) for (q, _), v in stances.items() if q == qi and v.get("before") and v.get("after")]
-        result.append({"index": qi, "question": text, "changed": sum(b != a for b, a in pairs), "compared": len(pairs),
-                       "before": dict(Counter(b for b, _ in pairs)), "after": dict(Counter(a for _, a in pairs))})
+        pairs = [
+            (v.get("before"), v.get("after"))
+            for (q, _), v in stances.items()
+            if q == qi and v.get("before") and v.get("after")
+        ]
+        result.append(
+            {
+                "index": qi,
+                "question": text,
+                "changed": sum(b != a for b, a in pairs),
+                "compared": len(pairs),
+                "before": dict(Counter(b for b, _ in pairs)),
+                "after": dict(Counter(a for _, a in pairs)),
+            }
+        )
     return result
 
 
@@ -88,7 +125,9 @@ class Insight(BaseModel):
     """Wniosek z numerami wypowiedzi, które go popierają."""
 
     text: str = Field(min_length=10, max_length=1000)
-    citations: list[int] = Field(min_length=1, max_length=8, description="turn numbers shown in [brackets] in the transcript")
+    citations: list[int] = Field(
+        min_length=1, max_length=8, description="turn numbers shown in [brackets] in the transcript"
+    )
 
 
 class SummaryOut(BaseModel):
@@ -103,14 +142,18 @@ class SummaryOut(BaseModel):
 
 
 def summary_schema(valid: frozenset[int]) -> type[SummaryOut]:
-    """Schemat podsumowania, który odrzuca cytowania nieistniejących wypowiedzi (model dostaje wtedy ponowne pytanie)."""
+    """Schemat podsumowania, który odrzuca cytowania nieistniejących wypowiedzi (model dostaje wtedy ponowne
+    pytanie).
+    """
 
     class CitedSummary(SummaryOut):
         @model_validator(mode="after")
         def _citations_exist(self) -> CitedSummary:
             bad = sorted({c for i in [*self.key_insights, *self.surprising_findings] for c in i.citations} - valid)
             if bad:
-                raise ValueError(f"citations {bad} are not turn numbers of this transcript; cite only numbers shown in [brackets]")
+                raise ValueError(
+                    f"citations {bad} are not turn numbers of this transcript; cite only numbers shown in [brackets]"
+                )
             return self
 
     return CitedSummary
@@ -120,28 +163,64 @@ def start_summary(fg: FocusGroup, *, user: User | None, regenerate: bool = False
     """Wstawia zadanie podsumowania (rola `summary`); `regenerate` omija cache."""
     if not fg.events.filter(kind__in=SPOKEN).exists():
         raise ValueError("there is nothing to summarise yet")
-    job = jobs.start_job(kind="focus_groups.summary", user=user, project=fg.project, params={"focus_group_id": str(fg.id), "regenerate": regenerate}, queue="llm", total=1)
+    job = jobs.start_job(
+        kind="focus_groups.summary",
+        user=user,
+        project=fg.project,
+        params={"focus_group_id": str(fg.id), "regenerate": regenerate},
+        queue="llm",
+        total=1,
+    )
     fg.summary_job = job
     fg.save(update_fields=["summary_job", "updated_at"])
     return job
 
 
 def summarise(job: Job) -> dict[str, Any]:
-    """Obsługa zadania `focus_groups.summary`: podsumowanie z cytowaniami sprawdzonymi względem zapisanych wypowiedzi."""
+    """Obsługa zadania `focus_groups.summary`: podsumowanie z cytowaniami sprawdzonymi względem zapisanych
+    wypowiedzi.
+    """
     fg = FocusGroup.objects.select_related("project").get(pk=job.params["focus_group_id"])
     spoken = list(fg.events.filter(kind__in=SPOKEN).select_related("persona__segment").order_by("seq"))
     lines, questions = [], fg.question_texts()
     for event in spoken:
         segment = event.persona.segment.name if event.persona and event.persona.segment else "-"
-        q = questions[event.question_index] if event.question_index is not None and event.question_index < len(questions) else ""
-        lines.append(f"[{event.seq}] (Q{(event.question_index or 0) + 1}: {q[:80]}) {event.payload.get('persona_name', '')} [segment: {segment}]: {event.text}")
+        q = (
+            questions[event.question_index]
+            if event.question_index is not None and event.question_index < len(questions)
+            else ""
+        )
+        lines.append(
+            f"[{event.seq}] (Q{(event.question_index or 0) + 1}: {q[:80]}) "
+            f"{event.payload.get('persona_name', '')} [segment: {segment}]: {event.text}"
+        )
     stats = statistics(fg)
-    stats_text = "\n".join([f"{p['name']}: {p['turns']} turns, {p['words']} words" for p in stats["participation"]] + [f"Q{s['index'] + 1}: {s['changed']}/{s['compared']} changed stance" for s in stats["stance_shifts"]])
+    stats_text = "\n".join(
+        [f"{p['name']}: {p['turns']} turns, {p['words']} words" for p in stats["participation"]]
+        + [f"Q{s['index'] + 1}: {s['changed']}/{s['compared']} changed stance" for s in stats["stance_shifts"]]
+    )
     project = fg.project
-    result = llm.generate("summary", prompt="summary", language=project.language, schema=summary_schema(frozenset(e.seq for e in spoken)), project=project, job=job, cache=not job.params.get("regenerate"),
-                          variables={"project_name": project.name, "research_objectives": project.research_objectives or "-", "transcript": "\n".join(lines), "statistics": stats_text,
-                                     "language_name": project.language_name})
-    fg.summary = {**result.model_dump(), "generated_at": timezone.now().isoformat(), "model": llm.resolve("summary").model}
+    result = llm.generate(
+        "summary",
+        prompt="summary",
+        language=project.language,
+        schema=summary_schema(frozenset(e.seq for e in spoken)),
+        project=project,
+        job=job,
+        cache=not job.params.get("regenerate"),
+        variables={
+            "project_name": project.name,
+            "research_objectives": project.research_objectives or "-",
+            "transcript": "\n".join(lines),
+            "statistics": stats_text,
+            "language_name": project.language_name,
+        },
+    )
+    fg.summary = {
+        **result.model_dump(),
+        "generated_at": timezone.now().isoformat(),
+        "model": llm.resolve("summary").model,
+    }
     fg.save(update_fields=["summary", "updated_at"])
     jobs.report_progress(job, done=1, total=1, message="summary ready")
     return {"focus_group_id": str(fg.id)}
@@ -151,7 +230,11 @@ def estimate_cost(fg: FocusGroup) -> dict[str, Any]:
     """Szacunek przed startem: liczba wywołań i tokenów per rola oraz koszt wg cennika z models.yaml."""
     people, questions = fg.participant_links.count(), len(fg.questions)
     if fg.mode == FocusGroup.Mode.DISCUSSION:
-        calls = {"moderator": questions * (1 + 2), "focus_group_turn": questions * fg.turns_per_question, "stance": questions * people * 2}
+        calls = {
+            "moderator": questions * (1 + 2),
+            "focus_group_turn": questions * fg.turns_per_question,
+            "stance": questions * people * 2,
+        }
     else:
         calls = {"focus_group_turn": questions * people}
     per_call = {"moderator": (1800, 150), "focus_group_turn": (2600, 250), "stance": (1500, 60)}
@@ -164,26 +247,48 @@ def estimate_cost(fg: FocusGroup) -> dict[str, Any]:
         total_cost += cost
         total_tokens += (tin + tout) * n
     budget_left = fg.project.budget_left()
-    return {"calls": sum(calls.values()), "tokens": total_tokens, "cost_usd": round(total_cost, 4), "roles": roles, "budget_left": budget_left,
-            "fits_budget": budget_left is None or budget_left >= total_tokens}
+    return {
+        "calls": sum(calls.values()),
+        "tokens": total_tokens,
+        "cost_usd": round(total_cost, 4),
+        "roles": roles,
+        "budget_left": budget_left,
+        "fits_budget": budget_left is None or budget_left >= total_tokens,
+    }
 
 
 # --- eksporty ------------------------------------------------------------------------------------------------------
-
 
 
 def export(fg: FocusGroup, fmt: str) -> HttpResponse:
     """Raport Markdown albo PDF (podsumowanie, statystyki, transkrypcja), CSV wypowiedzi albo JSON zdarzeń."""
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     if fmt == "json":
-        body = json.dumps({"focus_group": {"id": str(fg.id), "name": fg.name, "mode": fg.mode, "questions": fg.questions}, "events": [e.as_dict() for e in fg.events.order_by("seq")]}, ensure_ascii=False, indent=1)
+        body = json.dumps(
+            {
+                "focus_group": {"id": str(fg.id), "name": fg.name, "mode": fg.mode, "questions": fg.questions},
+                "events": [e.as_dict() for e in fg.events.order_by("seq")],
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
         response = HttpResponse(body, content_type="application/json")
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["seq", "question_index", "kind", "persona_id", "persona_name", "text", "created_at"])
         for e in fg.events.filter(kind__in=(Kind.MODERATOR, *SPOKEN)).order_by("seq"):
-            writer.writerow([e.seq, e.question_index, e.kind, e.persona_id or "", spreadsheet_safe(e.payload.get("persona_name", "") or "Moderator"), spreadsheet_safe(e.text), e.created_at.isoformat()])
+            writer.writerow(
+                [
+                    e.seq,
+                    e.question_index,
+                    e.kind,
+                    e.persona_id or "",
+                    spreadsheet_safe(e.payload.get("persona_name", "") or "Moderator"),
+                    spreadsheet_safe(e.text),
+                    e.created_at.isoformat(),
+                ]
+            )
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     elif fmt == "md":
         response = HttpResponse(markdown_report(fg), content_type="text/markdown; charset=utf-8")
@@ -201,21 +306,33 @@ def markdown_report(fg: FocusGroup) -> str:
     summary = fg.summary or {}
     if summary:
         out += ["## Summary", "", summary.get("executive_summary", ""), "", "### Key insights", ""]
-        out += [f"- {i['text']} (turns {', '.join(f'#{c}' for c in i['citations'])})" for i in summary.get("key_insights", [])]
-        out += ["", "### Surprising findings", ""] + [f"- {i['text']} (turns {', '.join(f'#{c}' for c in i['citations'])})" for i in summary.get("surprising_findings", [])]
+        out += [
+            f"- {i['text']} (turns {', '.join(f'#{c}' for c in i['citations'])})"
+            for i in summary.get("key_insights", [])
+        ]
+        out += ["", "### Surprising findings", ""] + [
+            f"- {i['text']} (turns {', '.join(f'#{c}' for c in i['citations'])})"
+            for i in summary.get("surprising_findings", [])
+        ]
         out += ["", "### Segment differences", ""] + [f"- {d}" for d in summary.get("segment_differences", [])]
         out += ["", "### Recommendations", ""] + [f"- {r}" for r in summary.get("recommendations", [])]
         out += ["", "### Sentiment", "", summary.get("sentiment_narrative", ""), ""]
     stats = statistics(fg)
-    out += ["## Participation", "", "| persona | turns | words |", "|---|---|---|"] + [f"| {p['name']} | {p['turns']} | {p['words']} |" for p in stats["participation"]]
-    out += ["", "## Stance shifts", ""] + [f"- Q{s['index'] + 1}: {s['changed']} of {s['compared']} changed their stance" for s in stats["stance_shifts"]]
+    out += ["## Participation", "", "| persona | turns | words |", "|---|---|---|"] + [
+        f"| {p['name']} | {p['turns']} | {p['words']} |" for p in stats["participation"]
+    ]
+    out += ["", "## Stance shifts", ""] + [
+        f"- Q{s['index'] + 1}: {s['changed']} of {s['compared']} changed their stance" for s in stats["stance_shifts"]
+    ]
     out += ["", "## Transcript", ""]
     for group in transcript(fg):
         out += [f"### Q{(group['index'] or 0) + 1}. {group['question']}", ""]
         for e in group["events"]:
             if e["kind"] == Kind.QUESTION:
                 continue
-            speaker = e["payload"].get("persona_name") or ("Researcher" if e["kind"] == Kind.INTERJECTION else "Moderator")
+            speaker = e["payload"].get("persona_name") or (
+                "Researcher" if e["kind"] == Kind.INTERJECTION else "Moderator"
+            )
             out.append(f"**#{e['seq']} {speaker}:** {e['payload'].get('text', '')}")
             out.append("")
     return "\n".join(out)

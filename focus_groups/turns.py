@@ -1,6 +1,7 @@
 """Reguła zabierania głosu w dyskusji: licytacja pilności, gwarancja głosu dla cichych, premia dla zagadniętych.
 
-Wybór jest deterministyczny (zależy tylko od historii pytania i ziarna), więc wznowiony przebieg wybiera tych samych mówców.
+Wybór jest deterministyczny (zależy tylko od historii pytania i ziarna), więc wznowiony przebieg wybiera tych samych
+mówców.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def _jitter(seed: str, speaker_id: str, turn_index: int) -> float:
     return int.from_bytes(digest[:4], "big") / 2**32
 
 
-def bids(speakers: list[Speaker], history: list[PastTurn], *, turns_left: int, seed: str, guarantee: bool = True) -> dict[str, float]:
+def bids(
+    speakers: list[Speaker], history: list[PastTurn], *, turns_left: int, seed: str, guarantee: bool = True
+) -> dict[str, float]:
     """Oferty wszystkich uczestników na następną turę (wyższa wygrywa; -inf = nie może mówić)."""
     spoken = {s.id: 0 for s in speakers}
     for turn in history:
@@ -64,8 +67,12 @@ def next_speaker(speakers: list[Speaker], history: list[PastTurn], *, turns_left
     return max(speakers, key=lambda s: offers[s.id])
 
 
-def is_forced_floor(speaker: Speaker, speakers: list[Speaker], history: list[PastTurn], *, turns_left: int, seed: str) -> bool:
-    """Czy mówca dostaje głos tylko dzięki gwarancji dla cichych (sam by go nie wylicytował) — moderator go wtedy zaprasza."""
+def is_forced_floor(
+    speaker: Speaker, speakers: list[Speaker], history: list[PastTurn], *, turns_left: int, seed: str
+) -> bool:
+    """Czy mówca dostaje głos tylko dzięki gwarancji dla cichych (sam by go nie wylicytował) — moderator go wtedy
+    zaprasza.
+    """
     if not history:
         return False
     offers = bids(speakers, history, turns_left=turns_left, seed=seed, guarantee=False)

@@ -1,4 +1,6 @@
-"""Adresy URL grup fokusowych (przestrzeń nazw `focus_groups`): lista w projekcie, konfiguracja, przebieg, wyniki, eksporty."""
+"""Adresy URL grup fokusowych (przestrzeń nazw `focus_groups`): lista w projekcie, konfiguracja, przebieg, wyniki,
+eksporty.
+"""
 
 from django.urls import path
 

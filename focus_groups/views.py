@@ -1,4 +1,6 @@
-"""Widoki HTML grup fokusowych: lista, formularz, strona przebiegu na żywo, sterowanie, wtrącenia, wyniki, podsumowanie, eksporty."""
+"""Widoki HTML grup fokusowych: lista, formularz, strona przebiegu na żywo, sterowanie, wtrącenia, wyniki, podsumowanie,
+eksporty.
+"""
 
 from __future__ import annotations
 
@@ -49,11 +51,24 @@ def statistics_rows(stats: dict[str, Any]) -> dict[str, Any]:
     top_length = max((b["count"] for b in stats["turn_lengths"]), default=0)
     shifts = []
     for shift in stats["stance_shifts"]:
-        parts = {when: [{"stance": s, "count": shift[when].get(s, 0), "percent": _percent(shift[when].get(s, 0), shift["compared"])} for s in STANCE_ORDER] for when in ("before", "after")}
+        parts = {
+            when: [
+                {
+                    "stance": s,
+                    "count": shift[when].get(s, 0),
+                    "percent": _percent(shift[when].get(s, 0), shift["compared"]),
+                }
+                for s in STANCE_ORDER
+            ]
+            for when in ("before", "after")
+        }
         shifts.append({**shift, **parts})
     return {
         "total_turns": stats["total_turns"],
-        "participation": [{**p, "turns_percent": _percent(p["turns"], top_turns), "words_percent": _percent(p["words"], top_words)} for p in stats["participation"]],
+        "participation": [
+            {**p, "turns_percent": _percent(p["turns"], top_turns), "words_percent": _percent(p["words"], top_words)}
+            for p in stats["participation"]
+        ],
         "turn_lengths": [{**b, "percent": _percent(b["count"], top_length)} for b in stats["turn_lengths"]],
         "stance_shifts": shifts,
     }
@@ -68,14 +83,29 @@ def now_playing(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _summary_context(fg: FocusGroup, *, error: str = "") -> dict[str, Any]:
     job = fg.summary_job
-    return {"fg": fg, "summary_job": job.as_dict() if job else None, "summary_busy": bool(job and not job.is_final), "summary_error": error}
+    return {
+        "fg": fg,
+        "summary_job": job.as_dict() if job else None,
+        "summary_busy": bool(job and not job.is_final),
+        "summary_error": error,
+    }
 
 
-def _detail_context(request: HttpRequest, fg: FocusGroup, *, interject_form: InterjectForm | None = None, interjected: bool = False) -> dict[str, Any]:
+def _detail_context(
+    request: HttpRequest, fg: FocusGroup, *, interject_form: InterjectForm | None = None, interjected: bool = False
+) -> dict[str, Any]:
     """Wszystko, czego potrzebuje strona grupy: strumień na żywo przed końcem, wyniki po nim."""
     people = [link.persona for link in fg.participant_links.select_related("persona__segment")]
-    context: dict[str, Any] = {"fg": fg, "project": fg.project, "people": people, "is_live": fg.status in LIVE, "is_finished": fg.status in FINISHED,
-                               "interject_form": interject_form or InterjectForm(), "interjected": interjected, **_summary_context(fg)}
+    context: dict[str, Any] = {
+        "fg": fg,
+        "project": fg.project,
+        "people": people,
+        "is_live": fg.status in LIVE,
+        "is_finished": fg.status in FINISHED,
+        "interject_form": interject_form or InterjectForm(),
+        "interjected": interjected,
+        **_summary_context(fg),
+    }
     spoken = fg.events.filter(kind__in=SPOKEN).count()
     context["progress"] = {"done": spoken, "total": discussion.planned_steps(fg)}
     context["progress"]["percent"] = min(100, int(_percent(spoken, context["progress"]["total"])))
@@ -87,26 +117,45 @@ def _detail_context(request: HttpRequest, fg: FocusGroup, *, interject_form: Int
         context.update(events=events, after=events[-1]["seq"] if events else 0, now=now_playing(events))
     elif context["is_finished"] and fg.last_seq:
         filter_form = TranscriptFilterForm(request.GET or None, focus_group=fg, people=people)
-        context.update(filter_form=filter_form, transcript=summary.transcript(fg, **filter_form.filters()), stats=statistics_rows(summary.statistics(fg)))
+        context.update(
+            filter_form=filter_form,
+            transcript=summary.transcript(fg, **filter_form.filters()),
+            stats=statistics_rows(summary.statistics(fg)),
+        )
     return context
 
 
-# --- lista i konfiguracja ----------------------------------------------------------------------------------------------
+# --- lista i konfiguracja
+# ----------------------------------------------------------------------------------------------
 
 
 @login_required
 def focus_group_list(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """Grupy fokusowe projektu, od najnowszych (htmx: tylko lista)."""
     project = get_project_for_user(request.user, project_id)
-    groups = FocusGroup.objects.filter(project=project).annotate(participant_count=Count("participant_links")).order_by("-created_at")
+    groups = (
+        FocusGroup.objects.filter(project=project)
+        .annotate(participant_count=Count("participant_links"))
+        .order_by("-created_at")
+    )
     page = Paginator(groups, config.load_features().page_size).get_page(request.GET.get("page"))
-    return render_screen(request, "focus_groups/list.html", "focus_group_list", {"project": project, "page": page, "groups": page.object_list})
+    return render_screen(
+        request,
+        "focus_groups/list.html",
+        "focus_group_list",
+        {"project": project, "page": page, "groups": page.object_list},
+    )
 
 
 def _render_form(request: HttpRequest, form: FocusGroupForm, project: Project, fg: FocusGroup | None) -> HttpResponse:
     status = 422 if form.is_bound and form.errors else 200
     panel_size = Persona.objects.filter(project=project).active().count()
-    return render(request, "focus_groups/form.html", {"form": form, "project": project, "fg": fg, "panel_size": panel_size}, status=status)
+    return render(
+        request,
+        "focus_groups/form.html",
+        {"form": form, "project": project, "fg": fg, "panel_size": panel_size},
+        status=status,
+    )
 
 
 @login_required
@@ -161,12 +210,15 @@ def focus_group_delete(request: HttpRequest, focus_group_id: uuid.UUID) -> HttpR
     return render(request, "focus_groups/delete.html", {"fg": fg, "project": fg.project})
 
 
-# --- strona grupy i sterowanie -----------------------------------------------------------------------------------------
+# --- strona grupy i sterowanie
+# -----------------------------------------------------------------------------------------
 
 
 @login_required
 def focus_group_detail(request: HttpRequest, focus_group_id: uuid.UUID) -> HttpResponse:
-    """Grupa: przed startem koszt, w trakcie strumień na żywo, po końcu transkrypcja z filtrami (htmx: tylko transkrypcja), statystyki i podsumowanie."""
+    """Grupa: przed startem koszt, w trakcie strumień na żywo, po końcu transkrypcja z filtrami (htmx: tylko
+    transkrypcja), statystyki i podsumowanie.
+    """
     fg = get_focus_group_for_user(request.user, focus_group_id)
     return render_screen(request, "focus_groups/detail.html", "transcript", _detail_context(request, fg))
 
@@ -185,7 +237,10 @@ def focus_group_run(request: HttpRequest, focus_group_id: uuid.UUID, *, resume: 
     try:
         (discussion.resume_run if resume else discussion.start_run)(fg, user=request.user)
     except ValueError:
-        messages.error(request, _("This focus group cannot be started now: it is %(status)s.") % {"status": fg.get_status_display()})
+        messages.error(
+            request,
+            _("This focus group cannot be started now: it is %(status)s.") % {"status": fg.get_status_display()},
+        )
     else:
         messages.info(request, _("The discussion has been resumed.") if resume else _("The discussion has started."))
     return _after_control(request, fg)
@@ -199,11 +254,20 @@ def focus_group_control(request: HttpRequest, focus_group_id: uuid.UUID, *, cont
     try:
         fg = discussion.request_control(fg, control)
     except ValueError:
-        messages.error(request, _("This focus group cannot be paused or stopped now: it is %(status)s.") % {"status": fg.get_status_display()})
+        messages.error(
+            request,
+            _("This focus group cannot be paused or stopped now: it is %(status)s.")
+            % {"status": fg.get_status_display()},
+        )
         return _after_control(request, fg)
     if request.htmx:
         return render(request, "focus_groups/detail.html#status_live", {"fg": fg})
-    messages.info(request, _("The discussion will pause before the next turn.") if control == FocusGroup.Control.PAUSE else _("The discussion will stop before the next turn."))
+    messages.info(
+        request,
+        _("The discussion will pause before the next turn.")
+        if control == FocusGroup.Control.PAUSE
+        else _("The discussion will stop before the next turn."),
+    )
     return redirect("focus_groups:detail", fg.id)
 
 
@@ -221,7 +285,12 @@ def focus_group_interject(request: HttpRequest, focus_group_id: uuid.UUID) -> Ht
             form.add_error(None, _("The discussion has finished, so it can no longer be interrupted."))
     if request.htmx:
         form = InterjectForm() if event else form
-        return render(request, "focus_groups/detail.html#interject", {"fg": fg, "interject_form": form, "interjected": bool(event)}, status=200 if event else 422)
+        return render(
+            request,
+            "focus_groups/detail.html#interject",
+            {"fg": fg, "interject_form": form, "interjected": bool(event)},
+            status=200 if event else 422,
+        )
     if event:
         messages.success(request, _("Your question was sent to the moderator."))
         return redirect(reverse("focus_groups:detail", args=[fg.id]) + f"#event-{event.seq}")
@@ -242,7 +311,9 @@ def focus_group_summary(request: HttpRequest, focus_group_id: uuid.UUID) -> Http
         except ValueError:
             error = _("There is nothing to summarise yet.")
     if request.htmx:
-        return render(request, "focus_groups/detail.html#summary", _summary_context(fg, error=error), status=422 if error else 200)
+        return render(
+            request, "focus_groups/detail.html#summary", _summary_context(fg, error=error), status=422 if error else 200
+        )
     if error:
         messages.error(request, error)
     return redirect(reverse("focus_groups:detail", args=[fg.id]) + "#summary")

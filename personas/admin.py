@@ -34,7 +34,18 @@ class DeletedFilter(admin.SimpleListFilter):
 class PersonaRunAdmin(admin.ModelAdmin):
     """Przebiegi generowania person."""
 
-    list_display = ("id", "project", "num_requested", "status", "seed", "use_rag", "segments_enabled", "segment_fallback", "created_at", "finished_at")
+    list_display = (
+        "id",
+        "project",
+        "num_requested",
+        "status",
+        "seed",
+        "use_rag",
+        "segments_enabled",
+        "segment_fallback",
+        "created_at",
+        "finished_at",
+    )
     list_filter = ("status", "use_rag", "segments_enabled", "segment_fallback", "created_at")
     search_fields = ("id", "project__name", "project__owner__email")
     list_select_related = ("project",)
@@ -57,8 +68,23 @@ class SegmentAdmin(admin.ModelAdmin):
 class PersonaAdmin(admin.ModelAdmin):
     """Persony: filtry listy, wyszukiwanie po nazwisku i zawodzie, miękkie usuwanie i przywracanie."""
 
-    list_display = ("full_name", "project", "age", "gender", "occupation", "segment", "index", "created_at", "deleted_at")
-    list_filter = ("gender", ("segment", admin.RelatedOnlyFieldListFilter), DeletedFilter, ("project", admin.RelatedOnlyFieldListFilter))
+    list_display = (
+        "full_name",
+        "project",
+        "age",
+        "gender",
+        "occupation",
+        "segment",
+        "index",
+        "created_at",
+        "deleted_at",
+    )
+    list_filter = (
+        "gender",
+        ("segment", admin.RelatedOnlyFieldListFilter),
+        DeletedFilter,
+        ("project", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("full_name", "occupation")
     list_select_related = ("project", "segment")
     raw_id_fields = ("project", "run", "segment")

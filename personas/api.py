@@ -1,6 +1,5 @@
 """API person: generowanie (202 + zadanie), lista z filtrami, szczegóły, usuwanie i przywracanie, walidacja, eksport."""
 
-
 import uuid
 from datetime import datetime
 from typing import Any
@@ -63,7 +62,6 @@ class PersonaOut(Schema):
     rag_context_used: bool
     deleted_at: datetime | None
     created_at: datetime
-
 
     @staticmethod
     def resolve_segment_name(obj: Persona) -> str | None:
@@ -146,5 +144,7 @@ def restore(request: HttpRequest, persona_id: uuid.UUID) -> Persona:
 @router.post("/personas/{persona_id}/needs", response={202: Accepted})
 def needs(request: HttpRequest, persona_id: uuid.UUID, regenerate: bool = False) -> tuple[int, dict[str, Any]]:
     """Generuje (albo odświeża) potrzeby i bolączki persony w tle."""
-    job = generation.start_needs(get_persona_for_user(request.user, persona_id), user=request.user, regenerate=regenerate)
+    job = generation.start_needs(
+        get_persona_for_user(request.user, persona_id), user=request.user, regenerate=regenerate
+    )
     return 202, {"job_id": job.id}

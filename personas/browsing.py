@@ -22,10 +22,38 @@ from sight.errors import InvalidInput as ValidationFailed
 from sight.models import Project
 from sight.text import spreadsheet_safe
 
-__all__ = ["PersonaFilters", "ValidationFailed", "bulk_delete", "bulk_restore", "export_response", "filter_personas", "panel_charts", "validation_report"]
+__all__ = [
+    "PersonaFilters",
+    "ValidationFailed",
+    "bulk_delete",
+    "bulk_restore",
+    "export_response",
+    "filter_personas",
+    "panel_charts",
+    "validation_report",
+]
 
-CSV_COLUMNS = ("id", "full_name", "age", "gender", "education", "income", "location", "occupation", "segment", "title", "headline", "values", "interests", "concerns",
-               "communication_style", "decision_style", *TRAITS, "background_story", "created_at")
+CSV_COLUMNS = (
+    "id",
+    "full_name",
+    "age",
+    "gender",
+    "education",
+    "income",
+    "location",
+    "occupation",
+    "segment",
+    "title",
+    "headline",
+    "values",
+    "interests",
+    "concerns",
+    "communication_style",
+    "decision_style",
+    *TRAITS,
+    "background_story",
+    "created_at",
+)
 
 
 class PersonaFilters(Schema):
@@ -45,7 +73,13 @@ def filter_personas(project: Project, filters: PersonaFilters) -> QuerySet[Perso
     """Persony projektu spełniające filtry (usunięte tylko na życzenie), z segmentem w jednym zapytaniu."""
     qs = Persona.objects.filter(project=project).select_related("segment")
     qs = qs.deleted() if filters.deleted else qs.active()
-    exact = {"gender": filters.gender, "location": filters.location, "segment_id": filters.segment, "age__gte": filters.age_min, "age__lte": filters.age_max}
+    exact = {
+        "gender": filters.gender,
+        "location": filters.location,
+        "segment_id": filters.segment,
+        "age__gte": filters.age_min,
+        "age__lte": filters.age_max,
+    }
     qs = qs.filter(**{k: v for k, v in exact.items() if v not in (None, "")})
     if filters.occupation:
         qs = qs.filter(occupation__icontains=filters.occupation.replace("\x00", ""))
@@ -71,37 +105,66 @@ def validation_report(project: Project) -> dict[str, Any]:
     """Świeży raport trafności panelu (na zapisanych personach) i stan ostatniego przebiegu generowania."""
     report = validate_personas(project)
     run = PersonaRun.objects.filter(project=project).order_by("-created_at").first()
-    report["last_run"] = None if run is None else {
-        "id": str(run.id), "status": run.status, "requested": run.num_requested, "failed": run.failed, "seed": run.seed,
-        "segment_fallback": run.segment_fallback, "segment_fallback_reason": run.segment_fallback_reason,
-    }
+    report["last_run"] = (
+        None
+        if run is None
+        else {
+            "id": str(run.id),
+            "status": run.status,
+            "requested": run.num_requested,
+            "failed": run.failed,
+            "seed": run.seed,
+            "segment_fallback": run.segment_fallback,
+            "segment_fallback_reason": run.segment_fallback_reason,
+        }
+    )
     return report
 
 
 def bulk_delete(project: Project, ids: Iterable[uuid.UUID]) -> int:
     """Usuwa miękko wskazane persony projektu (obce identyfikatory są ignorowane)."""
-    return Persona.objects.filter(project=project, pk__in=list(ids)).active().update(deleted_at=timezone.now(), updated_at=timezone.now())
-
+    return (
+        Persona.objects.filter(project=project, pk__in=list(ids))
+        .active()
+        .update(deleted_at=timezone.now(), updated_at=timezone.now())
+    )
 
 
 def bulk_restore(project: Project, ids: Iterable[uuid.UUID]) -> int:
     """Przywraca wskazane, miękko usunięte persony projektu (obce identyfikatory są ignorowane)."""
-    return Persona.objects.filter(project=project, pk__in=list(ids)).deleted().update(deleted_at=None, updated_at=timezone.now())
+    return (
+        Persona.objects.filter(project=project, pk__in=list(ids))
+        .deleted()
+        .update(deleted_at=None, updated_at=timezone.now())
+    )
 
 
 def _row(persona: Persona) -> dict[str, Any]:
     data = {column: getattr(persona, column, None) for column in CSV_COLUMNS}
-    data.update(id=str(persona.id), segment=persona.segment.name if persona.segment else "", created_at=persona.created_at.isoformat())
+    data.update(
+        id=str(persona.id),
+        segment=persona.segment.name if persona.segment else "",
+        created_at=persona.created_at.isoformat(),
+    )
     return data
 
 
 def export_response(project: Project, fmt: str) -> HttpResponse:
     """Plik z panelem (aktywne persony) jako CSV albo JSON do pobrania."""
-    personas = Persona.objects.filter(project=project).active().select_related("segment").order_by("created_at", "index")
+    personas = (
+        Persona.objects.filter(project=project).active().select_related("segment").order_by("created_at", "index")
+    )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     if fmt == "json":
         rows = [{**_row(p), "demographics": p.demographics, "needs": p.needs} for p in personas]
-        response = HttpResponse(json.dumps({"project": {"id": str(project.id), "name": project.name}, "personas": rows}, ensure_ascii=False, indent=1), content_type="application/json")
+        response = HttpResponse(
+            json.dumps(
+                {"project": {"id": str(project.id), "name": project.name}, "personas": rows},
+                ensure_ascii=False,
+                indent=1,
+            ),
+            content_type="application/json",
+        )
     else:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)

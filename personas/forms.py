@@ -28,9 +28,20 @@ class GenerateForm(forms.Form):
     """Parametry nowego przebiegu generowania (te same co w API)."""
 
     num_personas = forms.IntegerField(label=_("Number of personas"), min_value=1)
-    seed = forms.IntegerField(label=_("Seed"), required=False, min_value=0, max_value=MAX_SEED, help_text=_("Optional. The same seed gives the same demographic plan and traits."))
+    seed = forms.IntegerField(
+        label=_("Seed"),
+        required=False,
+        min_value=0,
+        max_value=MAX_SEED,
+        help_text=_("Optional. The same seed gives the same demographic plan and traits."),
+    )
     segments = forms.BooleanField(label=_("Group personas into market segments"), required=False, initial=True)
-    use_rag = forms.BooleanField(label=_("Use the knowledge base"), required=False, initial=True, help_text=_("Ground the personas in the project's documents, if any."))
+    use_rag = forms.BooleanField(
+        label=_("Use the knowledge base"),
+        required=False,
+        initial=True,
+        help_text=_("Ground the personas in the project's documents, if any."),
+    )
     trait_preset = forms.ChoiceField(label=_("Personality preset"), required=False)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
@@ -42,13 +53,21 @@ class GenerateForm(forms.Form):
         self.fields["num_personas"].validators.append(MaxValueValidator(settings.max_per_run))
         self.fields["num_personas"].widget.attrs["max"] = settings.max_per_run
         self.fields["num_personas"].help_text = _("From 1 to %(limit)d.") % {"limit": settings.max_per_run}
-        self.fields["trait_preset"].choices = [("", _("none (traits drawn around the middle)")), *((name, trait_preset_label(name, shifts)) for name, shifts in settings.trait_presets.items())]
+        self.fields["trait_preset"].choices = [
+            ("", _("none (traits drawn around the middle)")),
+            *((name, trait_preset_label(name, shifts)) for name, shifts in settings.trait_presets.items()),
+        ]
 
 
 class PersonaFilterForm(forms.Form):
     """Filtry listy person (GET); niepoprawne pole jest pomijane i pokazane jako błąd."""
 
-    q = forms.CharField(label=_("Name"), required=False, max_length=100, widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Search by name")}))
+    q = forms.CharField(
+        label=_("Name"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Search by name")}),
+    )
     gender = forms.ChoiceField(label=_("Gender"), required=False)
     age_min = forms.IntegerField(label=_("Age from"), required=False, min_value=0, max_value=120)
     age_max = forms.IntegerField(label=_("Age to"), required=False, min_value=0, max_value=120)
@@ -61,9 +80,16 @@ class PersonaFilterForm(forms.Form):
         super().__init__(data)
         everyone = Persona.objects.filter(project=project)
         anything = [("", _("any"))]
-        self.fields["gender"].choices = anything + [(g, g) for g in everyone.exclude(gender="").order_by("gender").values_list("gender", flat=True).distinct()]
-        self.fields["location"].choices = anything + [(loc, loc) for loc in everyone.exclude(location="").order_by("location").values_list("location", flat=True).distinct()]
-        self.fields["segment"].choices = anything + [(str(s.id), s.name) for s in Segment.objects.filter(project=project).order_by("-run__created_at", "index")]
+        self.fields["gender"].choices = anything + [
+            (g, g) for g in everyone.exclude(gender="").order_by("gender").values_list("gender", flat=True).distinct()
+        ]
+        self.fields["location"].choices = anything + [
+            (loc, loc)
+            for loc in everyone.exclude(location="").order_by("location").values_list("location", flat=True).distinct()
+        ]
+        self.fields["segment"].choices = anything + [
+            (str(s.id), s.name) for s in Segment.objects.filter(project=project).order_by("-run__created_at", "index")
+        ]
 
     def filters(self) -> PersonaFilters:
         """Filtry domenowe z poprawnych pól (błędne pola nie zawężają listy)."""

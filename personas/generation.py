@@ -1,4 +1,5 @@
-"""Generowanie panelu person: plan kwotowy → segmenty (LLM albo grupowanie demograficzne) → profile (LLM, równolegle) → walidacja.
+"""Generowanie panelu person: plan kwotowy → segmenty (LLM albo grupowanie demograficzne) → profile (LLM, równolegle) →
+walidacja.
 
 Każda persona jest zapisywana od razu po otrzymaniu; wznowiony przebieg generuje tylko brakujące indeksy planu.
 """
@@ -41,7 +42,9 @@ class SegmentDraft(BaseModel):
     name: str = Field(min_length=2, max_length=120)
     brief: str = Field(min_length=300, max_length=3000, description="150-300 words")
     characteristics: list[str] = Field(min_length=2, max_length=8)
-    member_indexes: list[int] = Field(default_factory=list, max_length=1000, description="Indexes (#) of the profiles in this segment")
+    member_indexes: list[int] = Field(
+        default_factory=list, max_length=1000, description="Indexes (#) of the profiles in this segment"
+    )
 
     @field_validator("characteristics")
     @classmethod
@@ -61,7 +64,9 @@ class PersonaProfile(BaseModel):
     full_name: str = Field(min_length=3, max_length=120)
     title: str = Field(min_length=2, max_length=200)
     headline: str = Field(min_length=10, max_length=300)
-    background_story: str = Field(min_length=400, max_length=6000, description="3-5 paragraphs separated by blank lines")
+    background_story: str = Field(
+        min_length=400, max_length=6000, description="3-5 paragraphs separated by blank lines"
+    )
     values: list[str] = Field(min_length=3, max_length=8)
     interests: list[str] = Field(min_length=3, max_length=8)
     occupation: str = Field(min_length=2, max_length=200)
@@ -74,10 +79,14 @@ class PersonaProfile(BaseModel):
     def _paragraphs(cls, story: str) -> str:
         paragraphs = [p for p in re.split(r"\n\s*\n", story.strip()) if p.strip()]
         if not 3 <= len(paragraphs) <= 5:
-            raise ValueError(f"background_story must have 3 to 5 paragraphs separated by blank lines, got {len(paragraphs)}")
+            raise ValueError(
+                f"background_story must have 3 to 5 paragraphs separated by blank lines, got {len(paragraphs)}"
+            )
         return story.strip()
 
-    @field_validator("full_name", "title", "headline", "occupation", "communication_style", "decision_style", "background_story")
+    @field_validator(
+        "full_name", "title", "headline", "occupation", "communication_style", "decision_style", "background_story"
+    )
     @classmethod
     def _no_nul(cls, text: str) -> str:
         return text.replace("\x00", "").strip()
@@ -86,15 +95,39 @@ class PersonaProfile(BaseModel):
 # --- start ---------------------------------------------------------------------------------------------------------
 
 
-def start_generation(project: Project, *, user: User | None, num_personas: int, seed: int | None = None, segments: bool = True, use_rag: bool = True, trait_preset: str = "") -> PersonaRun:
+def start_generation(
+    project: Project,
+    *,
+    user: User | None,
+    num_personas: int,
+    seed: int | None = None,
+    segments: bool = True,
+    use_rag: bool = True,
+    trait_preset: str = "",
+) -> PersonaRun:
     """Planuje przebieg (kwoty, cechy) i wstawia zadanie na kolejkę `llm`; zły rozmiar albo preset to ValueError."""
     if Job.objects.filter(kind="personas.generate", project=project).active().exists():
         raise Conflict("a generation run is already in progress for this project; wait for it to finish or cancel it")
     seed = config.load_features().personas.default_seed if seed is None else seed
     allocation = plan_for_project(project, num_personas, seed=seed, trait_preset=trait_preset or None)
     with transaction.atomic():
-        run = PersonaRun.objects.create(project=project, num_requested=num_personas, seed=seed, trait_preset=trait_preset, use_rag=use_rag, segments_enabled=segments, allocation=allocation)
-        run.job = jobs.start_job(kind="personas.generate", user=user, project=project, params={"run_id": str(run.id)}, queue="llm", total=num_personas)
+        run = PersonaRun.objects.create(
+            project=project,
+            num_requested=num_personas,
+            seed=seed,
+            trait_preset=trait_preset,
+            use_rag=use_rag,
+            segments_enabled=segments,
+            allocation=allocation,
+        )
+        run.job = jobs.start_job(
+            kind="personas.generate",
+            user=user,
+            project=project,
+            params={"run_id": str(run.id)},
+            queue="llm",
+            total=num_personas,
+        )
         run.save(update_fields=["job"])
     return run
 
@@ -120,26 +153,53 @@ def finish_run(run: PersonaRun, job: Job) -> dict[str, Any]:
     """Walidacja na zapisanych personach i końcowy status: sukces, częściowy (N−k) albo błąd, gdy nie powstała żadna."""
     created = run.personas.count()
     validation = validate_run(run)
-    run.status = PersonaRun.Status.SUCCEEDED if created == run.num_requested else PersonaRun.Status.PARTIAL if created else PersonaRun.Status.FAILED
+    run.status = (
+        PersonaRun.Status.SUCCEEDED
+        if created == run.num_requested
+        else PersonaRun.Status.PARTIAL
+        if created
+        else PersonaRun.Status.FAILED
+    )
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
-    result = {"run_id": str(run.id), "created": created, "failed": len(run.failed), "requested": run.num_requested, "validation": validation.get("overall")}
+    result = {
+        "run_id": str(run.id),
+        "created": created,
+        "failed": len(run.failed),
+        "requested": run.num_requested,
+        "validation": validation.get("overall"),
+    }
     if not created:
         reasons = "; ".join(sorted({f["reason"][:200] for f in run.failed})[:3])
         raise RuntimeError(f"no persona could be generated ({reasons})")
-    message = f"{created} of {run.num_requested} personas generated" + (f", {len(run.failed)} failed" if run.failed else "")
+    message = f"{created} of {run.num_requested} personas generated" + (
+        f", {len(run.failed)} failed" if run.failed else ""
+    )
     jobs.report_progress(job, done=created, total=run.num_requested, message=message)
     return result
 
 
 def build_segments(run: PersonaRun, job: Job) -> None:
-    """Segmenty z roli `persona_orchestration`; gdy model zawiedzie po ponownych pytaniach — grupowanie demograficzne."""
+    """Segmenty z roli `persona_orchestration`; gdy model zawiedzie po ponownych pytaniach — grupowanie
+    demograficzne.
+    """
     project = run.project
     try:
-        plan = llm.generate("persona_orchestration", prompt="persona_orchestration", language=project.language, schema=SegmentPlan, project=project, job=job, variables={
-            "project_name": project.name, "target_audience": project.target_audience or "-", "research_objectives": project.research_objectives or "-",
-            "allocation_summary": allocation_summary(run.allocation), "num_segments_hint": str(_segments_hint(run.num_requested)),
-        })
+        plan = llm.generate(
+            "persona_orchestration",
+            prompt="persona_orchestration",
+            language=project.language,
+            schema=SegmentPlan,
+            project=project,
+            job=job,
+            variables={
+                "project_name": project.name,
+                "target_audience": project.target_audience or "-",
+                "research_objectives": project.research_objectives or "-",
+                "allocation_summary": allocation_summary(run.allocation),
+                "num_segments_hint": str(_segments_hint(run.num_requested)),
+            },
+        )
         drafts = [d.model_dump() for d in plan.segments]
         groups = assign_members(drafts, run.allocation)
     except (llm.LLMOutputError, llm.LLMCallError) as exc:
@@ -149,7 +209,16 @@ def build_segments(run: PersonaRun, job: Job) -> None:
     run.segment_plan = [{**d, "member_indexes": groups[i]} for i, d in enumerate(drafts) if groups[i]]
     run.save(update_fields=["segment_plan", "segment_fallback", "segment_fallback_reason"])
     for i, draft in enumerate(run.segment_plan):
-        Segment.objects.get_or_create(run=run, index=i, defaults={"project": project, "name": draft["name"][:200], "brief": draft["brief"], "characteristics": draft["characteristics"]})
+        Segment.objects.get_or_create(
+            run=run,
+            index=i,
+            defaults={
+                "project": project,
+                "name": draft["name"][:200],
+                "brief": draft["brief"],
+                "characteristics": draft["characteristics"],
+            },
+        )
 
 
 def allocation_summary(allocation: list[PlannedProfile]) -> str:
@@ -160,16 +229,23 @@ def allocation_summary(allocation: list[PlannedProfile]) -> str:
             counts[category][bucket] += 1
     lines = [f"{category}: " + ", ".join(f"{b} ×{n}" for b, n in c.most_common()) for category, c in counts.items()]
     lines.append("")
-    lines += [f"#{p['index']}: " + ", ".join(p["demographics"].values()) + (f", {p['occupation']}" if p.get("occupation") else "") for p in allocation]
+    lines += [
+        f"#{p['index']}: "
+        + ", ".join(p["demographics"].values())
+        + (f", {p['occupation']}" if p.get("occupation") else "")
+        for p in allocation
+    ]
     return "\n".join(lines)
 
 
 def _segments_hint(n: int) -> int:
-    return max(MIN_SEGMENTS, min(MAX_SEGMENTS, round(n ** 0.5 / 1.5)))
+    return max(MIN_SEGMENTS, min(MAX_SEGMENTS, round(n**0.5 / 1.5)))
 
 
 def assign_members(drafts: list[dict[str, Any]], allocation: list[PlannedProfile]) -> list[list[int]]:
-    """Przypisuje każdy profil do dokładnie jednego segmentu: wskazania modelu, a nieprzypisane — do najbardziej podobnego."""
+    """Przypisuje każdy profil do dokładnie jednego segmentu: wskazania modelu, a nieprzypisane — do najbardziej
+    podobnego.
+    """
     valid = {p["index"] for p in allocation}
     groups: list[list[int]] = [[] for _ in drafts]
     taken: set[int] = set()
@@ -185,18 +261,25 @@ def assign_members(drafts: list[dict[str, Any]], allocation: list[PlannedProfile
 
 
 def _closest_group(profile: PlannedProfile, groups: list[list[int]], by_index: dict[int, PlannedProfile]) -> int:
-    """Segment, którego członkowie dzielą z profilem najwięcej koszyków (pusty segment dostaje profil, gdy nikt nie pasuje)."""
+    """Segment, którego członkowie dzielą z profilem najwięcej koszyków (pusty segment dostaje profil, gdy nikt nie
+    pasuje).
+    """
+
     def score(i: int) -> float:
         members = groups[i]
         if not members:
             return 0.0
-        shared = sum(sum(by_index[m]["demographics"].get(c) == b for c, b in profile["demographics"].items()) for m in members)
+        shared = sum(
+            sum(by_index[m]["demographics"].get(c) == b for c, b in profile["demographics"].items()) for m in members
+        )
         return shared / len(members)
 
     return max(range(len(groups)), key=lambda i: (score(i), -len(groups[i])))
 
 
-def demographic_segments(allocation: list[PlannedProfile], language: str) -> tuple[list[dict[str, Any]], list[list[int]]]:
+def demographic_segments(
+    allocation: list[PlannedProfile], language: str
+) -> tuple[list[dict[str, Any]], list[list[int]]]:
     """Grupowanie zastępcze: kategoria, której koszyki najlepiej dzielą plan na 2–6 grup; opis to fakty z planu."""
     categories = list(allocation[0]["demographics"]) if allocation else []
     best = None
@@ -206,10 +289,19 @@ def demographic_segments(allocation: list[PlannedProfile], language: str) -> tup
             best = category
             break
     if best is None:
-        return [{"name": "Panel", "brief": _fallback_brief(allocation, language), "characteristics": []}], [[p["index"] for p in allocation]]
+        return [{"name": "Panel", "brief": _fallback_brief(allocation, language), "characteristics": []}], [
+            [p["index"] for p in allocation]
+        ]
     order = [b for b, _ in Counter(p["demographics"][best] for p in allocation).most_common()]
     groups = [[p["index"] for p in allocation if p["demographics"][best] == bucket] for bucket in order]
-    drafts = [{"name": f"{best}: {bucket}", "brief": _fallback_brief([p for p in allocation if p["index"] in set(g)], language), "characteristics": [f"{best} = {bucket}"]} for bucket, g in zip(order, groups, strict=True)]
+    drafts = [
+        {
+            "name": f"{best}: {bucket}",
+            "brief": _fallback_brief([p for p in allocation if p["index"] in set(g)], language),
+            "characteristics": [f"{best} = {bucket}"],
+        }
+        for bucket, g in zip(order, groups, strict=True)
+    ]
     return drafts, groups
 
 
@@ -218,8 +310,16 @@ def _fallback_brief(profiles: list[PlannedProfile], language: str) -> str:
     for profile in profiles:
         for category, bucket in profile["demographics"].items():
             counts[category][bucket] += 1
-    lead = "Segment utworzony z grupowania demograficznego (model nie zwrócił poprawnych segmentów). Skład:" if language == "pl" else "Segment built by demographic grouping (the model returned no valid segments). Composition:"
-    return lead + " " + "; ".join(f"{c}: " + ", ".join(f"{b} ({n})" for b, n in cnt.most_common()) for c, cnt in counts.items())
+    lead = (
+        "Segment utworzony z grupowania demograficznego (model nie zwrócił poprawnych segmentów). Skład:"
+        if language == "pl"
+        else "Segment built by demographic grouping (the model returned no valid segments). Composition:"
+    )
+    return (
+        lead
+        + " "
+        + "; ".join(f"{c}: " + ", ".join(f"{b} ({n})" for b, n in cnt.most_common()) for c, cnt in counts.items())
+    )
 
 
 async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> None:
@@ -235,16 +335,32 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
         segment = segments.get(index)
         rag_context = await sync_to_async(persona_context)(project, profile) if run.use_rag else ""
         variables = {
-            "project_name": project.name, "target_audience": project.target_audience or "-", "research_objectives": project.research_objectives or "-",
-            "demographics": describe_demographics(profile), "traits": json.dumps(profile["traits"]), "segment_name": segment.name if segment else "-",
-            "segment_brief": segment.brief if segment else "-", "rag_context": rag_context or "-", "language_name": project.language_name,
+            "project_name": project.name,
+            "target_audience": project.target_audience or "-",
+            "research_objectives": project.research_objectives or "-",
+            "demographics": describe_demographics(profile),
+            "traits": json.dumps(profile["traits"]),
+            "segment_name": segment.name if segment else "-",
+            "segment_brief": segment.brief if segment else "-",
+            "rag_context": rag_context or "-",
+            "language_name": project.language_name,
         }
         try:
-            result = await llm.agenerate("persona_generation", prompt="persona_generation", language=project.language, variables=variables, schema=PersonaProfile, project=project, job=job)
+            result = await llm.agenerate(
+                "persona_generation",
+                prompt="persona_generation",
+                language=project.language,
+                variables=variables,
+                schema=PersonaProfile,
+                project=project,
+                job=job,
+            )
         except (llm.LLMOutputError, llm.LLMCallError, llm.BudgetExceeded) as exc:
             await sync_to_async(_record_failure)(run, index, f"{type(exc).__name__}: {exc}")
             return
-        await sync_to_async(_save_and_announce)(job, run, profile, result, segment, bool(rag_context), _hash(variables), progress)
+        await sync_to_async(_save_and_announce)(
+            job, run, profile, result, segment, bool(rag_context), _hash(variables), progress
+        )
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -273,11 +389,29 @@ def _hash(variables: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(variables, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def save_persona(run: PersonaRun, profile: PlannedProfile, result: PersonaProfile, *, segment: Segment | None, rag_used: bool, prompt_hash: str) -> Persona:
+def save_persona(
+    run: PersonaRun,
+    profile: PlannedProfile,
+    result: PersonaProfile,
+    *,
+    segment: Segment | None,
+    rag_used: bool,
+    prompt_hash: str,
+) -> Persona:
     """Zapisuje personę z planu i profilu modelu; ten sam (przebieg, indeks) drugi raz nie tworzy duplikatu."""
     values = {
-        "project": run.project, "segment": segment, "age": profile.get("age"), "gender": profile["gender"], "education": profile["education"], "income": profile["income"],
-        "location": profile["location"], "demographics": profile["demographics"], **profile["traits"], **result.model_dump(), "rag_context_used": rag_used, "prompt_hash": prompt_hash,
+        "project": run.project,
+        "segment": segment,
+        "age": profile.get("age"),
+        "gender": profile["gender"],
+        "education": profile["education"],
+        "income": profile["income"],
+        "location": profile["location"],
+        "demographics": profile["demographics"],
+        **profile["traits"],
+        **result.model_dump(),
+        "rag_context_used": rag_used,
+        "prompt_hash": prompt_hash,
     }
     try:
         with transaction.atomic():
@@ -294,20 +428,45 @@ def _record_failure(run: PersonaRun, index: int, reason: str) -> None:
     run.failed = locked.failed
 
 
-def _save_and_announce(job: Job, run: PersonaRun, profile: PlannedProfile, result: PersonaProfile, segment: Segment | None, rag_used: bool, prompt_hash: str, progress: dict[str, int]) -> None:
-    """Zapis persony, karta na żywo (przeglądarka: fragment, API: JSON) i postęp zadania — jeden przeskok do wątku ORM."""
+def _save_and_announce(
+    job: Job,
+    run: PersonaRun,
+    profile: PlannedProfile,
+    result: PersonaProfile,
+    segment: Segment | None,
+    rag_used: bool,
+    prompt_hash: str,
+    progress: dict[str, int],
+) -> None:
+    """Zapis persony, karta na żywo (przeglądarka: fragment, API: JSON) i postęp zadania — jeden przeskok do wątku
+    ORM.
+    """
     persona = save_persona(run, profile, result, segment=segment, rag_used=rag_used, prompt_hash=prompt_hash)
     progress["done"] += 1
     card = persona_card(persona)
-    live.publish(live.job_group(job.id), {"type": "persona", "persona": card, "fragments": [{"template": "personas/_card.html#persona_card_live", "context": {"p": card}}]})
+    live.publish(
+        live.job_group(job.id),
+        {
+            "type": "persona",
+            "persona": card,
+            "fragments": [{"template": "personas/_card.html#persona_card_live", "context": {"p": card}}],
+        },
+    )
     jobs.report_progress(job, done=progress["done"], total=run.num_requested, message=persona.full_name, throttle=0.25)
 
 
 def persona_card(persona: Persona) -> dict[str, Any]:
     """Krótki opis persony do list i zdarzeń na żywo (JSON)."""
     return {
-        "id": str(persona.id), "full_name": persona.full_name, "title": persona.title, "headline": persona.headline, "age": persona.age, "gender": persona.gender,
-        "location": persona.location, "occupation": persona.occupation, "segment": persona.segment.name if persona.segment_id and persona.segment else None,
+        "id": str(persona.id),
+        "full_name": persona.full_name,
+        "title": persona.title,
+        "headline": persona.headline,
+        "age": persona.age,
+        "gender": persona.gender,
+        "location": persona.location,
+        "occupation": persona.occupation,
+        "segment": persona.segment.name if persona.segment_id and persona.segment else None,
         "project_id": str(persona.project_id),
     }
 
@@ -328,19 +487,54 @@ def start_needs(persona: Persona, *, user: User | None, regenerate: bool = False
 
     Gdy takie zadanie dla tej persony już trwa, zwraca je zamiast startować drugie.
     """
-    running = Job.objects.filter(kind="personas.needs", project=persona.project, params__persona_id=str(persona.id)).active().first()
+    running = (
+        Job.objects.filter(kind="personas.needs", project=persona.project, params__persona_id=str(persona.id))
+        .active()
+        .first()
+    )
     if running is not None:
         return running
-    return jobs.start_job(kind="personas.needs", user=user, project=persona.project, params={"persona_id": str(persona.id), "regenerate": regenerate}, queue="llm", total=1)
+    return jobs.start_job(
+        kind="personas.needs",
+        user=user,
+        project=persona.project,
+        params={"persona_id": str(persona.id), "regenerate": regenerate},
+        queue="llm",
+        total=1,
+    )
 
 
 def generate_needs(job: Job) -> dict[str, Any]:
-    """Obsługa zadania `personas.needs`: zapisuje wynik w `persona.needs` (powtórka z tym samym profilem trafia w cache)."""
+    """Obsługa zadania `personas.needs`: zapisuje wynik w `persona.needs` (powtórka z tym samym profilem trafia w
+    cache).
+    """
     persona = Persona.objects.select_related("project").get(pk=job.params["persona_id"])
     project = persona.project
-    profile = "\n".join([persona.full_name, persona.title, persona.headline, describe_demographics({"demographics": persona.demographics, "age": persona.age, "occupation": persona.occupation}), persona.background_story])  # type: ignore[typeddict-item]
-    result = llm.generate("persona_needs", prompt="persona_needs", language=project.language, schema=NeedsAndPains, project=project, job=job, cache=not job.params.get("regenerate"),
-                          variables={"persona_profile": profile, "project_name": project.name, "research_objectives": project.research_objectives or "-"})
+    profile = "\n".join(
+        [
+            persona.full_name,
+            persona.title,
+            persona.headline,
+            describe_demographics(
+                {"demographics": persona.demographics, "age": persona.age, "occupation": persona.occupation}
+            ),
+            persona.background_story,
+        ]
+    )  # type: ignore[typeddict-item]
+    result = llm.generate(
+        "persona_needs",
+        prompt="persona_needs",
+        language=project.language,
+        schema=NeedsAndPains,
+        project=project,
+        job=job,
+        cache=not job.params.get("regenerate"),
+        variables={
+            "persona_profile": profile,
+            "project_name": project.name,
+            "research_objectives": project.research_objectives or "-",
+        },
+    )
     persona.needs = {**result.model_dump(), "generated_at": timezone.now().isoformat()}
     persona.save(update_fields=["needs", "updated_at"])
     jobs.report_progress(job, done=1, total=1, message="needs and pains ready")

@@ -30,7 +30,9 @@ def validate_num_personas(value: int) -> None:
     """Liczba person w przebiegu: od 1 do limitu `personas.max_per_run` z features.yaml."""
     limit = config.load_features().personas.max_per_run
     if not 1 <= value <= limit:
-        raise ValidationError(_("The number of personas must be between 1 and %(limit)d.") % {"limit": limit}, code="num_personas")
+        raise ValidationError(
+            _("The number of personas must be between 1 and %(limit)d.") % {"limit": limit}, code="num_personas"
+        )
 
 
 def _unit_interval() -> list[Any]:
@@ -57,20 +59,43 @@ class PersonaRun(models.Model):
         CANCELLED = "cancelled", _("cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="persona_runs", verbose_name=_("project"))
-    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="persona_runs", verbose_name=_("job"))
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="persona_runs", verbose_name=_("project")
+    )
+    job = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="persona_runs", verbose_name=_("job")
+    )
     num_requested = models.PositiveIntegerField(_("personas requested"), validators=[validate_num_personas])
     seed = models.BigIntegerField(_("seed"))
     trait_preset = models.CharField(_("trait preset"), max_length=64, blank=True)
     use_rag = models.BooleanField(_("use knowledge base"), default=True)
     segments_enabled = models.BooleanField(_("segments enabled"), default=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PLANNED)
-    allocation = models.JSONField(_("planned profiles"), default=list, blank=True, help_text=_("One planned profile per persona index (demographics, age, occupation, traits)."))
-    segment_plan = models.JSONField(_("segment plan"), default=list, blank=True, help_text=_("Segments proposed for this run, before they are saved as Segment rows."))
-    segment_fallback = models.BooleanField(_("segment fallback"), default=False, help_text=_("Segments could not be built and personas were generated without them."))
+    allocation = models.JSONField(
+        _("planned profiles"),
+        default=list,
+        blank=True,
+        help_text=_("One planned profile per persona index (demographics, age, occupation, traits)."),
+    )
+    segment_plan = models.JSONField(
+        _("segment plan"),
+        default=list,
+        blank=True,
+        help_text=_("Segments proposed for this run, before they are saved as Segment rows."),
+    )
+    segment_fallback = models.BooleanField(
+        _("segment fallback"),
+        default=False,
+        help_text=_("Segments could not be built and personas were generated without them."),
+    )
     segment_fallback_reason = models.TextField(_("segment fallback reason"), blank=True)
     validation = models.JSONField(_("validation report"), default=dict, blank=True)
-    failed = models.JSONField(_("failed personas"), default=list, blank=True, help_text=_("List of {index, reason} for planned personas that could not be generated."))
+    failed = models.JSONField(
+        _("failed personas"),
+        default=list,
+        blank=True,
+        help_text=_("List of {index, reason} for planned personas that could not be generated."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
@@ -83,7 +108,11 @@ class PersonaRun(models.Model):
         verbose_name_plural = _("persona generation runs")
 
     def __str__(self) -> str:
-        return f"{self.num_requested} personas · {self.created_at:%Y-%m-%d %H:%M}" if self.created_at else f"{self.num_requested} personas"
+        return (
+            f"{self.num_requested} personas · {self.created_at:%Y-%m-%d %H:%M}"
+            if self.created_at
+            else f"{self.num_requested} personas"
+        )
 
     def missing_indexes(self) -> list[int]:
         """Indeksy z planu, dla których nie zapisano jeszcze persony (wznowienie bez duplikatów)."""
@@ -143,8 +172,12 @@ class Persona(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="personas", verbose_name=_("project"))
-    run = models.ForeignKey(PersonaRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="personas", verbose_name=_("run"))
-    segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="personas", verbose_name=_("segment"))
+    run = models.ForeignKey(
+        PersonaRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="personas", verbose_name=_("run")
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="personas", verbose_name=_("segment")
+    )
     index = models.PositiveIntegerField(_("index in run"), default=0)
 
     age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True, validators=[MaxValueValidator(120)])
@@ -152,7 +185,9 @@ class Persona(models.Model):
     education = models.CharField(_("education"), max_length=64, blank=True)
     income = models.CharField(_("income"), max_length=64, blank=True)
     location = models.CharField(_("location"), max_length=64, blank=True)
-    demographics = models.JSONField(_("demographics"), default=dict, blank=True, help_text=_("Bucket of every target category: {category: bucket}."))
+    demographics = models.JSONField(
+        _("demographics"), default=dict, blank=True, help_text=_("Bucket of every target category: {category: bucket}.")
+    )
 
     openness = models.FloatField(_("openness"), default=0.5, validators=_unit_interval())
     conscientiousness = models.FloatField(_("conscientiousness"), default=0.5, validators=_unit_interval())
@@ -176,7 +211,12 @@ class Persona(models.Model):
     communication_style = models.TextField(_("communication style"), blank=True, validators=[no_nul])
     decision_style = models.TextField(_("decision style"), blank=True, validators=[no_nul])
     concerns = models.JSONField(_("concerns"), default=list, blank=True)
-    needs = models.JSONField(_("needs and pains"), null=True, blank=True, help_text=_("Jobs to be done, desired outcomes and pain points; empty until generated."))
+    needs = models.JSONField(
+        _("needs and pains"),
+        null=True,
+        blank=True,
+        help_text=_("Jobs to be done, desired outcomes and pain points; empty until generated."),
+    )
 
     rag_context_used = models.BooleanField(_("knowledge base used"), default=False)
     prompt_hash = models.CharField(_("prompt hash"), max_length=64, blank=True)
@@ -190,7 +230,10 @@ class Persona(models.Model):
         ordering = ("created_at", "index")
         constraints = (
             models.UniqueConstraint(fields=("run", "index"), name="persona_unique_run_index"),
-            models.CheckConstraint(condition=models.Q(**{f"{trait}__range": (0.0, 1.0) for trait in TRAITS}), name="persona_traits_in_unit_interval"),
+            models.CheckConstraint(
+                condition=models.Q(**{f"{trait}__range": (0.0, 1.0) for trait in TRAITS}),
+                name="persona_traits_in_unit_interval",
+            ),
         )
         indexes = (
             models.Index(fields=("project", "deleted_at", "created_at"), name="persona_project_live_idx"),
@@ -198,7 +241,8 @@ class Persona(models.Model):
             models.Index(fields=("project", "age"), name="persona_project_age_idx"),
             models.Index(fields=("project", "location"), name="persona_project_location_idx"),
             models.Index(fields=("project", "occupation"), name="persona_project_occupation_idx"),
-            # Wyszukiwanie `icontains` w Django to UPPER(kolumna) LIKE UPPER(%s): indeks trigramowy na tym samym wyrażeniu.
+            # Wyszukiwanie `icontains` w Django to UPPER(kolumna) LIKE UPPER(%s): indeks trigramowy na tym samym
+            # wyrażeniu.
             GinIndex(OpClass(Upper("full_name"), name="gin_trgm_ops"), name="persona_full_name_trgm"),
             GinIndex(OpClass(Upper("occupation"), name="gin_trgm_ops"), name="persona_occupation_trgm"),
         )
@@ -241,7 +285,9 @@ class Persona(models.Model):
             self.save(update_fields=["deleted_at", "updated_at"])
 
 
-def get_persona_for_user(user: User | AnonymousUser, persona_id: uuid.UUID | str, *, include_deleted: bool = False) -> Persona:
+def get_persona_for_user(
+    user: User | AnonymousUser, persona_id: uuid.UUID | str, *, include_deleted: bool = False
+) -> Persona:
     """Jedyna droga do persony z widoków, API i konsumentów; cudza (lub usunięta, chyba że include_deleted) to 404."""
     personas = Persona.objects.for_user(user).select_related("project", "segment")
     return get_object_or_404(personas if include_deleted else personas.active(), pk=persona_id)

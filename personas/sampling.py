@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     from sight.models import Project
 
 BIG_FIVE = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
-HOFSTEDE = ("power_distance", "individualism", "masculinity", "uncertainty_avoidance", "long_term_orientation", "indulgence")
+HOFSTEDE = (
+    "power_distance",
+    "individualism",
+    "masculinity",
+    "uncertainty_avoidance",
+    "long_term_orientation",
+    "indulgence",
+)
 TRAITS = BIG_FIVE + HOFSTEDE
 
 # Beta(m·k, (1−m)·k) ma średnią m i odchylenie √(m(1−m)/(k+1)): przy m=0.5 to 0.15 (Big Five) i ~0.20 (Hofstede).
@@ -122,8 +129,12 @@ def draw_traits(rng: random.Random, shifts: Mapping[str, float] | None = None) -
     return traits
 
 
-def pick_occupation(rng: random.Random, *, age: int | None, education: str, income: str, occupations: Sequence[Occupation]) -> str | None:
-    """Zawód zgodny z wiekiem, wykształceniem i dochodem; warunek, o którym słownik milczy, pomija się; None, gdy nic nie pasuje."""
+def pick_occupation(
+    rng: random.Random, *, age: int | None, education: str, income: str, occupations: Sequence[Occupation]
+) -> str | None:
+    """Zawód zgodny z wiekiem, wykształceniem i dochodem; warunek, o którym słownik milczy, pomija się; None, gdy nic
+    nie pasuje.
+    """
     known_education = {e for o in occupations for e in o.education}
     known_income = {i for o in occupations for i in o.income}
     fitting = [
@@ -136,8 +147,12 @@ def pick_occupation(rng: random.Random, *, age: int | None, education: str, inco
     return rng.choice(fitting) if fitting else None
 
 
-def find_preset(target: Mapping[str, Mapping[str, float]], language: str, presets: Iterable[DemographicPreset] | None = None) -> DemographicPreset | None:
-    """Preset rynku najbliższy rozkładowi projektu (najwięcej wspólnych koszyków, potem język); None, gdy żaden nie pasuje."""
+def find_preset(
+    target: Mapping[str, Mapping[str, float]], language: str, presets: Iterable[DemographicPreset] | None = None
+) -> DemographicPreset | None:
+    """Preset rynku najbliższy rozkładowi projektu (najwięcej wspólnych koszyków, potem język); None, gdy żaden nie
+    pasuje.
+    """
     wanted = {(c, b) for c, buckets in target.items() for b in buckets}
     best, best_score = None, (0, False)
     for preset in config.load_demographics().values() if presets is None else presets:
@@ -153,7 +168,14 @@ def column_value(demographics: Mapping[str, str], column: str) -> str:
     return next((demographics[c] for c in COLUMN_CATEGORIES[column] if c in demographics), "")
 
 
-def plan_profiles(target: Mapping[str, Mapping[str, float]], n: int, *, seed: int, trait_preset: str | None = None, occupations: Sequence[Occupation] = ()) -> list[PlannedProfile]:
+def plan_profiles(
+    target: Mapping[str, Mapping[str, float]],
+    n: int,
+    *,
+    seed: int,
+    trait_preset: str | None = None,
+    occupations: Sequence[Occupation] = (),
+) -> list[PlannedProfile]:
     """Plan N profili (1–max_per_run): kwoty demograficzne, wiek, zawód i cechy; ten sam seed daje ten sam plan."""
     limit = config.load_features().personas.max_per_run
     if not 1 <= n <= limit:
@@ -161,15 +183,24 @@ def plan_profiles(target: Mapping[str, Mapping[str, float]], n: int, *, seed: in
     shifts = trait_shifts(trait_preset)
     profiles: list[PlannedProfile] = []
     for index, demographics in enumerate(allocate(target, n, seed=seed)):
-        # Generatory na profil: profil i nie zależy od poprzednich, a cechy — ani od demografii, ani od słownika zawodów.
+        # Generatory na profil: profil i nie zależy od poprzednich, a cechy — ani od demografii, ani od słownika
+        # zawodów.
         rng = random.Random(f"sight:{seed}:profile:{index}")
         age = draw_age(column_value(demographics, "age"), rng)
         education, income = column_value(demographics, "education"), column_value(demographics, "income")
-        profiles.append(PlannedProfile(
-            index=index, demographics=demographics, age=age, gender=column_value(demographics, "gender"), education=education, income=income,
-            location=column_value(demographics, "location"), occupation=pick_occupation(rng, age=age, education=education, income=income, occupations=occupations),
-            traits=draw_traits(random.Random(f"sight:{seed}:traits:{index}"), shifts),
-        ))
+        profiles.append(
+            PlannedProfile(
+                index=index,
+                demographics=demographics,
+                age=age,
+                gender=column_value(demographics, "gender"),
+                education=education,
+                income=income,
+                location=column_value(demographics, "location"),
+                occupation=pick_occupation(rng, age=age, education=education, income=income, occupations=occupations),
+                traits=draw_traits(random.Random(f"sight:{seed}:traits:{index}"), shifts),
+            )
+        )
     return profiles
 
 

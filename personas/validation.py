@@ -29,7 +29,13 @@ MAX_STORY_COMPARISONS = 500
 MAX_LISTED_PAIRS = 50
 LOW_TRAIT_SPREAD = 0.05
 
-MATCHES, MINOR_DEVIATION, INCONCLUSIVE, DOES_NOT_MATCH, NO_DATA = "matches", "minor_deviation", "inconclusive", "does_not_match", "no_data"
+MATCHES, MINOR_DEVIATION, INCONCLUSIVE, DOES_NOT_MATCH, NO_DATA = (
+    "matches",
+    "minor_deviation",
+    "inconclusive",
+    "does_not_match",
+    "no_data",
+)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -40,9 +46,16 @@ def validate_personas(project: Project, personas_qs: QuerySet[Persona] | None = 
     rows = list(personas.values_list("demographics", "full_name", *TRAITS))
     target = project.target_demographics or {}
     preset = find_preset(target, project.language)
-    categories = [_category_result(name, buckets, Counter(_bucket_of(row[0], name) for row in rows), preset) for name, buckets in target.items()]
+    categories = [
+        _category_result(name, buckets, Counter(_bucket_of(row[0], name) for row in rows), preset)
+        for name, buckets in target.items()
+    ]
     # Rzut na UUID to deterministyczna, a zarazem przypadkowa próbka, gdy person jest więcej niż limit porównań.
-    stories = list(personas.exclude(background_story="").order_by("id").values_list("id", "full_name", "background_story")[: MAX_STORY_COMPARISONS + 1])
+    stories = list(
+        personas.exclude(background_story="")
+        .order_by("id")
+        .values_list("id", "full_name", "background_story")[: MAX_STORY_COMPARISONS + 1]
+    )
     diversity = {
         "duplicate_names": _duplicate_names([row[1] for row in rows]),
         "stories": _story_similarity(stories[:MAX_STORY_COMPARISONS], sampled=len(stories) > MAX_STORY_COMPARISONS),
@@ -52,7 +65,12 @@ def validate_personas(project: Project, personas_qs: QuerySet[Persona] | None = 
         "version": REPORT_VERSION,
         "computed_on": len(rows),
         "generated_at": timezone.now().isoformat(),
-        "thresholds": {"alpha": ALPHA, "tvd": TVD_OK, "near_duplicate": config.load_features().personas.near_duplicate_threshold, "low_trait_spread": LOW_TRAIT_SPREAD},
+        "thresholds": {
+            "alpha": ALPHA,
+            "tvd": TVD_OK,
+            "near_duplicate": config.load_features().personas.near_duplicate_threshold,
+            "low_trait_spread": LOW_TRAIT_SPREAD,
+        },
         "categories": categories,
         "diversity": diversity,
     }
@@ -73,34 +91,61 @@ def _bucket_of(demographics: Any, category: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _category_result(name: str, weights: Mapping[str, float], observed: Counter[str | None], preset: DemographicPreset | None = None) -> dict[str, Any]:
-    """Test zgodności jednej kategorii: liczebności, chi-kwadrat (lub Monte Carlo przy małych oczekiwanych), TVD i werdykt."""
+def _category_result(
+    name: str, weights: Mapping[str, float], observed: Counter[str | None], preset: DemographicPreset | None = None
+) -> dict[str, Any]:
+    """Test zgodności jednej kategorii: liczebności, chi-kwadrat (lub Monte Carlo przy małych oczekiwanych), TVD i
+    werdykt.
+    """
     n = sum(observed.values())
     total = math.fsum(float(w) for w in weights.values())
     shares = {bucket: float(w) / total for bucket, w in weights.items()}
     category = _preset_category(name, preset)
     buckets = [
-        {"bucket": b, "label": _labels(category.bucket_labels.get(b, {}) if category else {}, b), "target_share": s, "expected": s * n, "observed": observed.get(b, 0), "observed_share": observed.get(b, 0) / n if n else None}
+        {
+            "bucket": b,
+            "label": _labels(category.bucket_labels.get(b, {}) if category else {}, b),
+            "target_share": s,
+            "expected": s * n,
+            "observed": observed.get(b, 0),
+            "observed_share": observed.get(b, 0) / n if n else None,
+        }
         for b, s in shares.items()
     ]
     unexpected = {b: c for b, c in observed.items() if b is not None and b not in shares}
     missing = observed.get(None, 0)
     result: dict[str, Any] = {
-        "category": name, "label": _labels(category.label if category else {}, name.replace("_", " ").capitalize()), "n": n, "buckets": buckets, "missing": missing, "unexpected": unexpected,
-        "statistic": None, "p_value": None, "dof": None, "method": None, "low_expected": False, "tvd": None, "verdict": NO_DATA,
+        "category": name,
+        "label": _labels(category.label if category else {}, name.replace("_", " ").capitalize()),
+        "n": n,
+        "buckets": buckets,
+        "missing": missing,
+        "unexpected": unexpected,
+        "statistic": None,
+        "p_value": None,
+        "dof": None,
+        "method": None,
+        "low_expected": False,
+        "tvd": None,
+        "verdict": NO_DATA,
     }
     if n == 0:
         return result
     off_target = missing + sum(unexpected.values())
-    result["tvd"] = round(0.5 * (sum(abs(row["observed"] / n - row["target_share"]) for row in buckets) + off_target / n), 6)
+    result["tvd"] = round(
+        0.5 * (sum(abs(row["observed"] / n - row["target_share"]) for row in buckets) + off_target / n), 6
+    )
     testable = [row for row in buckets if row["target_share"] > 0]
     if off_target or any(row["observed"] and not row["target_share"] for row in buckets):
-        # Persona w koszyku o udziale 0 jest niemożliwa przy zgodności z celem: p = 0, statystyka nieskończona (JSON jej nie zapisze).
+        # Persona w koszyku o udziale 0 jest niemożliwa przy zgodności z celem: p = 0, statystyka nieskończona (JSON jej
+        # nie zapisze).
         result.update(method="impossible_bucket", p_value=0.0)
     elif len(testable) < 2:
         result.update(method="single_bucket", statistic=0.0, dof=0)
     else:
-        result.update(_goodness_of_fit([row["observed"] for row in testable], [row["target_share"] for row in testable]))
+        result.update(
+            _goodness_of_fit([row["observed"] for row in testable], [row["target_share"] for row in testable])
+        )
     result["verdict"] = _verdict(result["p_value"], result["tvd"])
     return result
 
@@ -118,7 +163,13 @@ def _goodness_of_fit(observed: Sequence[int], shares: Sequence[float]) -> dict[s
         simulated = ((draws - expected) ** 2 / expected).sum(axis=1)
         p_value = (np.count_nonzero(simulated >= statistic - 1e-9) + 1) / (MONTE_CARLO_DRAWS + 1)
         method = "monte_carlo"
-    return {"statistic": round(float(statistic), 6), "p_value": float(p_value), "dof": len(observed) - 1, "method": method, "low_expected": low_expected}
+    return {
+        "statistic": round(float(statistic), 6),
+        "p_value": float(p_value),
+        "dof": len(observed) - 1,
+        "method": method,
+        "low_expected": low_expected,
+    }
 
 
 def _verdict(p_value: float | None, tvd: float) -> str:
@@ -153,16 +204,37 @@ def _duplicate_names(names: Sequence[str]) -> list[dict[str, Any]]:
 def _story_similarity(stories: Sequence[tuple[Any, str, str]], *, sampled: bool) -> dict[str, Any]:
     """Podobieństwo historii parami: kosinus TF-IDF na słowach; pary powyżej progu to prawie-duplikaty."""
     threshold = config.load_features().personas.near_duplicate_threshold
-    result: dict[str, Any] = {"compared": len(stories), "sampled": sampled, "near_duplicate_count": 0, "near_duplicates": [], "max_similarity": None, "mean_similarity": None}
+    result: dict[str, Any] = {
+        "compared": len(stories),
+        "sampled": sampled,
+        "near_duplicate_count": 0,
+        "near_duplicates": [],
+        "max_similarity": None,
+        "mean_similarity": None,
+    }
     if len(stories) < 2:
         return result
     similarity = _tfidf_cosine([story for _, _, story in stories])
     upper = np.triu_indices(len(stories), k=1)
     values = similarity[upper]
-    flagged = sorted(((float(values[i]), int(upper[0][i]), int(upper[1][i])) for i in np.flatnonzero(values >= threshold)), reverse=True)
+    flagged = sorted(
+        ((float(values[i]), int(upper[0][i]), int(upper[1][i])) for i in np.flatnonzero(values >= threshold)),
+        reverse=True,
+    )
     result.update(
-        near_duplicate_count=len(flagged), max_similarity=round(float(values.max()), 4), mean_similarity=round(float(values.mean()), 4),
-        near_duplicates=[{"a": str(stories[a][0]), "b": str(stories[b][0]), "a_name": stories[a][1], "b_name": stories[b][1], "similarity": round(s, 4)} for s, a, b in flagged[:MAX_LISTED_PAIRS]],
+        near_duplicate_count=len(flagged),
+        max_similarity=round(float(values.max()), 4),
+        mean_similarity=round(float(values.mean()), 4),
+        near_duplicates=[
+            {
+                "a": str(stories[a][0]),
+                "b": str(stories[b][0]),
+                "a_name": stories[a][1],
+                "b_name": stories[b][1],
+                "similarity": round(s, 4),
+            }
+            for s, a, b in flagged[:MAX_LISTED_PAIRS]
+        ],
     )
     return result
 
@@ -194,7 +266,10 @@ def _trait_spread(values: np.ndarray) -> dict[str, Any]:
     for column, trait in enumerate(TRAITS):
         std = float(values[:, column].std())
         spread[trait] = {
-            "mean": round(float(values[:, column].mean()), 4), "std": round(std, 4), "min": round(float(values[:, column].min()), 4), "max": round(float(values[:, column].max()), 4),
+            "mean": round(float(values[:, column].mean()), 4),
+            "std": round(std, 4),
+            "min": round(float(values[:, column].min()), 4),
+            "max": round(float(values[:, column].max()), 4),
             "low_spread": len(values) > 1 and std < LOW_TRAIT_SPREAD,
         }
     return spread
@@ -208,7 +283,12 @@ def _overall(report: Mapping[str, Any]) -> str:
     if DOES_NOT_MATCH in verdicts:
         return "fail"
     diversity = report["diversity"]
-    concerns = verdicts & {MINOR_DEVIATION, INCONCLUSIVE} or diversity["duplicate_names"] or diversity["stories"]["near_duplicate_count"] or any(t["low_spread"] for t in diversity["traits"].values())
+    concerns = (
+        verdicts & {MINOR_DEVIATION, INCONCLUSIVE}
+        or diversity["duplicate_names"]
+        or diversity["stories"]["near_duplicate_count"]
+        or any(t["low_spread"] for t in diversity["traits"].values())
+    )
     return "warn" if concerns else "pass"
 
 
@@ -218,8 +298,13 @@ _PHRASES: dict[str, dict[str, str]] = {
         "no_personas": "Brak zapisanych person: nie ma czego sprawdzać.",
         "no_target": "Projekt nie ma docelowego rozkładu demograficznego.",
         MATCHES: "{label}: zgodny z rozkładem docelowym.",
-        MINOR_DEVIATION: "{label}: niewielkie, ale statystycznie wykrywalne odchylenie od celu ({tvd} person w innym koszyku niż planowano).",
-        INCONCLUSIVE: "{label}: odchylenie {tvd}, ale person jest za mało, by rozstrzygnąć, czy to więcej niż zaokrąglenie.",
+        MINOR_DEVIATION: (
+            "{label}: niewielkie, ale statystycznie wykrywalne odchylenie od celu ({tvd} person w "
+            "innym koszyku niż planowano)."
+        ),
+        INCONCLUSIVE: (
+            "{label}: odchylenie {tvd}, ale person jest za mało, by rozstrzygnąć, czy to więcej niż zaokrąglenie."
+        ),
         DOES_NOT_MATCH: "{label}: niezgodny z celem — {tvd} person musiałoby zmienić koszyk, by rozkład się zgadzał.",
         "no_duplicates": "Żadne imię i nazwisko się nie powtarza.",
         "duplicates": "Powtarzające się imiona i nazwiska: {names}.",
@@ -228,16 +313,26 @@ _PHRASES: dict[str, dict[str, str]] = {
         "sampled": "Historie porównano na próbie {n} person.",
         "traits_ok": "Wszystkie cechy osobowości różnią się między personami.",
         "traits_low": "Za mały rozrzut cech: {traits}.",
-        "traits": "otwartość, sumienność, ekstrawersja, ugodowość, neurotyczność, dystans władzy, indywidualizm, męskość, unikanie niepewności, orientacja długoterminowa, pobłażliwość",
+        "traits": (
+            "otwartość, sumienność, ekstrawersja, ugodowość, neurotyczność, dystans władzy, "
+            "indywidualizm, męskość, unikanie niepewności, orientacja długoterminowa, pobłażliwość"
+        ),
     },
     "en": {
         "computed_on": "Computed on {n} saved personas (deleted ones excluded).",
         "no_personas": "No saved personas: nothing to check.",
         "no_target": "The project has no target demographic distribution.",
         MATCHES: "{label}: matches the target distribution.",
-        MINOR_DEVIATION: "{label}: a small but statistically detectable deviation from the target ({tvd} of personas in a different bucket than planned).",
-        INCONCLUSIVE: "{label}: off by {tvd}, but there are too few personas to tell whether this is more than rounding.",
-        DOES_NOT_MATCH: "{label}: does not match the target — {tvd} of personas would have to change bucket for it to match.",
+        MINOR_DEVIATION: (
+            "{label}: a small but statistically detectable deviation from the target ({tvd} of "
+            "personas in a different bucket than planned)."
+        ),
+        INCONCLUSIVE: (
+            "{label}: off by {tvd}, but there are too few personas to tell whether this is more than rounding."
+        ),
+        DOES_NOT_MATCH: (
+            "{label}: does not match the target — {tvd} of personas would have to change bucket for it to match."
+        ),
         "no_duplicates": "No full name is repeated.",
         "duplicates": "Repeated full names: {names}.",
         "no_near_duplicates": "Background stories differ from each other (no pair with similarity ≥ {threshold}).",
@@ -245,7 +340,10 @@ _PHRASES: dict[str, dict[str, str]] = {
         "sampled": "Stories were compared on a sample of {n} personas.",
         "traits_ok": "Every personality trait varies across personas.",
         "traits_low": "Too little spread in traits: {traits}.",
-        "traits": "openness, conscientiousness, extraversion, agreeableness, neuroticism, power distance, individualism, masculinity, uncertainty avoidance, long-term orientation, indulgence",
+        "traits": (
+            "openness, conscientiousness, extraversion, agreeableness, neuroticism, power distance, "
+            "individualism, masculinity, uncertainty avoidance, long-term orientation, indulgence"
+        ),
     },
 }
 
@@ -258,15 +356,25 @@ def _statements(report: Mapping[str, Any], language: str) -> list[str]:
     lines = [phrases["computed_on"].format(n=report["computed_on"])]
     if not report["categories"]:
         lines.append(phrases["no_target"])
-    lines += [phrases[c["verdict"]].format(label=c["label"][language], tvd=f"{c['tvd']:.0%}") for c in report["categories"]]
+    lines += [
+        phrases[c["verdict"]].format(label=c["label"][language], tvd=f"{c['tvd']:.0%}") for c in report["categories"]
+    ]
     diversity = report["diversity"]
     threshold = f"{report['thresholds']['near_duplicate']:.2f}".replace(".", "," if language == "pl" else ".")
     names = diversity["duplicate_names"]
-    lines.append(phrases["duplicates"].format(names=", ".join(f"{d['name']} ×{d['count']}" for d in names)) if names else phrases["no_duplicates"])
+    lines.append(
+        phrases["duplicates"].format(names=", ".join(f"{d['name']} ×{d['count']}" for d in names))
+        if names
+        else phrases["no_duplicates"]
+    )
     stories = diversity["stories"]
     if stories["compared"] >= 2:
         count = stories["near_duplicate_count"]
-        lines.append(phrases["near_duplicates"].format(threshold=threshold, count=count) if count else phrases["no_near_duplicates"].format(threshold=threshold))
+        lines.append(
+            phrases["near_duplicates"].format(threshold=threshold, count=count)
+            if count
+            else phrases["no_near_duplicates"].format(threshold=threshold)
+        )
         if stories["sampled"]:
             lines.append(phrases["sampled"].format(n=stories["compared"]))
     labels = dict(zip(TRAITS, phrases["traits"].split(", "), strict=True))

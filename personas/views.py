@@ -1,4 +1,6 @@
-"""Widoki HTML person: sekcja panelu w projekcie, generowanie, lista z filtrami, szczegóły, potrzeby, usuwanie i przywracanie."""
+"""Widoki HTML person: sekcja panelu w projekcie, generowanie, lista z filtrami, szczegóły, potrzeby, usuwanie i
+przywracanie.
+"""
 
 from __future__ import annotations
 
@@ -52,12 +54,24 @@ def validity_context(report: dict[str, Any]) -> dict[str, Any]:
     """Raport trafności gotowy do szablonu: zdania i etykiety w języku widza, cechy z nazwami."""
     language = _language()
     categories = [
-        {**c, "display_label": c["label"].get(language, c["category"]), "buckets": [{**b, "display_label": b["label"].get(language, b["bucket"])} for b in c["buckets"]]}
+        {
+            **c,
+            "display_label": c["label"].get(language, c["category"]),
+            "buckets": [{**b, "display_label": b["label"].get(language, b["bucket"])} for b in c["buckets"]],
+        }
         for c in report["categories"]
     ]
-    traits = [{"name": trait, "label": _trait_label(trait), **spread} for trait, spread in report["diversity"]["traits"].items()]
-    return {**report, "categories": categories, "trait_rows": traits, "low_spread_count": sum(t["low_spread"] for t in traits),
-            "statements_shown": report["statements"].get(language, report["statements"]["en"])}
+    traits = [
+        {"name": trait, "label": _trait_label(trait), **spread}
+        for trait, spread in report["diversity"]["traits"].items()
+    ]
+    return {
+        **report,
+        "categories": categories,
+        "trait_rows": traits,
+        "low_spread_count": sum(t["low_spread"] for t in traits),
+        "statements_shown": report["statements"].get(language, report["statements"]["en"]),
+    }
 
 
 def panel_context(project: Project, *, form: GenerateForm | None = None) -> dict[str, Any]:
@@ -68,9 +82,15 @@ def panel_context(project: Project, *, form: GenerateForm | None = None) -> dict
     personas = Persona.objects.filter(project=project).active().select_related("segment")
     shown = personas.filter(run=run) if run else personas
     return {
-        "project": project, "generate_form": form or GenerateForm(project=project), "persona_count": personas.count(),
-        "persona_run": run, "persona_run_created": run.personas.count() if run else 0, "persona_job": job.as_dict() if job else None, "persona_job_live": live,
-        "persona_cards": [persona_card(p) for p in (shown if live else shown[:CARD_PREVIEW])], "validity": validity_context(validation_report(project)),
+        "project": project,
+        "generate_form": form or GenerateForm(project=project),
+        "persona_count": personas.count(),
+        "persona_run": run,
+        "persona_run_created": run.personas.count() if run else 0,
+        "persona_job": job.as_dict() if job else None,
+        "persona_job_live": live,
+        "persona_cards": [persona_card(p) for p in (shown if live else shown[:CARD_PREVIEW])],
+        "validity": validity_context(validation_report(project)),
     }
 
 
@@ -92,7 +112,9 @@ def generate(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
         try:
             start_generation(project, user=request.user, **form.cleaned_data)
         except Conflict:
-            form.add_error(None, _("A generation run is already in progress for this project. Wait for it to finish or cancel it."))
+            form.add_error(
+                None, _("A generation run is already in progress for this project. Wait for it to finish or cancel it.")
+            )
         except ValueError as exc:
             form.add_error(None, str(exc))
     if form.is_bound and not form.errors:
@@ -102,7 +124,9 @@ def generate(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
         return redirect(reverse("projects:detail", args=[project.id]) + "#personas")
     status = 422 if form.errors else 200
     if request.htmx:
-        return render(request, "projects/detail.html#personas_section", panel_context(project, form=form), status=status)
+        return render(
+            request, "projects/detail.html#personas_section", panel_context(project, form=form), status=status
+        )
     return render(request, "personas/generate.html", {"project": project, "form": form}, status=status)
 
 
@@ -120,7 +144,9 @@ def export(request: HttpRequest, project_id: uuid.UUID, fmt: str) -> HttpRespons
 def chart_rows(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
     """Pary (etykieta, liczba) jako słupki; długość względem największej wartości."""
     top = max((count for _label, count in pairs), default=0)
-    return [{"label": label, "count": count, "percent": round(100 * count / top, 1) if top else 0} for label, count in pairs]
+    return [
+        {"label": label, "count": count, "percent": round(100 * count / top, 1) if top else 0} for label, count in pairs
+    ]
 
 
 def _remember_undo(request: HttpRequest, project: Project, ids: list[uuid.UUID]) -> None:
@@ -146,10 +172,14 @@ def persona_list(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     personas = filter_personas(project, filters)
     charts = panel_charts(personas)
     context = {
-        "project": project, "form": form, "deleted_view": filters.deleted, "undo": _pop_undo(request, project),
+        "project": project,
+        "form": form,
+        "deleted_view": filters.deleted,
+        "undo": _pop_undo(request, project),
         "page": Paginator(personas, config.load_features().page_size).get_page(request.GET.get("page")),
         "charts": {name: chart_rows(pairs) for name, pairs in charts.items()},
-        "active_count": Persona.objects.filter(project=project).active().count(), "deleted_count": Persona.objects.filter(project=project).deleted().count(),
+        "active_count": Persona.objects.filter(project=project).active().count(),
+        "deleted_count": Persona.objects.filter(project=project).deleted().count(),
     }
     return render_screen(request, "personas/list.html", "persona_list", context)
 
@@ -168,7 +198,9 @@ def _posted_ids(request: HttpRequest) -> list[uuid.UUID]:
 def _back(request: HttpRequest, default: str) -> HttpResponse:
     """Przekierowanie do `next` (tylko ten sam serwis) albo do adresu domyślnego; htmx podąża za nim po fragment."""
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = default
     return redirect(target)
 
@@ -178,7 +210,9 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 def bulk_delete(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """Usuwa miękko zaznaczone persony projektu (obce są pomijane) i proponuje „Cofnij”."""
     project = get_project_for_user(request.user, project_id)
-    ids = list(Persona.objects.filter(project=project, pk__in=_posted_ids(request)).active().values_list("id", flat=True))
+    ids = list(
+        Persona.objects.filter(project=project, pk__in=_posted_ids(request)).active().values_list("id", flat=True)
+    )
     if ids:
         soft_delete_many(project, ids)
         _remember_undo(request, project, ids)
@@ -194,7 +228,10 @@ def bulk_restore(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     project = get_project_for_user(request.user, project_id)
     restored = restore_many(project, _posted_ids(request))
     if restored:
-        messages.success(request, ngettext("%(count)d persona restored.", "%(count)d personas restored.", restored) % {"count": restored})
+        messages.success(
+            request,
+            ngettext("%(count)d persona restored.", "%(count)d personas restored.", restored) % {"count": restored},
+        )
     else:
         messages.warning(request, _("Select at least one persona."))
     return _back(request, reverse("personas:list", args=[project.id]))
@@ -209,21 +246,47 @@ def membership_rows(persona: Persona) -> list[dict[str, Any]]:
     rows = []
     for category in distribution_rows(persona.project.target_demographics or {}):
         bucket = next((b for b in category["buckets"] if b["key"] == persona.demographics.get(category["key"])), None)
-        same = Counter(d.get(category["key"]) for d in panel if isinstance(d, dict))[persona.demographics.get(category["key"])]
-        rows.append({"label": category["label"], "bucket": bucket["label"] if bucket else persona.demographics.get(category["key"]), "target_percent": bucket["percent"] if bucket else None,
-                     "panel_count": same, "panel_total": len(panel), "panel_percent": round(100 * same / len(panel), 1) if panel else None})
+        same = Counter(d.get(category["key"]) for d in panel if isinstance(d, dict))[
+            persona.demographics.get(category["key"])
+        ]
+        rows.append(
+            {
+                "label": category["label"],
+                "bucket": bucket["label"] if bucket else persona.demographics.get(category["key"]),
+                "target_percent": bucket["percent"] if bucket else None,
+                "panel_count": same,
+                "panel_total": len(panel),
+                "panel_percent": round(100 * same / len(panel), 1) if panel else None,
+            }
+        )
     return rows
 
 
 def _trait_rows(persona: Persona, traits: tuple[str, ...]) -> list[dict[str, Any]]:
     """Cechy persony jako słupki 0–1."""
-    return [{"name": trait, "label": _trait_label(trait), "value": getattr(persona, trait), "percent": round(100 * getattr(persona, trait), 1)} for trait in traits]
+    return [
+        {
+            "name": trait,
+            "label": _trait_label(trait),
+            "value": getattr(persona, trait),
+            "percent": round(100 * getattr(persona, trait), 1),
+        }
+        for trait in traits
+    ]
 
 
 def needs_context(request: HttpRequest, persona: Persona) -> dict[str, Any]:
     """Stan potrzeb i bolączek: wynik oraz ostatnie zadanie (z postępem na żywo, gdy trwa)."""
-    job = Job.objects.for_user(request.user).filter(project=persona.project, kind="personas.needs", params__persona_id=str(persona.id)).first()
-    return {"persona": persona, "needs_job": job.as_dict() if job else None, "needs_job_live": job is not None and not job.is_final}
+    job = (
+        Job.objects.for_user(request.user)
+        .filter(project=persona.project, kind="personas.needs", params__persona_id=str(persona.id))
+        .first()
+    )
+    return {
+        "persona": persona,
+        "needs_job": job.as_dict() if job else None,
+        "needs_job_live": job is not None and not job.is_final,
+    }
 
 
 @login_required
@@ -232,8 +295,12 @@ def persona_detail(request: HttpRequest, persona_id: uuid.UUID) -> HttpResponse:
     persona = get_persona_for_user(request.user, persona_id, include_deleted=True)
     segment = persona.segment
     context = {
-        **needs_context(request, persona), "big_five": _trait_rows(persona, BIG_FIVE), "hofstede": _trait_rows(persona, HOFSTEDE), "membership": membership_rows(persona),
-        "segment_size": segment.personas.filter(deleted_at__isnull=True).count() if segment else 0, "segment_fallback": bool(segment and segment.run.segment_fallback),
+        **needs_context(request, persona),
+        "big_five": _trait_rows(persona, BIG_FIVE),
+        "hofstede": _trait_rows(persona, HOFSTEDE),
+        "membership": membership_rows(persona),
+        "segment_size": segment.personas.filter(deleted_at__isnull=True).count() if segment else 0,
+        "segment_fallback": bool(segment and segment.run.segment_fallback),
     }
     return render(request, "personas/detail.html", context)
 

@@ -9,5 +9,7 @@ from sight.models import Project
 
 
 def persona_context(project: Project, profile: Mapping[str, Any]) -> str:
-    """Fragmenty dokumentów projektu istotne dla profilu; pusty tekst, bo projekt nie ma jeszcze bazy wiedzy (moduł RAG nie istnieje)."""
+    """Fragmenty dokumentów projektu istotne dla profilu; pusty tekst, bo projekt nie ma jeszcze bazy wiedzy (moduł RAG
+    nie istnieje).
+    """
     return ""

@@ -61,7 +61,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return
         token, raw = ApiToken.issue(user=obj.user, name=obj.name)
         obj.pk, obj.prefix, obj.token_hash, obj.created_at = token.pk, token.prefix, token.token_hash, token.created_at
-        self.message_user(request, _("Token created. Copy it now, it will not be shown again: %(token)s") % {"token": raw})
+        self.message_user(
+            request, _("Token created. Copy it now, it will not be shown again: %(token)s") % {"token": raw}
+        )
 
     @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
@@ -74,7 +76,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
 class JobAdmin(admin.ModelAdmin):
     """Zadania w tle: status, postęp, błędy; anulowanie z listy."""
 
-    list_display = ("kind", "status", "progress_done", "progress_total", "attempts", "user", "project", "created_at", "heartbeat_at")
+    list_display = (
+        "kind",
+        "status",
+        "progress_done",
+        "progress_total",
+        "attempts",
+        "user",
+        "project",
+        "created_at",
+        "heartbeat_at",
+    )
     list_filter = ("status", "kind", "queue", "created_at")
     search_fields = ("id", "kind", "message", "error", "user__email", "project__name")
     list_select_related = ("user", "project")
@@ -93,7 +105,19 @@ class JobAdmin(admin.ModelAdmin):
 class LLMCallAdmin(admin.ModelAdmin):
     """Wywołania LLM: zużycie tokenów i koszt."""
 
-    list_display = ("created_at", "role", "provider", "model", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "cache_hit", "ok", "project")
+    list_display = (
+        "created_at",
+        "role",
+        "provider",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_ms",
+        "cache_hit",
+        "ok",
+        "project",
+    )
     list_filter = ("role", "provider", "model", "cache_hit", "ok", "created_at")
     search_fields = ("role", "model", "project__name", "error")
     list_select_related = ("project",)

@@ -41,7 +41,11 @@ def graph_unavailable(request: HttpRequest, exc: GraphUnavailable) -> HttpRespon
 def django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     """Błędy walidacji modelu jako 422 z komunikatami przy polach."""
     if hasattr(exc, "error_dict"):
-        detail = [{"loc": ["body", "payload", field], "msg": msg, "type": "value_error"} for field, msgs in exc.message_dict.items() for msg in msgs]
+        detail = [
+            {"loc": ["body", "payload", field], "msg": msg, "type": "value_error"}
+            for field, msgs in exc.message_dict.items()
+            for msg in msgs
+        ]
     else:
         detail = [{"loc": ["body"], "msg": msg, "type": "value_error"} for msg in exc.messages]
     return api.create_response(request, {"detail": detail}, status=422)
@@ -50,7 +54,9 @@ def django_validation_error(request: HttpRequest, exc: DjangoValidationError) ->
 @api.exception_handler(InvalidInput)
 def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
     """Niepoprawne pole wykryte przez logikę domenową: 422 z `loc` jak w walidacji schematu."""
-    return api.create_response(request, {"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]}, status=422)
+    return api.create_response(
+        request, {"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]}, status=422
+    )
 
 
 @api.exception_handler(Conflict)
@@ -82,7 +88,9 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(AuthenticationError)
 def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     """Brak uwierzytelnienia."""
-    return api.create_response(request, {"detail": "Authentication required: log in or send Authorization: Bearer <token>."}, status=401)
+    return api.create_response(
+        request, {"detail": "Authentication required: log in or send Authorization: Bearer <token>."}, status=401
+    )
 
 
 def _clean_text(value: str | None) -> str | None:
@@ -114,7 +122,9 @@ class ProjectIn(Schema):
     def _demographics(cls, value: dict[str, Any]) -> dict[str, Any]:
         errors = demographics_errors(value)
         if errors:
-            raise ValueError("; ".join(f"{k}: {m}" if k != "__all__" else m for k, msgs in errors.items() for m in msgs))
+            raise ValueError(
+                "; ".join(f"{k}: {m}" if k != "__all__" else m for k, msgs in errors.items() for m in msgs)
+            )
         return value
 
 
@@ -131,7 +141,9 @@ class ProjectPatch(Schema):
     target_sample_size: int | None = Field(None, ge=1, le=1000)
     token_budget: int | None = Field(None, ge=0, le=10**12)
 
-    _no_nul = field_validator("name", "description", "target_audience", "research_objectives", "notes")(ProjectIn._no_nul.__func__)  # type: ignore[attr-defined]
+    _no_nul = field_validator("name", "description", "target_audience", "research_objectives", "notes")(
+        ProjectIn._no_nul.__func__
+    )  # type: ignore[attr-defined]
 
     @field_validator("description", "target_audience", "research_objectives", "notes")
     @classmethod

@@ -14,11 +14,18 @@ import config
 def check_config(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """sight.E001–E004: models.yaml, features.yaml, prompts/, demographics/ wczytują się i są spójne."""
     errors: list[CheckMessage] = []
-    for code, loader in (("sight.E001", config.load_models), ("sight.E002", config.load_features), ("sight.E003", config.load_prompts), ("sight.E004", config.load_demographics)):
+    for code, loader in (
+        ("sight.E001", config.load_models),
+        ("sight.E002", config.load_features),
+        ("sight.E003", config.load_prompts),
+        ("sight.E004", config.load_demographics),
+    ):
         try:
             loader()
         except config.ConfigError as exc:
-            errors.append(Error(str(exc), hint=f"Fix {exc.path}" + (f", field {exc.field}" if exc.field else ""), id=code))
+            errors.append(
+                Error(str(exc), hint=f"Fix {exc.path}" + (f", field {exc.field}" if exc.field else ""), id=code)
+            )
     return errors
 
 
@@ -31,7 +38,12 @@ def check_llm_provider(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     if provider == "google" and not settings.GOOGLE_API_KEY:
         return [Error("SIGHT_LLM_PROVIDER=google needs GOOGLE_API_KEY", id="sight.E006")]
     if provider == "openai" and not settings.SIGHT_LLM_BASE_URL:
-        return [Error("SIGHT_LLM_PROVIDER=openai needs SIGHT_LLM_BASE_URL (e.g. http://localhost:11434/v1 for Ollama)", id="sight.E006")]
+        return [
+            Error(
+                "SIGHT_LLM_PROVIDER=openai needs SIGHT_LLM_BASE_URL (e.g. http://localhost:11434/v1 for Ollama)",
+                id="sight.E006",
+            )
+        ]
     return []
 
 
@@ -49,5 +61,11 @@ def check_graph_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
 def check_production_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """sight.E008: w produkcji klucz SECRET_KEY musi pochodzić ze środowiska, nie z wartości deweloperskiej."""
     if settings.SECRET_KEY.startswith("dev-only-insecure"):
-        return [Error("SECRET_KEY is the development default", hint="Set DJANGO_SECRET_KEY to a long random value.", id="sight.E008")]
+        return [
+            Error(
+                "SECRET_KEY is the development default",
+                hint="Set DJANGO_SECRET_KEY to a long random value.",
+                id="sight.E008",
+            )
+        ]
     return []

@@ -34,9 +34,14 @@ def seed_demo() -> tuple[User, Project]:
         project = Project.objects.create(
             owner=user,
             name=DEMO_PROJECT,
-            description="Czy Polacy w wieku 18–44 lat przeszliby do banku wyłącznie mobilnego z niskimi opłatami i budżetowaniem opartym na AI?",
+            description=(
+                "Czy Polacy w wieku 18–44 lat przeszliby do banku wyłącznie mobilnego z niskimi opłatami i "
+                "budżetowaniem opartym na AI?"
+            ),
             target_audience="Dorośli mieszkańcy Polski, 18–44 lata, korzystający z bankowości internetowej",
-            research_objectives="Zrozumieć bariery zmiany banku, oczekiwania wobec funkcji budżetowania i wrażliwość na opłaty.",
+            research_objectives=(
+                "Zrozumieć bariery zmiany banku, oczekiwania wobec funkcji budżetowania i wrażliwość na opłaty."
+            ),
             language="pl",
             target_demographics=_demo_demographics(),
             target_sample_size=20,

@@ -51,9 +51,13 @@ def _bucket_problems(buckets: Any) -> list[str]:
         if isinstance(weight, bool) or not isinstance(weight, int | float):
             problems.append(_("%(bucket)s: the weight must be a number.") % {"bucket": str(bucket)[:MAX_KEY_LENGTH]})
         elif not math.isfinite(weight):
-            problems.append(_("%(bucket)s: the weight must be a finite number.") % {"bucket": str(bucket)[:MAX_KEY_LENGTH]})
+            problems.append(
+                _("%(bucket)s: the weight must be a finite number.") % {"bucket": str(bucket)[:MAX_KEY_LENGTH]}
+            )
         elif weight < 0:
-            problems.append(_("%(bucket)s: the weight must not be negative.") % {"bucket": str(bucket)[:MAX_KEY_LENGTH]})
+            problems.append(
+                _("%(bucket)s: the weight must not be negative.") % {"bucket": str(bucket)[:MAX_KEY_LENGTH]}
+            )
     if not problems:
         total = math.fsum(buckets.values())
         if abs(total - 1.0) > SUM_TOLERANCE:
@@ -65,7 +69,10 @@ def validate_target_demographics(value: Any) -> None:
     """Walidator Django: podnosi ValidationError z komunikatami przy kategoriach."""
     errors = demographics_errors(value)
     if errors:
-        raise ValidationError([f"{k}: {m}" if k != "__all__" else m for k, msgs in errors.items() for m in msgs], code="invalid_demographics")
+        raise ValidationError(
+            [f"{k}: {m}" if k != "__all__" else m for k, msgs in errors.items() for m in msgs],
+            code="invalid_demographics",
+        )
 
 
 def normalise(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:

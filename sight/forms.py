@@ -123,7 +123,9 @@ def _natural_key(text: str) -> list[tuple[int, int, str]]:
 
 
 def display_order(distribution: dict[str, Any]) -> list[tuple[str, list[tuple[str, Any]]]]:
-    """Kolejność wyświetlania: jak w presetach rynków (JSONB nie zachowuje kolejności kluczy), pozostałe — naturalnie."""
+    """Kolejność wyświetlania: jak w presetach rynków (JSONB nie zachowuje kolejności kluczy), pozostałe —
+    naturalnie.
+    """
     known: dict[str, list[str]] = {}
     for preset in config.load_demographics().values():
         for name, category in preset.categories.items():
@@ -133,7 +135,12 @@ def display_order(distribution: dict[str, Any]) -> list[tuple[str, list[tuple[st
     for name in sorted(distribution, key=lambda c: (rank.get(c, len(rank)), _natural_key(c))):
         buckets = distribution[name] if isinstance(distribution[name], dict) else {}
         position = {b: i for i, b in enumerate(known.get(name, []))}
-        ordered.append((name, sorted(buckets.items(), key=lambda item: (position.get(item[0], len(position)), _natural_key(item[0])))))
+        ordered.append(
+            (
+                name,
+                sorted(buckets.items(), key=lambda item: (position.get(item[0], len(position)), _natural_key(item[0]))),
+            )
+        )
     return ordered
 
 
@@ -142,7 +149,11 @@ def blocks_from_distribution(value: Any) -> list[CategoryBlock]:
     if not isinstance(value, dict):
         return []
     return [
-        CategoryBlock(index=i, name=str(category), buckets=[BucketRow(index=j, name=str(b), weight=str(w)) for j, (b, w) in enumerate(buckets)])
+        CategoryBlock(
+            index=i,
+            name=str(category),
+            buckets=[BucketRow(index=j, name=str(b), weight=str(w)) for j, (b, w) in enumerate(buckets)],
+        )
         for i, (category, buckets) in enumerate(display_order(value))
     ]
 
@@ -213,7 +224,17 @@ class ProjectForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ("name", "description", "target_audience", "research_objectives", "notes", "language", "target_sample_size", "token_budget", "target_demographics")
+        fields = (
+            "name",
+            "description",
+            "target_audience",
+            "research_objectives",
+            "notes",
+            "language",
+            "target_sample_size",
+            "token_budget",
+            "target_demographics",
+        )
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "target_audience": forms.Textarea(attrs={"rows": 2}),
@@ -232,7 +253,10 @@ class ProjectForm(forms.ModelForm):
         self._blocks = blocks
         distribution, general = distribution_from_blocks(blocks)
         if general or any(b.errors for b in blocks):
-            raise ValidationError(general or [_("Correct the distribution: see the messages at each category.")], code="invalid_demographics")
+            raise ValidationError(
+                general or [_("Correct the distribution: see the messages at each category.")],
+                code="invalid_demographics",
+            )
         return distribution
 
     def show_distribution(self, value: dict[str, dict[str, float]] | None, data: Mapping[str, Any]) -> None:
@@ -250,7 +274,9 @@ class ProjectForm(forms.ModelForm):
         if self._editor is not None:
             return self._editor
         if self.is_bound:
-            blocks = [b for b in (self._blocks if self._blocks is not None else blocks_from_data(self.data)) if not b.is_blank]
+            blocks = [
+                b for b in (self._blocks if self._blocks is not None else blocks_from_data(self.data)) if not b.is_blank
+            ]
             for block in blocks:
                 block.buckets = [r for r in block.buckets if not r.is_blank]
         else:
@@ -262,4 +288,8 @@ class ProjectForm(forms.ModelForm):
 class ApiTokenForm(forms.Form):
     """Nazwa nowego tokenu API."""
 
-    name = forms.CharField(label=_("Token name"), max_length=ApiToken._meta.get_field("name").max_length, help_text=_("For example the script or machine that will use it."))
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=ApiToken._meta.get_field("name").max_length,
+        help_text=_("For example the script or machine that will use it."),
+    )

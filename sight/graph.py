@@ -6,7 +6,8 @@ w milisekundach epoki); DDL, pełnotekstowe wyszukiwanie i normalizacja wyników
 
 Funkcje są synchroniczne. Kod asynchroniczny (konsumenci, asyncio w zadaniach) woła je przez
 `asgiref.sync.sync_to_async(graph.project_concepts, thread_sensitive=False)(...)`: zapytania grafu nie dotykają ORM,
-więc mogą iść w osobnym wątku (poza `rebuild_from_database`, które czyta PostgreSQL — to zostaje `thread_sensitive=True`).
+więc mogą iść w osobnym wątku (poza `rebuild_from_database`, które czyta PostgreSQL — to zostaje
+`thread_sensitive=True`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ class Adapter(Protocol):
     lock: threading.Lock
     bootstrapped: bool
 
-    def run(self, query: str, params: Mapping[str, Any] | None = None, *, write: bool = False) -> list[dict[str, Any]]: ...
+    def run(
+        self, query: str, params: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> list[dict[str, Any]]: ...
     def bootstrap(self) -> None: ...
     def search_concepts(self, project_id: str, terms: list[str], limit: int) -> list[dict[str, Any]]: ...
     def ping(self) -> None: ...
@@ -82,7 +85,9 @@ class FalkorDBAdapter:
         except redis.exceptions.ResponseError as exc:
             message = str(exc)
             if "unknown command" in message.lower():
-                raise GraphUnavailable(f"{self.where}: the server has no FalkorDB module (is FALKORDB_URL a plain Redis?)") from exc
+                raise GraphUnavailable(
+                    f"{self.where}: the server has no FalkorDB module (is FALKORDB_URL a plain Redis?)"
+                ) from exc
             if "timed out" in message.lower():
                 raise GraphUnavailable(f"{self.where}: query timed out") from exc
             raise
@@ -159,7 +164,12 @@ class Neo4jAdapter:
         self.lock, self.bootstrapped = threading.Lock(), False
         auth = (user, password) if password else None
         self.driver = neo4j.GraphDatabase.driver(
-            uri, auth=auth, connection_timeout=CONNECT_TIMEOUT, connection_acquisition_timeout=2 * CONNECT_TIMEOUT, max_transaction_retry_time=RETRY_SECONDS, user_agent="sight"
+            uri,
+            auth=auth,
+            connection_timeout=CONNECT_TIMEOUT,
+            connection_acquisition_timeout=2 * CONNECT_TIMEOUT,
+            max_transaction_retry_time=RETRY_SECONDS,
+            user_agent="sight",
         )
 
     @contextlib.contextmanager
@@ -167,7 +177,11 @@ class Neo4jAdapter:
         """Brak połączenia, odrzucone logowanie, niedostępna baza i przekroczony czas → GraphUnavailable."""
         try:
             yield
-        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, neo4j.exceptions.ConnectionPoolError) as exc:
+        except (
+            neo4j.exceptions.ServiceUnavailable,
+            neo4j.exceptions.SessionExpired,
+            neo4j.exceptions.ConnectionPoolError,
+        ) as exc:
             raise GraphUnavailable(f"{self.where} is unreachable: {exc}") from exc
         except neo4j.exceptions.AuthError as exc:
             raise GraphUnavailable(f"{self.where} rejected NEO4J_USER/NEO4J_PASSWORD") from exc
@@ -182,7 +196,9 @@ class Neo4jAdapter:
         """Wykonuje zapytanie w zarządzanej transakcji (ponawianej przy błędach przejściowych)."""
         routing = neo4j.RoutingControl.WRITE if write else neo4j.RoutingControl.READ
         with self.errors():
-            records, _, _ = self.driver.execute_query(neo4j.Query(query, timeout=QUERY_TIMEOUT), dict(params or {}), routing_=routing, database_=self.database)
+            records, _, _ = self.driver.execute_query(
+                neo4j.Query(query, timeout=QUERY_TIMEOUT), dict(params or {}), routing_=routing, database_=self.database
+            )
         return [record.data() for record in records]
 
     def bootstrap(self) -> None:
@@ -237,7 +253,14 @@ _client: dict[str, Any] = {"key": None, "adapter": None}
 def _config_key() -> tuple[Any, ...]:
     # PID w kluczu: proces potomny (fork workera RQ) nigdy nie używa połączeń rodzica.
     if settings.GRAPH_BACKEND == "neo4j":
-        return (os.getpid(), "neo4j", settings.NEO4J_URI, settings.NEO4J_USER, settings.NEO4J_PASSWORD, settings.NEO4J_DATABASE)
+        return (
+            os.getpid(),
+            "neo4j",
+            settings.NEO4J_URI,
+            settings.NEO4J_USER,
+            settings.NEO4J_PASSWORD,
+            settings.NEO4J_DATABASE,
+        )
     return (os.getpid(), "falkordb", settings.FALKORDB_URL, settings.GRAPH_NAME)
 
 
@@ -251,7 +274,9 @@ def _adapter() -> Adapter:
             if old is not None and same_process:
                 old.close()
             if key[1] == "neo4j":
-                adapter: Adapter = Neo4jAdapter(settings.NEO4J_URI, settings.NEO4J_USER, settings.NEO4J_PASSWORD, settings.NEO4J_DATABASE)
+                adapter: Adapter = Neo4jAdapter(
+                    settings.NEO4J_URI, settings.NEO4J_USER, settings.NEO4J_PASSWORD, settings.NEO4J_DATABASE
+                )
             else:
                 adapter = FalkorDBAdapter(settings.FALKORDB_URL, settings.GRAPH_NAME)
             _client.update(key=key, adapter=adapter)
@@ -372,8 +397,14 @@ def upsert_project(project_id: uuid.UUID | str, name: str, language: str) -> Non
 def clear_project(project_id: uuid.UUID | str) -> None:
     """Usuwa persony, pojęcia i wzmianki projektu; węzeł projektu zostaje."""
     params = {"project_id": str(project_id)}
-    _delete_in_batches("MATCH (n:Persona {project_id: $project_id}) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted", params)
-    _delete_in_batches("MATCH (n:Concept {project_id: $project_id}) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted", params)
+    _delete_in_batches(
+        "MATCH (n:Persona {project_id: $project_id}) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted",
+        params,
+    )
+    _delete_in_batches(
+        "MATCH (n:Concept {project_id: $project_id}) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted",
+        params,
+    )
 
 
 def delete_project(project_id: uuid.UUID | str) -> None:
@@ -388,7 +419,13 @@ def upsert_personas(project_id: uuid.UUID | str, rows: Iterable[Mapping[str, Any
     props = {}
     for row in rows:  # ostatni wiersz o danym id wygrywa, jak w Neo4j; FalkorDB nie łączy duplikatów w jednym UNWIND
         persona_id = str(row["id"])
-        base = {"id": persona_id, "project_id": pid, "name": str(row.get("name") or ""), "segment": str(row.get("segment") or ""), "updated_at": now}
+        base = {
+            "id": persona_id,
+            "project_id": pid,
+            "name": str(row.get("name") or ""),
+            "segment": str(row.get("segment") or ""),
+            "updated_at": now,
+        }
         props[persona_id] = {**_flatten("demo", row.get("demographics") or {}), **base}
     for chunk in _chunks({"id": key, "props": value} for key, value in props.items()):
         _run("UNWIND $rows AS row MERGE (p:Persona {id: row.id}) SET p = row.props", {"rows": chunk}, write=True)
@@ -397,12 +434,19 @@ def upsert_personas(project_id: uuid.UUID | str, rows: Iterable[Mapping[str, Any
 
 def project_personas(project_id: uuid.UUID | str) -> list[dict[str, Any]]:
     """Właściwości person projektu (z płaskimi `demo_*`), posortowane po nazwie."""
-    rows = _run("MATCH (p:Persona {project_id: $project_id}) RETURN properties(p) AS persona ORDER BY p.name, p.id", {"project_id": str(project_id)})
+    rows = _run(
+        "MATCH (p:Persona {project_id: $project_id}) RETURN properties(p) AS persona ORDER BY p.name, p.id",
+        {"project_id": str(project_id)},
+    )
     return [dict(row["persona"]) for row in rows]
 
 
-def upsert_concepts(project_id: uuid.UUID | str, focus_group_id: uuid.UUID | str, mentions: Iterable[Mapping[str, Any]]) -> int:
-    """Zapisuje wzmianki (persona_id, concept, sentiment, seq[, at]): Persona-[:MENTIONED]->Concept, jedna na turę i pojęcie."""
+def upsert_concepts(
+    project_id: uuid.UUID | str, focus_group_id: uuid.UUID | str, mentions: Iterable[Mapping[str, Any]]
+) -> int:
+    """Zapisuje wzmianki (persona_id, concept, sentiment, seq[, at]): Persona-[:MENTIONED]->Concept, jedna na turę i
+    pojęcie.
+    """
     pid, fgid, now = str(project_id), str(focus_group_id), now_ms()
     rows: dict[tuple[str, str, int], dict[str, Any]] = {}
     names: dict[str, str] = {}  # pierwsza pisownia pojęcia w partii staje się jego nazwą
@@ -419,7 +463,9 @@ def upsert_concepts(project_id: uuid.UUID | str, focus_group_id: uuid.UUID | str
             "sentiment": _sentiment(mention.get("sentiment")),
             "at": int(mention.get("at") or now),
         }
-        rows.setdefault((row["persona_id"], row["concept_id"], row["seq"]), row).update(sentiment=row["sentiment"], at=row["at"])
+        rows.setdefault((row["persona_id"], row["concept_id"], row["seq"]), row).update(
+            sentiment=row["sentiment"], at=row["at"]
+        )
     query = (
         "UNWIND $rows AS row "
         "MERGE (c:Concept {id: row.concept_id}) "
@@ -440,16 +486,24 @@ def clear_focus_group(project_id: uuid.UUID | str, focus_group_id: uuid.UUID | s
     """Usuwa wzmianki z grupy fokusowej i pojęcia, o których nikt już nie wspomina (przed ponowną ekstrakcją)."""
     params = {"project_id": str(project_id), "focus_group_id": str(focus_group_id)}
     _delete_in_batches(
-        "MATCH (:Concept {project_id: $project_id})<-[m:MENTIONED {focus_group_id: $focus_group_id}]-() WITH m LIMIT $batch DELETE m RETURN count(*) AS deleted", params
+        "MATCH (:Concept {project_id: $project_id})<-[m:MENTIONED "
+        "{focus_group_id: $focus_group_id}]-() WITH m LIMIT $batch DELETE m RETURN count(*) AS "
+        "deleted",
+        params,
     )
-    _delete_in_batches("MATCH (c:Concept {project_id: $project_id}) WHERE NOT (c)<-[:MENTIONED]-() WITH c LIMIT $batch DETACH DELETE c RETURN count(*) AS deleted", params)
+    _delete_in_batches(
+        "MATCH (c:Concept {project_id: $project_id}) WHERE NOT (c)<-[:MENTIONED]-() WITH c LIMIT "
+        "$batch DETACH DELETE c RETURN count(*) AS deleted",
+        params,
+    )
 
 
 def project_concepts(project_id: uuid.UUID | str, limit: int = 20) -> list[dict[str, Any]]:
     """Najczęściej wspominane pojęcia: id, name, mentions, personas, sentiment (średni, None gdy nieznany)."""
     rows = _run(
         "MATCH (p:Persona)-[m:MENTIONED]->(c:Concept {project_id: $project_id}) "
-        "RETURN c.id AS id, c.name AS name, count(m) AS mentions, count(DISTINCT p) AS personas, avg(m.sentiment) AS sentiment "
+        "RETURN c.id AS id, c.name AS name, count(m) AS mentions, count(DISTINCT p) AS personas, "
+        "avg(m.sentiment) AS sentiment "
         "ORDER BY mentions DESC, name ASC LIMIT $limit",
         {"project_id": str(project_id), "limit": int(limit)},
     )
@@ -463,7 +517,8 @@ def persona_agreements(project_id: uuid.UUID | str, limit: int = 20) -> list[dic
         "WHERE a.id < b.id "
         "WITH a, b, c, avg(ma.sentiment) AS sa, avg(mb.sentiment) AS sb "
         "WITH a, b, count(c) AS shared, "
-        "sum(CASE WHEN sa * sb > 0 THEN 1 ELSE 0 END) AS agree, sum(CASE WHEN sa * sb < 0 THEN 1 ELSE 0 END) AS disagree "
+        "sum(CASE WHEN sa * sb > 0 THEN 1 ELSE 0 END) AS agree, sum(CASE WHEN sa * sb < 0 THEN 1 "
+        "ELSE 0 END) AS disagree "
         "RETURN a.id AS persona_a, b.id AS persona_b, shared, agree, disagree "
         "ORDER BY shared DESC, agree DESC, persona_a, persona_b LIMIT $limit",
         {"project_id": str(project_id), "limit": int(limit)},
@@ -489,7 +544,10 @@ def counts(project_id: uuid.UUID | str) -> dict[str, int]:
 
 
 def _graph_project_ids() -> set[str]:
-    rows = _run("MATCH (n:Project) RETURN n.id AS id UNION MATCH (n:Persona) RETURN n.project_id AS id UNION MATCH (n:Concept) RETURN n.project_id AS id")
+    rows = _run(
+        "MATCH (n:Project) RETURN n.id AS id UNION MATCH (n:Persona) RETURN n.project_id AS id "
+        "UNION MATCH (n:Concept) RETURN n.project_id AS id"
+    )
     return {row["id"] for row in rows if row["id"] is not None}
 
 
@@ -509,7 +567,12 @@ def _persona_rows(project_id: uuid.UUID) -> Iterator[dict[str, Any]]:
         return
     personas = persona_model.objects.filter(project_id=project_id, deleted_at__isnull=True).order_by("id")
     for row in personas.values("id", "full_name", "segment__name", "demographics").iterator():
-        yield {"id": row["id"], "name": row["full_name"], "segment": row["segment__name"] or "", "demographics": row["demographics"]}
+        yield {
+            "id": row["id"],
+            "name": row["full_name"],
+            "segment": row["segment__name"] or "",
+            "demographics": row["demographics"],
+        }
 
 
 def rebuild_project(project: Project) -> dict[str, int]:
@@ -522,7 +585,9 @@ def rebuild_project(project: Project) -> dict[str, int]:
 
 
 def rebuild_from_database(project_id: uuid.UUID | str | None = None) -> dict[str, int]:
-    """Odbudowuje graf z PostgreSQL (jeden projekt albo wszystkie, usuwając projekty, których już nie ma); zwraca sumy."""
+    """Odbudowuje graf z PostgreSQL (jeden projekt albo wszystkie, usuwając projekty, których już nie ma); zwraca
+    sumy.
+    """
     from sight.models import Project
 
     bootstrap()

@@ -48,6 +48,11 @@ def status(*, max_age: float = 5.0) -> dict[str, Any]:
     """Stan wszystkich usług; wynik jest krótko pamiętany, by stopka nie obciążała usług."""
     now = time.monotonic()
     if _cache["value"] is None or now - _cache["at"] > max_age:
-        _cache["value"] = {"database": check_database(), "redis": check_redis(), "graph": check_graph(), "llm": check_llm()}
+        _cache["value"] = {
+            "database": check_database(),
+            "redis": check_redis(),
+            "graph": check_graph(),
+            "llm": check_llm(),
+        }
         _cache["at"] = now
     return _cache["value"]

@@ -44,11 +44,21 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def start_job(*, kind: str, user: User | None = None, project: Project | None = None, params: dict[str, Any] | None = None, queue: str = "default", total: int = 0) -> Job:
+def start_job(
+    *,
+    kind: str,
+    user: User | None = None,
+    project: Project | None = None,
+    params: dict[str, Any] | None = None,
+    queue: str = "default",
+    total: int = 0,
+) -> Job:
     """Tworzy zadanie i wstawia je do kolejki RQ po zatwierdzeniu transakcji."""
     if kind not in HANDLERS:
         raise KeyError(f"unknown job kind {kind!r}")
-    job = Job.objects.create(kind=kind, queue=queue, user=user, project=project, params=params or {}, progress_total=total)
+    job = Job.objects.create(
+        kind=kind, queue=queue, user=user, project=project, params=params or {}, progress_total=total
+    )
     transaction.on_commit(lambda: enqueue(job))
     return job
 
@@ -57,7 +67,9 @@ def enqueue(job: Job) -> None:
     """Wstawia zadanie do kolejki RQ pod nowym identyfikatorem RQ (ponowienie nie koliduje ze starym)."""
     rq_id = f"{job.id}-{uuid.uuid4().hex[:8]}"
     Job.objects.filter(pk=job.pk).update(rq_id=rq_id)
-    django_rq.get_queue(job.queue).enqueue("sight.tasks.process_job", str(job.id), job_id=rq_id, result_ttl=3600, failure_ttl=7 * 86400)
+    django_rq.get_queue(job.queue).enqueue(
+        "sight.tasks.process_job", str(job.id), job_id=rq_id, result_ttl=3600, failure_ttl=7 * 86400
+    )
 
 
 def _publish(job: Job) -> None:
@@ -69,7 +81,9 @@ def _claim(job_id: str) -> Job | None:
     now = timezone.now()
     stale = now - timezone.timedelta(seconds=settings.SIGHT_JOB_STALE_SECONDS)
     claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale)
-    updated = Job.objects.filter(claimable, pk=job_id, cancel_requested=False).update(status=Job.Status.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, error="")
+    updated = Job.objects.filter(claimable, pk=job_id, cancel_requested=False).update(
+        status=Job.Status.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, error=""
+    )
     if not updated:
         return None
     job = Job.objects.select_related("project", "user").get(pk=job_id)
@@ -118,7 +132,9 @@ def execute(job_id: str) -> None:
         beat.stopped.set()
 
 
-def _finish(job: Job, status: str, *, result: dict[str, Any] | None = None, error: str = "", message: str | None = None) -> None:
+def _finish(
+    job: Job, status: str, *, result: dict[str, Any] | None = None, error: str = "", message: str | None = None
+) -> None:
     job.refresh_from_db(fields=["progress_done", "progress_total", "message", "result"])
     job.status, job.finished_at, job.error = status, timezone.now(), error
     if result is not None:
@@ -129,10 +145,19 @@ def _finish(job: Job, status: str, *, result: dict[str, Any] | None = None, erro
     _publish(job)
 
 
-def report_progress(job: Job, *, done: int | None = None, total: int | None = None, message: str | None = None, result: dict[str, Any] | None = None, throttle: float = 0.0) -> None:
+def report_progress(
+    job: Job,
+    *,
+    done: int | None = None,
+    total: int | None = None,
+    message: str | None = None,
+    result: dict[str, Any] | None = None,
+    throttle: float = 0.0,
+) -> None:
     """Zapisuje postęp (i heartbeat), publikuje go na żywo; podnosi JobCancelled, gdy badacz anulował.
 
-    `throttle` (sekundy): częstsze raporty bez wyniku tylko aktualizują obiekt w pamięci — ostatni krok zawsze trafia do bazy.
+    `throttle` (sekundy): częstsze raporty bez wyniku tylko aktualizują obiekt w pamięci — ostatni krok zawsze
+    trafia do bazy.
     """
     now = time.monotonic()
     last = getattr(job, "_reported_at", 0.0)
@@ -159,7 +184,9 @@ def report_progress(job: Job, *, done: int | None = None, total: int | None = No
 
 def cancel_if_requested(job_id: str) -> None:
     """Zadanie w kolejce z żądaniem anulowania kończy się od razu jako anulowane."""
-    updated = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED, cancel_requested=True).update(status=Job.Status.CANCELLED, finished_at=timezone.now(), message="cancelled")
+    updated = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED, cancel_requested=True).update(
+        status=Job.Status.CANCELLED, finished_at=timezone.now(), message="cancelled"
+    )
     if updated:
         _publish(Job.objects.get(pk=job_id))
 

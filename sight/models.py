@@ -49,7 +49,9 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     email = models.EmailField(_("e-mail"), unique=True)
-    preferred_language = models.CharField(_("preferred language"), max_length=2, choices=settings.LANGUAGES, default="pl")
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=settings.LANGUAGES, default="pl"
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -80,16 +82,27 @@ class Project(models.Model):
     """Projekt badawczy: rynek docelowy, jego rozkład demograficzny, liczebność i budżet."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects", verbose_name=_("owner"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects", verbose_name=_("owner")
+    )
     name = models.CharField(_("name"), max_length=255, validators=[no_nul])
     description = models.TextField(_("description"), max_length=2000, blank=True, validators=[no_nul])
     target_audience = models.TextField(_("target audience"), max_length=2000, blank=True, validators=[no_nul])
     research_objectives = models.TextField(_("research objectives"), max_length=4000, blank=True, validators=[no_nul])
     notes = models.TextField(_("notes"), max_length=4000, blank=True, validators=[no_nul])
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.PL)
-    target_demographics = models.JSONField(_("target demographics"), default=dict, validators=[validate_target_demographics])
-    target_sample_size = models.PositiveIntegerField(_("target sample size"), default=20, validators=[MinValueValidator(1), MaxValueValidator(1000)])
-    token_budget = models.PositiveBigIntegerField(_("token budget"), null=True, blank=True, help_text=_("Maximum LLM tokens (in + out) this project may spend; empty means no limit."))
+    target_demographics = models.JSONField(
+        _("target demographics"), default=dict, validators=[validate_target_demographics]
+    )
+    target_sample_size = models.PositiveIntegerField(
+        _("target sample size"), default=20, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    token_budget = models.PositiveBigIntegerField(
+        _("token budget"),
+        null=True,
+        blank=True,
+        help_text=_("Maximum LLM tokens (in + out) this project may spend; empty means no limit."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -144,7 +157,9 @@ class ApiToken(models.Model):
     PREFIX = "sight_"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
     name = models.CharField(_("name"), max_length=100, validators=[no_nul])
     prefix = models.CharField(_("prefix"), max_length=16, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -208,7 +223,9 @@ class JobQuerySet(models.QuerySet["Job"]):
     def stale(self, *, now: Any = None) -> JobQuerySet:
         """Aktywne zadania, których heartbeat (albo utworzenie) jest starsze niż próg."""
         limit = (now or timezone.now()) - timedelta(seconds=settings.SIGHT_JOB_STALE_SECONDS)
-        return self.active().filter(models.Q(heartbeat_at__lt=limit) | models.Q(heartbeat_at__isnull=True, created_at__lt=limit))
+        return self.active().filter(
+            models.Q(heartbeat_at__lt=limit) | models.Q(heartbeat_at__isnull=True, created_at__lt=limit)
+        )
 
 
 class Job(models.Model):
@@ -227,8 +244,17 @@ class Job(models.Model):
     kind = models.CharField(_("kind"), max_length=64)
     queue = models.CharField(_("queue"), max_length=16, default="default")
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True, verbose_name=_("user"))
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True, verbose_name=_("project"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="jobs",
+        null=True,
+        blank=True,
+        verbose_name=_("user"),
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True, verbose_name=_("project")
+    )
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)
     progress_done = models.PositiveIntegerField(_("done"), default=0)
@@ -273,8 +299,16 @@ class Job(models.Model):
     def as_dict(self) -> dict[str, Any]:
         """Stan zadania jako JSON (API i websocket)."""
         return {
-            "id": str(self.id), "kind": self.kind, "status": self.status, "done": self.progress_done, "total": self.progress_total,
-            "percent": self.percent, "message": self.message, "error": self.error, "result": self.result, "attempts": self.attempts,
+            "id": str(self.id),
+            "kind": self.kind,
+            "status": self.status,
+            "done": self.progress_done,
+            "total": self.progress_total,
+            "percent": self.percent,
+            "message": self.message,
+            "error": self.error,
+            "result": self.result,
+            "attempts": self.attempts,
             "project_id": str(self.project_id) if self.project_id else None,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "started_at": self.started_at.isoformat() if self.started_at else None,
@@ -291,8 +325,12 @@ class LLMCall(models.Model):
     """Jedno wywołanie modelu językowego: rola, model, tokeny, koszt, czas, trafienie w cache."""
 
     id = models.BigAutoField(primary_key=True)
-    project = models.ForeignKey(Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="llm_calls", verbose_name=_("project"))
-    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="llm_calls", verbose_name=_("job"))
+    project = models.ForeignKey(
+        Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="llm_calls", verbose_name=_("project")
+    )
+    job = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="llm_calls", verbose_name=_("job")
+    )
     role = models.CharField(_("role"), max_length=64)
     provider = models.CharField(_("provider"), max_length=32)
     model = models.CharField(_("model"), max_length=128)
@@ -308,7 +346,11 @@ class LLMCall(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
-        indexes = (models.Index(fields=("project", "-created_at")), models.Index(fields=("role", "-created_at")), models.Index(fields=("job",)))
+        indexes = (
+            models.Index(fields=("project", "-created_at")),
+            models.Index(fields=("role", "-created_at")),
+            models.Index(fields=("job",)),
+        )
         verbose_name = _("LLM call")
         verbose_name_plural = _("LLM calls")
 

@@ -1,4 +1,6 @@
-"""Stronicowanie list API: numer strony i rozmiar ograniczone, więc skrajne wartości to 422, a nie przepełnienie OFFSET."""
+"""Stronicowanie list API: numer strony i rozmiar ograniczone, więc skrajne wartości to 422, a nie przepełnienie
+OFFSET.
+"""
 
 from __future__ import annotations
 

@@ -138,8 +138,19 @@ RQ_REDIS_URL = redis_db_url(REDIS_URL, envint("RQ_REDIS_DB", 1))
 CHANNELS_REDIS_URL = redis_db_url(REDIS_URL, envint("CHANNELS_REDIS_DB", 2))
 CACHE_REDIS_URL = redis_db_url(REDIS_URL, envint("CACHE_REDIS_DB", 3))
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_REDIS_URL, "KEY_PREFIX": env("CACHE_KEY_PREFIX", "sight")}}
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [CHANNELS_REDIS_URL], "prefix": env("CHANNELS_PREFIX", "sight")}}}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_REDIS_URL,
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", "sight"),
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [CHANNELS_REDIS_URL], "prefix": env("CHANNELS_PREFIX", "sight")},
+    }
+}
 RQ_QUEUES = {
     "default": {"URL": RQ_REDIS_URL, "DEFAULT_TIMEOUT": envint("RQ_DEFAULT_TIMEOUT", 3600)},
     "llm": {"URL": RQ_REDIS_URL, "DEFAULT_TIMEOUT": envint("RQ_LLM_TIMEOUT", 3 * 3600)},
@@ -180,14 +191,34 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(env("SIGHT_MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 
 # Poczta: w rozwoju konsola; w produkcji SMTP z EMAIL_HOST/EMAIL_PORT/EMAIL_USER/EMAIL_PASSWORD.
-_smtp = {"host": env("EMAIL_HOST"), "port": envint("EMAIL_PORT", 587), "username": env("EMAIL_USER"), "password": env("EMAIL_PASSWORD"), "use_tls": envbool("EMAIL_USE_TLS", True)}
-MAILERS = {"default": {"BACKEND": env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if env("EMAIL_HOST") else "django.core.mail.backends.console.EmailBackend"), "OPTIONS": _smtp if env("EMAIL_HOST") else {}}}
+_smtp = {
+    "host": env("EMAIL_HOST"),
+    "port": envint("EMAIL_PORT", 587),
+    "username": env("EMAIL_USER"),
+    "password": env("EMAIL_PASSWORD"),
+    "use_tls": envbool("EMAIL_USE_TLS", True),
+}
+MAILERS = {
+    "default": {
+        "BACKEND": env(
+            "DJANGO_EMAIL_BACKEND",
+            "django.core.mail.backends.smtp.EmailBackend"
+            if env("EMAIL_HOST")
+            else "django.core.mail.backends.console.EmailBackend",
+        ),
+        "OPTIONS": _smtp if env("EMAIL_HOST") else {},
+    }
+}
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", "sight@localhost")
 
 NINJA_PAGINATION_PER_PAGE = 25
@@ -202,10 +233,18 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# Skrypty tylko z własnych plików (htmx z pakietu django-htmx); style z atrybutów są dozwolone (htmx wstrzykuje style wskaźników).
+# Skrypty tylko z własnych plików (htmx z pakietu django-htmx); style z atrybutów są dozwolone (htmx wstrzykuje style
+# wskaźników).
 SECURE_CSP = {
-    "default-src": [CSP.SELF], "script-src": [CSP.SELF, CSP.NONCE], "style-src": [CSP.SELF, CSP.UNSAFE_INLINE], "img-src": [CSP.SELF, "data:"],
-    "connect-src": [CSP.SELF], "frame-ancestors": [CSP.NONE], "form-action": [CSP.SELF], "base-uri": [CSP.SELF], "object-src": [CSP.NONE],
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
 }
 if not DEBUG:
     # Prefiks __Host-: ciasteczko tylko przez HTTPS, bez domeny, dla ścieżki / (nie da się go podstawić z subdomeny).

@@ -40,7 +40,9 @@ def site_context(request: HttpRequest) -> dict[str, Any]:
     return {"llm_offline": settings.SIGHT_LLM_PROVIDER == "offline", "llm_provider": settings.SIGHT_LLM_PROVIDER}
 
 
-def render_screen(request: HttpRequest, template: str, fragment: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+def render_screen(
+    request: HttpRequest, template: str, fragment: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
     """Cały ekran albo — dla żądania htmx — jego nazwany fragment z tego samego szablonu."""
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     response = render(request, f"{template}#{fragment}" if partial else template, context, status=status)
@@ -90,21 +92,29 @@ def distribution_rows(distribution: dict[str, dict[str, float]]) -> list[dict[st
     presets = list(config.load_demographics().values())
     rows = []
     for name, buckets in display_order(distribution):
-        # Ta sama nazwa kategorii bywa w kilku presetach (np. dochód w zł i w USD): etykiety z tego, którego koszyki pasują.
+        # Ta sama nazwa kategorii bywa w kilku presetach (np. dochód w zł i w USD): etykiety z tego, którego koszyki
+        # pasują.
         candidates = [p.categories[name] for p in presets if name in p.categories]
         category = max(candidates, key=lambda c: len(set(c.buckets) & {b for b, _w in buckets}), default=None)
         bucket_labels = category.bucket_labels if category else {}
-        rows.append({
-            "key": name,
-            "label": _label(category.label, name) if category else name,
-            "buckets": [{"key": b, "label": _label(bucket_labels.get(b, {}), b), "weight": w, "percent": round(100 * w, 1)} for b, w in buckets],
-        })
+        rows.append(
+            {
+                "key": name,
+                "label": _label(category.label, name) if category else name,
+                "buckets": [
+                    {"key": b, "label": _label(bucket_labels.get(b, {}), b), "weight": w, "percent": round(100 * w, 1)}
+                    for b, w in buckets
+                ],
+            }
+        )
     return rows
 
 
 def _render_project_form(request: HttpRequest, form: ProjectForm, project: Project | None) -> HttpResponse:
     status = 422 if form.is_bound and form.errors else 200
-    return render(request, "projects/form.html", {"form": form, "project": project, "presets": preset_choices()}, status=status)
+    return render(
+        request, "projects/form.html", {"form": form, "project": project, "presets": preset_choices()}, status=status
+    )
 
 
 def _load_preset(request: HttpRequest, project: Project | None) -> HttpResponse:
@@ -121,7 +131,9 @@ def _load_preset(request: HttpRequest, project: Project | None) -> HttpResponse:
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
     """Projekty użytkownika, stronicowane (htmx: tylko lista)."""
-    page = Paginator(Project.objects.for_user(request.user), config.load_features().page_size).get_page(request.GET.get("page"))
+    page = Paginator(Project.objects.for_user(request.user), config.load_features().page_size).get_page(
+        request.GET.get("page")
+    )
     return render_screen(request, "projects/list.html", "project_list", {"page": page})
 
 
@@ -145,7 +157,11 @@ def project_detail(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
 
     project = get_project_for_user(request.user, project_id)
     smoke = Job.objects.for_user(request.user).filter(project=project, kind="llm.smoke").first()
-    context = {"project": project, "distribution": distribution_rows(project.target_demographics), "smoke_job": smoke.as_dict() if smoke else None}
+    context = {
+        "project": project,
+        "distribution": distribution_rows(project.target_demographics),
+        "smoke_job": smoke.as_dict() if smoke else None,
+    }
     return render(request, "projects/detail.html", context | panel_context(project))
 
 
@@ -180,7 +196,9 @@ def project_smoke(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """Uruchamia test połączenia z LLM (zadanie `llm.smoke`); trwający test nie jest dublowany."""
     project = get_project_for_user(request.user, project_id)
     job = Job.objects.for_user(request.user).filter(project=project, kind="llm.smoke").active().first()
-    job = job or jobs.start_job(kind="llm.smoke", user=request.user, project=project, params={"calls": SMOKE_CALLS}, total=SMOKE_CALLS)
+    job = job or jobs.start_job(
+        kind="llm.smoke", user=request.user, project=project, params={"calls": SMOKE_CALLS}, total=SMOKE_CALLS
+    )
     if request.htmx:
         return render(request, "projects/detail.html#smoke_job", {"project": project, "smoke_job": job.as_dict()})
     messages.info(request, _("LLM connection test started."))
@@ -194,7 +212,11 @@ def project_smoke(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
 def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Strona zadania z postępem na żywo i przyciskiem anulowania."""
     job = get_job_for_user(request.user, job_id)
-    return render(request, "sight/job_detail.html", {"job": job.as_dict(), "job_row": job, "kind_label": JOB_KIND_LABELS.get(job.kind, job.kind)})
+    return render(
+        request,
+        "sight/job_detail.html",
+        {"job": job.as_dict(), "job_row": job, "kind_label": JOB_KIND_LABELS.get(job.kind, job.kind)},
+    )
 
 
 @login_required

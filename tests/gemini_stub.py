@@ -1,4 +1,6 @@
-"""Serwer HTTP na pętli zwrotnej udający Gemini API (i serwer zgodny z OpenAI) — prawdziwy klient, skryptowane odpowiedzi."""
+"""Serwer HTTP na pętli zwrotnej udający Gemini API (i serwer zgodny z OpenAI) — prawdziwy klient, skryptowane
+odpowiedzi.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +58,9 @@ class StubServer:
             self.requests.append(request)
             if self._queue:
                 return self._queue.popleft()
-        return StubResponse(500, {"error": {"code": 500, "message": "stub has no scripted response left", "status": "INTERNAL"}})
+        return StubResponse(
+            500, {"error": {"code": 500, "message": "stub has no scripted response left", "status": "INTERNAL"}}
+        )
 
     def __enter__(self) -> StubServer:
         stub = self
@@ -68,7 +72,9 @@ class StubServer:
                     body: Any = json.loads(raw) if raw else None
                 except ValueError:
                     body = raw.decode(errors="replace")
-                answer = stub._next(RecordedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                answer = stub._next(
+                    RecordedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 time.sleep(answer.delay)
                 payload = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
                 try:
@@ -89,7 +95,9 @@ class StubServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="gemini-stub").start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="gemini-stub"
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -102,7 +110,11 @@ def gemini_text(text: str, *, prompt_tokens: int = 12, output_tokens: int = 5, d
     """Odpowiedź generateContent z jednym kandydatem tekstowym i zużyciem tokenów."""
     body = {
         "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}],
-        "usageMetadata": {"promptTokenCount": prompt_tokens, "candidatesTokenCount": output_tokens, "totalTokenCount": prompt_tokens + output_tokens},
+        "usageMetadata": {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": output_tokens,
+            "totalTokenCount": prompt_tokens + output_tokens,
+        },
         "modelVersion": "gemini-2.5-flash",
     }
     return StubResponse(200, body, delay=delay)
@@ -117,15 +129,38 @@ def gemini_error(status: int, message: str, *, retry_delay: str | None = None) -
     """Błąd w formacie Google RPC; 429 może nieść RetryInfo.retryDelay (np. "2s")."""
     names = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
     details = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}] if retry_delay else []
-    return StubResponse(status, {"error": {"code": status, "message": message, "status": names.get(status, "UNKNOWN"), "details": details}})
+    return StubResponse(
+        status,
+        {"error": {"code": status, "message": message, "status": names.get(status, "UNKNOWN"), "details": details}},
+    )
 
 
-def openai_tool_call(name: str, args: dict[str, Any], *, prompt_tokens: int = 20, output_tokens: int = 7) -> StubResponse:
+def openai_tool_call(
+    name: str, args: dict[str, Any], *, prompt_tokens: int = 20, output_tokens: int = 7
+) -> StubResponse:
     """Odpowiedź /chat/completions serwera zgodnego z OpenAI z jednym wywołaniem funkcji."""
     body = {
-        "id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": "stub",
-        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None,
-                     "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}]}}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": output_tokens, "total_tokens": prompt_tokens + output_tokens},
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "stub",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"id": "call_1", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+                    ],
+                },
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": output_tokens,
+            "total_tokens": prompt_tokens + output_tokens,
+        },
     }
     return StubResponse(200, body)

@@ -30,7 +30,9 @@ def test_signup_rejects_mismatched_and_weak_passwords(db):
     resp = client.post("/accounts/signup/", {"email": "a@example.com", "password1": STRONG, "password2": STRONG + "x"})
     assert resp.status_code == 422
     assert "didn’t match" in resp.content.decode()
-    resp = client.post("/accounts/signup/", {"email": "a@example.com", "password1": "12345678", "password2": "12345678"})
+    resp = client.post(
+        "/accounts/signup/", {"email": "a@example.com", "password1": "12345678", "password2": "12345678"}
+    )
     assert resp.status_code == 422
     assert "too common" in resp.content.decode() or "entirely numeric" in resp.content.decode()
     assert not User.objects.filter(email="a@example.com").exists()
@@ -38,14 +40,18 @@ def test_signup_rejects_mismatched_and_weak_passwords(db):
 
 def test_signup_rejects_an_existing_email_in_any_case(db):
     create_user(email="taken@example.com")
-    resp = english_client().post("/accounts/signup/", {"email": "TAKEN@example.com", "password1": STRONG, "password2": STRONG})
+    resp = english_client().post(
+        "/accounts/signup/", {"email": "TAKEN@example.com", "password1": STRONG, "password2": STRONG}
+    )
     assert resp.status_code == 422
     assert "already exists" in resp.content.decode()
     assert User.objects.filter(email__iexact="taken@example.com").count() == 1
 
 
 def test_signup_with_nul_characters_is_a_form_error(db):
-    resp = english_client().post("/accounts/signup/", {"email": "x\x00@example.com", "password1": STRONG, "password2": STRONG})
+    resp = english_client().post(
+        "/accounts/signup/", {"email": "x\x00@example.com", "password1": STRONG, "password2": STRONG}
+    )
     assert resp.status_code == 422
 
 
@@ -82,7 +88,10 @@ def test_password_change(db):
     client = english_client()
     client.force_login(user)
     assert client.get("/accounts/password/change/").status_code == 200
-    resp = client.post("/accounts/password/change/", {"old_password": STRONG, "new_password1": "Inne-haslo-do-sight-7", "new_password2": "Inne-haslo-do-sight-7"})
+    resp = client.post(
+        "/accounts/password/change/",
+        {"old_password": STRONG, "new_password1": "Inne-haslo-do-sight-7", "new_password2": "Inne-haslo-do-sight-7"},
+    )
     assert resp.status_code == 302 and resp["Location"] == "/accounts/password/change/done/"
     user.refresh_from_db()
     assert user.check_password("Inne-haslo-do-sight-7")
@@ -102,7 +111,10 @@ def test_password_reset_sends_an_email_whose_link_sets_a_new_password(db):
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body)[1]
     form_page = client.get(link, follow=True)
     assert form_page.status_code == 200 and 'name="new_password1"' in form_page.content.decode()
-    resp = client.post(form_page.redirect_chain[-1][0], {"new_password1": "Nowe-haslo-sight-99", "new_password2": "Nowe-haslo-sight-99"})
+    resp = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "Nowe-haslo-sight-99", "new_password2": "Nowe-haslo-sight-99"},
+    )
     assert resp.status_code == 302 and resp["Location"] == "/accounts/password/reset/done/"
     assert client.get(resp["Location"]).status_code == 200
     user.refresh_from_db()

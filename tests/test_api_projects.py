@@ -20,14 +20,23 @@ def _post(client: Client, url: str, body: object, method: str = "post"):
 def test_token_client_can_create_list_read_update_and_delete_a_project():
     _, token = create_token()
     client = api_client(token)
-    created = _post(client, "/api/v1/projects", {"name": "Kawa", "language": "en", "target_demographics": DEMOGRAPHICS, "target_sample_size": 30})
+    created = _post(
+        client,
+        "/api/v1/projects",
+        {"name": "Kawa", "language": "en", "target_demographics": DEMOGRAPHICS, "target_sample_size": 30},
+    )
     assert created.status_code == 201, created.content
     project_id = created.json()["id"]
     assert client.get("/api/v1/projects").json()["count"] == 1
     assert client.get(f"/api/v1/projects/{project_id}").json()["name"] == "Kawa"
     patched = _post(client, f"/api/v1/projects/{project_id}", {"notes": "po wywiadach"}, method="patch")
     assert patched.status_code == 200 and patched.json()["notes"] == "po wywiadach" and patched.json()["name"] == "Kawa"
-    replaced = _post(client, f"/api/v1/projects/{project_id}", {"name": "Herbata", "target_demographics": {"gender": {"f": 1.0}}}, method="put")
+    replaced = _post(
+        client,
+        f"/api/v1/projects/{project_id}",
+        {"name": "Herbata", "target_demographics": {"gender": {"f": 1.0}}},
+        method="put",
+    )
     assert replaced.json()["name"] == "Herbata" and replaced.json()["target_demographics"] == {"gender": {"f": 1.0}}
     assert client.delete(f"/api/v1/projects/{project_id}").status_code == 204
     assert client.get(f"/api/v1/projects/{project_id}").status_code == 404
@@ -62,13 +71,26 @@ def test_invalid_demographics_are_rejected_with_a_field_level_422(demographics, 
 
 def test_weights_within_a_millionth_of_one_are_accepted():
     _, token = create_token()
-    resp = _post(api_client(token), "/api/v1/projects", {"name": "X", "target_demographics": {"age": {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3 + 5e-7}}})
+    resp = _post(
+        api_client(token),
+        "/api/v1/projects",
+        {"name": "X", "target_demographics": {"age": {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3 + 5e-7}}},
+    )
     assert resp.status_code == 201
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("name", "x" * 256), ("name", ""), ("name", "a\x00b"), ("description", "d" * 2001), ("language", "de"), ("target_sample_size", 0), ("target_sample_size", 1001), ("token_budget", -1)],
+    [
+        ("name", "x" * 256),
+        ("name", ""),
+        ("name", "a\x00b"),
+        ("description", "d" * 2001),
+        ("language", "de"),
+        ("target_sample_size", 0),
+        ("target_sample_size", 1001),
+        ("token_budget", -1),
+    ],
 )
 def test_bad_project_fields_give_422_naming_the_field(field, value):
     _, token = create_token()
@@ -127,7 +149,9 @@ def test_session_api_calls_need_the_csrf_token_for_changes():
     assert client.post("/api/v1/projects", data=body, content_type="application/json").status_code == 403
     csrf_value = _get_new_csrf_string()
     client.cookies["csrftoken"] = csrf_value
-    resp = client.post("/api/v1/projects", data=body, content_type="application/json", headers={"x-csrftoken": csrf_value})
+    resp = client.post(
+        "/api/v1/projects", data=body, content_type="application/json", headers={"x-csrftoken": csrf_value}
+    )
     assert resp.status_code == 201
 
 
@@ -200,7 +224,10 @@ def test_pages_and_api_send_security_headers(logged_client):
     for response in (logged_client.get("/projects/"), logged_client.get("/api/v1/projects")):
         csp = response.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
-        assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["Referrer-Policy"] == "same-origin"
+        assert (
+            response.headers["X-Content-Type-Options"] == "nosniff"
+            and response.headers["Referrer-Policy"] == "same-origin"
+        )
         assert response.headers["X-Frame-Options"] == "DENY"
 
 
@@ -211,7 +238,9 @@ def test_absurd_pagination_is_a_422_not_a_500(query):
     assert api_client(token).get(f"/api/v1/projects?{query}").status_code == 422
 
 
-@pytest.mark.parametrize("field", ["name", "description", "notes", "language", "target_demographics", "target_sample_size"])
+@pytest.mark.parametrize(
+    "field", ["name", "description", "notes", "language", "target_demographics", "target_sample_size"]
+)
 def test_patching_a_field_to_null_is_a_422_or_accepted_never_a_500(field):
     user, token = create_token()
     project = create_project(owner=user)

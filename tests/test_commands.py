@@ -43,13 +43,31 @@ def test_seeding_the_demo_twice_keeps_one_account_and_one_valid_project():
 
 def test_deploy_check_passes_with_production_environment_values():
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env.update(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 20 + "-production-secret-with-enough-entropy-7f3a9c", DJANGO_ALLOWED_HOSTS="sight.example.com", DJANGO_CSRF_TRUSTED_ORIGINS="https://sight.example.com", EMAIL_HOST="smtp.example.com")
-    proc = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env=env, capture_output=True, text=True, timeout=120)
+    env.update(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="x" * 20 + "-production-secret-with-enough-entropy-7f3a9c",
+        DJANGO_ALLOWED_HOSTS="sight.example.com",
+        DJANGO_CSRF_TRUSTED_ORIGINS="https://sight.example.com",
+        EMAIL_HOST="smtp.example.com",
+    )
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_deploy_check_flags_the_development_secret_key():
     env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "sight.example.com"}
     env.pop("DJANGO_SECRET_KEY", None)
-    proc = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0 and "SECRET_KEY" in proc.stdout + proc.stderr

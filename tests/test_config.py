@@ -54,7 +54,12 @@ def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
 
 
 def used_variables(prompt: config.Prompt) -> set[str]:
-    return {m.group("named") or m.group("braced") for text in (prompt.system, prompt.user) for m in string.Template.pattern.finditer(text) if m.group("named") or m.group("braced")}
+    return {
+        m.group("named") or m.group("braced")
+        for text in (prompt.system, prompt.user)
+        for m in string.Template.pattern.finditer(text)
+        if m.group("named") or m.group("braced")
+    }
 
 
 def age_range(bucket: str) -> tuple[int, int]:
@@ -117,7 +122,9 @@ def test_prompt_render_refuses_a_missing_variable():
 @pytest.mark.parametrize(("language", "warning"), [("en", "untrusted"), ("pl", "niezaufane")])
 def test_prompts_with_document_context_call_it_untrusted(language, warning):
     prompts = config.load_prompts()
-    with_context = [prompts.get(n, language) for n in prompts.names() if "rag_context" in prompts.get(n, language).variables]
+    with_context = [
+        prompts.get(n, language) for n in prompts.names() if "rag_context" in prompts.get(n, language).variables
+    ]
     assert with_context
     for prompt in with_context:
         assert warning in prompt.user.lower()
@@ -172,9 +179,15 @@ def test_occupations_only_use_buckets_of_their_preset(preset_id):
 def test_every_age_education_and_income_combination_has_a_fitting_occupation(preset_id):
     preset = config.load_demographics()[preset_id]
     cats = preset.categories
-    for age, education, income in itertools.product(cats["age_group"].buckets, cats["education"].buckets, cats["income"].buckets):
+    for age, education, income in itertools.product(
+        cats["age_group"].buckets, cats["education"].buckets, cats["income"].buckets
+    ):
         low, high = age_range(age)
-        fitting = [o for o in preset.vocabularies.occupations if o.min_age <= high and o.max_age >= low and education in o.education and income in o.income]
+        fitting = [
+            o
+            for o in preset.vocabularies.occupations
+            if o.min_age <= high and o.max_age >= low and education in o.education and income in o.income
+        ]
         assert fitting, (age, education, income)
 
 
@@ -192,7 +205,16 @@ def test_vocabularies_are_large_enough_and_without_duplicates(preset_id):
     vocab = preset.vocabularies
     assert set(vocab.first_names) == set(preset.categories["gender"].buckets)
     surname_lists = vocab.surnames.values() if isinstance(vocab.surnames, dict) else [vocab.surnames]
-    lists = [*vocab.first_names.values(), *surname_lists, vocab.interests, vocab.values, vocab.communication_styles, vocab.decision_styles, vocab.concerns, [o.name for o in vocab.occupations]]
+    lists = [
+        *vocab.first_names.values(),
+        *surname_lists,
+        vocab.interests,
+        vocab.values,
+        vocab.communication_styles,
+        vocab.decision_styles,
+        vocab.concerns,
+        [o.name for o in vocab.occupations],
+    ]
     minimums = [40] * (len(vocab.first_names) + len(surname_lists)) + [40, 25, 10, 10, 25, 40]
     for items, minimum in zip(lists, minimums, strict=True):
         assert len(items) >= minimum
@@ -296,7 +318,9 @@ def test_unknown_preset_language_is_an_error_naming_the_field(config_copy):
 
 
 def test_occupation_with_a_typo_is_an_error_naming_its_position(config_copy):
-    edit_yaml(config_copy / "demographics" / "us.yaml", lambda d: d["vocabularies"]["occupations"][2].update(max_agee=60))
+    edit_yaml(
+        config_copy / "demographics" / "us.yaml", lambda d: d["vocabularies"]["occupations"][2].update(max_agee=60)
+    )
     with pytest.raises(config.ConfigError) as exc:
         config.load_demographics()
     assert exc.value.field == "vocabularies.occupations.2.max_agee"
@@ -334,7 +358,11 @@ def test_system_check_reports_sight_e001_for_a_broken_models_yaml(config_copy):
 
 @pytest.mark.parametrize(
     ("broken_file", "code"),
-    [("features.yaml", "sight.E002"), ("prompts/en/summary.yaml", "sight.E003"), ("demographics/us.yaml", "sight.E004")],
+    [
+        ("features.yaml", "sight.E002"),
+        ("prompts/en/summary.yaml", "sight.E003"),
+        ("demographics/us.yaml", "sight.E004"),
+    ],
 )
 def test_system_check_reports_each_broken_file_under_its_own_id(config_copy, broken_file, code):
     (config_copy / broken_file).write_text("{not: [valid yaml\n", encoding="utf-8")

@@ -1,4 +1,6 @@
-"""API i websocket grup fokusowych: konfiguracja, sterowanie, zdarzenia od seq dokładnie raz, izolacja użytkowników, eksporty."""
+"""API i websocket grup fokusowych: konfiguracja, sterowanie, zdarzenia od seq dokładnie raz, izolacja użytkowników,
+eksporty.
+"""
 
 import csv
 import io
@@ -29,17 +31,27 @@ def setup_group(n=3, **extra):
     user, token = create_token()
     project = create_project(owner=user)
     people = [create_persona(project=project) for _ in range(n)]
-    body = {"name": "Bank", "questions": [{"text": "Czy zmieniłbyś bank?", "probes": ["Dlaczego?"]}, {"text": "Opłaty?"}], "turns_per_question": 3, "participants": {"persona_ids": [str(p.id) for p in people]}, **extra}
+    body = {
+        "name": "Bank",
+        "questions": [{"text": "Czy zmieniłbyś bank?", "probes": ["Dlaczego?"]}, {"text": "Opłaty?"}],
+        "turns_per_question": 3,
+        "participants": {"persona_ids": [str(p.id) for p in people]},
+        **extra,
+    }
     resp = post(api_client(token), f"/api/v1/projects/{project.id}/focus-groups", body)
     assert resp.status_code == 201, resp.content
     return api_client(token), token, project, people, resp.json()
 
 
 def run_worker():
-    SimpleWorker([django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")).work(burst=True)
+    SimpleWorker(
+        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
+    ).work(burst=True)
 
 
-def test_an_api_client_creates_runs_and_reads_a_discussion_with_every_event_once_in_order(django_capture_on_commit_callbacks):
+def test_an_api_client_creates_runs_and_reads_a_discussion_with_every_event_once_in_order(
+    django_capture_on_commit_callbacks,
+):
     client, _, _, people, fg = setup_group()
     assert fg["status"] == "pending" and fg["participant_ids"] == [str(p.id) for p in people]
     estimate = client.get(f"/api/v1/focus-groups/{fg['id']}/estimate").json()
@@ -67,7 +79,11 @@ def test_participants_can_be_n_personas_matching_filters_or_a_segment():
     [create_persona(project=project, gender="male") for _ in range(3)]
     body = {"name": "K", "questions": [{"text": "Q?"}], "participants": {"count": 3, "filters": {"gender": "female"}}}
     resp = post(api_client(token), f"/api/v1/projects/{project.id}/focus-groups", body)
-    assert resp.status_code == 201 and set(resp.json()["participant_ids"]) <= {str(w.id) for w in women} and len(resp.json()["participant_ids"]) == 3
+    assert (
+        resp.status_code == 201
+        and set(resp.json()["participant_ids"]) <= {str(w.id) for w in women}
+        and len(resp.json()["participant_ids"]) == 3
+    )
     body["participants"] = {"count": 5, "filters": {"gender": "female"}}
     too_many = post(api_client(token), f"/api/v1/projects/{project.id}/focus-groups", body)
     assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"][-1] == "participants"
@@ -78,7 +94,11 @@ def test_bad_participant_choices_are_422(participants):
     user, token = create_token()
     project = create_project(owner=user)
     create_persona(project=project)
-    resp = post(api_client(token), f"/api/v1/projects/{project.id}/focus-groups", {"name": "K", "questions": [{"text": "Q?"}], "participants": participants})
+    resp = post(
+        api_client(token),
+        f"/api/v1/projects/{project.id}/focus-groups",
+        {"name": "K", "questions": [{"text": "Q?"}], "participants": participants},
+    )
     assert resp.status_code == 422
 
 
@@ -87,7 +107,11 @@ def test_personas_from_another_project_cannot_join():
     project = create_project(owner=user)
     mine = create_persona(project=project)
     foreign = create_persona()
-    body = {"name": "K", "questions": [{"text": "Q?"}], "participants": {"persona_ids": [str(mine.id), str(foreign.id)]}}
+    body = {
+        "name": "K",
+        "questions": [{"text": "Q?"}],
+        "participants": {"persona_ids": [str(mine.id), str(foreign.id)]},
+    }
     resp = post(api_client(token), f"/api/v1/projects/{project.id}/focus-groups", body)
     assert resp.status_code == 422 and str(foreign.id) in resp.json()["detail"][0]["msg"]
 
@@ -95,7 +119,11 @@ def test_personas_from_another_project_cannot_join():
 def test_a_group_is_editable_only_while_pending(django_capture_on_commit_callbacks):
     client, _, _, _, fg = setup_group()
     url = f"/api/v1/focus-groups/{fg['id']}"
-    patched = client.patch(url, data=json.dumps({"name": "Nowa", "questions": [{"text": "Jedno pytanie?"}]}), content_type="application/json")
+    patched = client.patch(
+        url,
+        data=json.dumps({"name": "Nowa", "questions": [{"text": "Jedno pytanie?"}]}),
+        content_type="application/json",
+    )
     assert patched.status_code == 200 and patched.json()["questions"] == [{"text": "Jedno pytanie?", "probes": []}]
     with django_capture_on_commit_callbacks(execute=True):
         post(client, f"{url}/run")
@@ -137,8 +165,20 @@ def test_summary_export_and_errors(django_capture_on_commit_callbacks):
     turn_seqs = [e["seq"] for e in client.get(f"{url}/events").json()["events"] if e["kind"] == "turn"]
     from sight import llm
 
-    llm.script("summary", [{"executive_summary": "Podsumowanie " * 10, "key_insights": [{"text": "Wniosek pierwszy.", "citations": turn_seqs[:2]}, {"text": "Wniosek drugi.", "citations": turn_seqs[2:3]}],
-                             "recommendations": ["Zrobić X."], "sentiment_narrative": "Ton rozmowy był umiarkowanie pozytywny."}])
+    llm.script(
+        "summary",
+        [
+            {
+                "executive_summary": "Podsumowanie " * 10,
+                "key_insights": [
+                    {"text": "Wniosek pierwszy.", "citations": turn_seqs[:2]},
+                    {"text": "Wniosek drugi.", "citations": turn_seqs[2:3]},
+                ],
+                "recommendations": ["Zrobić X."],
+                "sentiment_narrative": "Ton rozmowy był umiarkowanie pozytywny.",
+            }
+        ],
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert post(client, f"{url}/summary").status_code == 202
     run_worker()
@@ -149,7 +189,10 @@ def test_summary_export_and_errors(django_capture_on_commit_callbacks):
     assert client.get(f"{url}/export?format=pdf").content.startswith(b"%PDF")
     rows = list(csv.reader(io.StringIO(client.get(f"{url}/export?format=csv").content.decode())))
     assert rows[0][0] == "seq" and len(rows) > 6
-    assert len(json.loads(client.get(f"{url}/export?format=json").content)["events"]) == FocusGroup.objects.get(pk=fg["id"]).last_seq
+    assert (
+        len(json.loads(client.get(f"{url}/export?format=json").content)["events"])
+        == FocusGroup.objects.get(pk=fg["id"]).last_seq
+    )
     assert client.get(f"{url}/export?format=exe").status_code == 422
 
 
@@ -189,13 +232,17 @@ def test_websocket_delivers_each_event_once_in_seq_order_with_catch_up_duplicate
         got = [json.loads(await comm.receive_from()) for _ in range(3)]
         assert [m["event"]["seq"] for m in got[:2]] == [2, 3] and got[2]["type"] == "status"
         # Nowe zdarzenie: zapis, potem publikacja; duplikat publikacji nie dociera drugi raz.
-        event, _ = await database_sync_to_async(fg.append_event)("turn", key="k3", payload={"text": "t3"}, question_index=0)
+        event, _ = await database_sync_to_async(fg.append_event)(
+            "turn", key="k3", payload={"text": "t3"}, question_index=0
+        )
         await database_sync_to_async(discussion.publish_event)(fg, event)
         await database_sync_to_async(discussion.publish_event)(fg, event)
         assert json.loads(await comm.receive_from())["event"]["seq"] == 4
         # Luka: zdarzenie 5 zapisane bez publikacji, potem publikacja 6 → klient dostaje 5 i 6 po kolei.
         await database_sync_to_async(fg.append_event)("turn", key="k4", payload={"text": "t4"}, question_index=0)
-        sixth, _ = await database_sync_to_async(fg.append_event)("turn", key="k5", payload={"text": "t5"}, question_index=0)
+        sixth, _ = await database_sync_to_async(fg.append_event)(
+            "turn", key="k5", payload={"text": "t5"}, question_index=0
+        )
         await database_sync_to_async(discussion.publish_event)(fg, sixth)
         following = [json.loads(await comm.receive_from()) for _ in range(3)]
         assert [m["event"]["seq"] for m in following if m["type"] == "event"] == [5, 6]
@@ -212,7 +259,9 @@ def test_another_users_focus_group_websocket_is_refused_before_accept():
     _, token = create_token()
 
     async def scenario():
-        _, connected, code = await _connect(f"/ws/focus-groups/{fg.id}/", [(b"authorization", f"Bearer {token}".encode())])
+        _, connected, code = await _connect(
+            f"/ws/focus-groups/{fg.id}/", [(b"authorization", f"Bearer {token}".encode())]
+        )
         assert not connected and code == 4404
 
     async_to_sync(scenario)()

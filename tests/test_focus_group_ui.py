@@ -1,4 +1,6 @@
-"""Interfejs HTML grup fokusowych: formularz z przewodnikiem i uczestnikami, przebieg na żywo, sterowanie, transkrypcja, podsumowanie, eksporty."""
+"""Interfejs HTML grup fokusowych: formularz z przewodnikiem i uczestnikami, przebieg na żywo, sterowanie, transkrypcja,
+podsumowanie, eksporty.
+"""
 
 import csv
 import io
@@ -37,28 +39,69 @@ def project(user):
 
 @pytest.fixture
 def people(project):
-    return [create_persona(project=project, full_name=f"Osoba {i} Nowak", age=25 + 10 * i, gender="female" if i % 2 else "male", location="Kraków", occupation="nauczyciel") for i in range(4)]
+    return [
+        create_persona(
+            project=project,
+            full_name=f"Osoba {i} Nowak",
+            age=25 + 10 * i,
+            gender="female" if i % 2 else "male",
+            location="Kraków",
+            occupation="nauczyciel",
+        )
+        for i in range(4)
+    ]
 
 
 def script_discussion(n=400):
     llm.script("moderator", [lambda m: {"text": f"Moderator line {next(_n)}: what do you think?"}] * n)
-    llm.script("focus_group_turn", [lambda m: {"text": f"I think fees matter, point {next(_n)}.", "addressed_to": None, "agrees_with": [], "disagrees_with": []}] * n)
-    llm.script("stance", [lambda m: {"stance": ["support", "neutral", "oppose"][next(_n) % 3], "reason": "Because of price."}] * n)
+    llm.script(
+        "focus_group_turn",
+        [
+            lambda m: {
+                "text": f"I think fees matter, point {next(_n)}.",
+                "addressed_to": None,
+                "agrees_with": [],
+                "disagrees_with": [],
+            }
+        ]
+        * n,
+    )
+    llm.script(
+        "stance",
+        [lambda m: {"stance": ["support", "neutral", "oppose"][next(_n) % 3], "reason": "Because of price."}] * n,
+    )
 
 
 def run_worker():
-    SimpleWorker([django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")).work(burst=True)
+    SimpleWorker(
+        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
+    ).work(burst=True)
 
 
 def form_data(people, **fields):
-    data = {"name": "Opłaty bankowe", "description": "Jak klienci widzą opłaty", "mode": "discussion", "turns_per_question": "4",
-            "guide": "Czy zmieniłbyś bank?\n- Co by cię przekonało?\n\nCo myślisz o opłatach?", "participants": "personas", "personas": [str(p.id) for p in people]}
+    data = {
+        "name": "Opłaty bankowe",
+        "description": "Jak klienci widzą opłaty",
+        "mode": "discussion",
+        "turns_per_question": "4",
+        "guide": "Czy zmieniłbyś bank?\n- Co by cię przekonało?\n\nCo myślisz o opłatach?",
+        "participants": "personas",
+        "personas": [str(p.id) for p in people],
+    }
     data.update(fields)
     return data
 
 
-def make_group(project, people, *, mode="discussion", questions=("Czy zmieniłbyś bank?", "Co myślisz o opłatach?"), turns=3):
-    data = FocusGroupIn(name="Grupa", mode=mode, turns_per_question=turns, questions=[{"text": q, "probes": []} for q in questions], participants={"persona_ids": [p.id for p in people]})
+def make_group(
+    project, people, *, mode="discussion", questions=("Czy zmieniłbyś bank?", "Co myślisz o opłatach?"), turns=3
+):
+    data = FocusGroupIn(
+        name="Grupa",
+        mode=mode,
+        turns_per_question=turns,
+        questions=[{"text": q, "probes": []} for q in questions],
+        participants={"persona_ids": [p.id for p in people]},
+    )
     return create_focus_group(project, data)
 
 
@@ -68,14 +111,55 @@ def finished_group(project, people):
     a, b, c = people[:3]
     fg.append_event("question", key="q0:question", payload={"text": "Czy zmieniłbyś bank?"}, question_index=0)
     fg.append_event("moderator", key="q0:open", payload={"text": "Zacznijmy od banku."}, question_index=0)
-    fg.append_event("turn", key="q0:turn:0", payload={"text": "Zmieniłabym bank dla aplikacji.", "persona_name": a.full_name}, persona_id=a.id, question_index=0)
-    fg.append_event("turn", key="q0:turn:1", payload={"text": "Zostaję, bo ufam oddziałowi.", "persona_name": b.full_name}, persona_id=b.id, question_index=0)
+    fg.append_event(
+        "turn",
+        key="q0:turn:0",
+        payload={"text": "Zmieniłabym bank dla aplikacji.", "persona_name": a.full_name},
+        persona_id=a.id,
+        question_index=0,
+    )
+    fg.append_event(
+        "turn",
+        key="q0:turn:1",
+        payload={"text": "Zostaję, bo ufam oddziałowi.", "persona_name": b.full_name},
+        persona_id=b.id,
+        question_index=0,
+    )
     fg.append_event("question", key="q1:question", payload={"text": "Co myślisz o opłatach?"}, question_index=1)
-    fg.append_event("turn", key="q1:turn:0", payload={"text": "Opłaty za kartę są za wysokie.", "persona_name": c.full_name}, persona_id=c.id, question_index=1)
-    fg.append_event("turn", key="q1:turn:1", payload={"text": "Opłaty mnie nie obchodzą.", "persona_name": a.full_name}, persona_id=a.id, question_index=1)
-    for persona, qi, before, after in ((a, 0, "neutral", "support"), (b, 0, "oppose", "oppose"), (c, 1, "neutral", "oppose"), (a, 1, "support", "neutral")):
-        fg.append_event("stance", key=f"q{qi}:stance:before:{persona.id}", payload={"when": "before", "stance": before, "reason": "r", "persona_name": persona.full_name}, persona_id=persona.id, question_index=qi)
-        fg.append_event("stance", key=f"q{qi}:stance:after:{persona.id}", payload={"when": "after", "stance": after, "reason": "r", "persona_name": persona.full_name}, persona_id=persona.id, question_index=qi)
+    fg.append_event(
+        "turn",
+        key="q1:turn:0",
+        payload={"text": "Opłaty za kartę są za wysokie.", "persona_name": c.full_name},
+        persona_id=c.id,
+        question_index=1,
+    )
+    fg.append_event(
+        "turn",
+        key="q1:turn:1",
+        payload={"text": "Opłaty mnie nie obchodzą.", "persona_name": a.full_name},
+        persona_id=a.id,
+        question_index=1,
+    )
+    for persona, qi, before, after in (
+        (a, 0, "neutral", "support"),
+        (b, 0, "oppose", "oppose"),
+        (c, 1, "neutral", "oppose"),
+        (a, 1, "support", "neutral"),
+    ):
+        fg.append_event(
+            "stance",
+            key=f"q{qi}:stance:before:{persona.id}",
+            payload={"when": "before", "stance": before, "reason": "r", "persona_name": persona.full_name},
+            persona_id=persona.id,
+            question_index=qi,
+        )
+        fg.append_event(
+            "stance",
+            key=f"q{qi}:stance:after:{persona.id}",
+            payload={"when": "after", "stance": after, "reason": "r", "persona_name": persona.full_name},
+            persona_id=persona.id,
+            question_index=qi,
+        )
     fg.set_status(FocusGroup.Status.COMPLETED)
     return fg
 
@@ -89,12 +173,24 @@ def turn_seq(fg, text):
 
 def test_create_form_parses_the_guide_into_questions_with_probes(client, project, people):
     page = client.get(f"/projects/{project.id}/focus-groups/new/")
-    assert page.status_code == 200 and 'name="guide"' in page.content.decode() and people[0].full_name in page.content.decode()
-    guide = "Czy zmieniłbyś bank?\n- Co by cię przekonało?\n  -   A co by cię zatrzymało?  \n\n\nCo myślisz o opłatach?\n-\n"
-    resp = client.post(f"/projects/{project.id}/focus-groups/new/", form_data(people[:3], guide=guide, turns_per_question="5"))
+    assert (
+        page.status_code == 200
+        and 'name="guide"' in page.content.decode()
+        and people[0].full_name in page.content.decode()
+    )
+    guide = (
+        "Czy zmieniłbyś bank?\n- Co by cię przekonało?\n  -   A co by cię zatrzymało?  \n\n\nCo "
+        "myślisz o opłatach?\n-\n"
+    )
+    resp = client.post(
+        f"/projects/{project.id}/focus-groups/new/", form_data(people[:3], guide=guide, turns_per_question="5")
+    )
     fg = FocusGroup.objects.get(project=project)
     assert resp.status_code == 302 and resp["Location"] == f"/focus-groups/{fg.id}/"
-    assert fg.questions == [{"text": "Czy zmieniłbyś bank?", "probes": ["Co by cię przekonało?", "A co by cię zatrzymało?"]}, {"text": "Co myślisz o opłatach?", "probes": []}]
+    assert fg.questions == [
+        {"text": "Czy zmieniłbyś bank?", "probes": ["Co by cię przekonało?", "A co by cię zatrzymało?"]},
+        {"text": "Co myślisz o opłatach?", "probes": []},
+    ]
     assert fg.turns_per_question == 5 and fg.status == "pending" and fg.description == "Jak klienci widzą opłaty"
     assert [link.persona_id for link in fg.participant_links.all()] == [p.id for p in people[:3]]
     listing = client.get(f"/projects/{project.id}/focus-groups/").content.decode()
@@ -108,18 +204,39 @@ def test_participants_can_be_a_segment_or_n_personas_matching_filters(client, pr
     for p in people[:2]:
         p.segment = segment
         p.save()
-    resp = client.post(f"/projects/{project.id}/focus-groups/new/", form_data([], participants="segment", segment=str(segment.id), name="Segment"))
+    resp = client.post(
+        f"/projects/{project.id}/focus-groups/new/",
+        form_data([], participants="segment", segment=str(segment.id), name="Segment"),
+    )
     assert resp.status_code == 302
     fg = FocusGroup.objects.get(name="Segment")
     assert {link.persona_id for link in fg.participant_links.all()} == {people[0].id, people[1].id}
-    resp = client.post(f"/projects/{project.id}/focus-groups/new/", form_data([], participants="filters", count="2", gender="female", age_min="30", age_max="70", location="Kraków", occupation="nauczy", name="Filtry"))
+    resp = client.post(
+        f"/projects/{project.id}/focus-groups/new/",
+        form_data(
+            [],
+            participants="filters",
+            count="2",
+            gender="female",
+            age_min="30",
+            age_max="70",
+            location="Kraków",
+            occupation="nauczy",
+            name="Filtry",
+        ),
+    )
     assert resp.status_code == 302
-    chosen = [link.persona for link in FocusGroup.objects.get(name="Filtry").participant_links.select_related("persona")]
+    chosen = [
+        link.persona for link in FocusGroup.objects.get(name="Filtry").participant_links.select_related("persona")
+    ]
     assert len(chosen) == 2 and all(p.gender == "female" and 30 <= p.age <= 70 for p in chosen)
 
 
 def test_interviews_accept_a_single_participant(client, project, people):
-    assert client.post(f"/projects/{project.id}/focus-groups/new/", form_data(people[:1], mode="interviews")).status_code == 302
+    assert (
+        client.post(f"/projects/{project.id}/focus-groups/new/", form_data(people[:1], mode="interviews")).status_code
+        == 302
+    )
     assert FocusGroup.objects.get(project=project).mode == "interviews"
 
 
@@ -133,7 +250,12 @@ def test_interviews_accept_a_single_participant(client, project, people):
         ("empty guide", {"guide": " \n \n"}, "guide", "This field is required"),
         ("guide of probes only", {"guide": "- sonda bez pytania"}, "guide", "needs a question above it"),
         ("too many probes", {"guide": "Pytanie?\n" + "- sonda\n" * 6}, "guide", "more than 5 follow-up probes"),
-        ("too many questions", {"guide": "\n".join(f"Pytanie {i}?" for i in range(21))}, "guide", "At most 20 questions"),
+        (
+            "too many questions",
+            {"guide": "\n".join(f"Pytanie {i}?" for i in range(21))},
+            "guide",
+            "At most 20 questions",
+        ),
         ("long question", {"guide": "x" * 1001}, "guide", "at most 1000 characters"),
         ("nul in name", {"name": "Grupa\x00"}, "name", "Null characters are not allowed"),
         ("nul in guide", {"guide": "Pytanie\x00?"}, "guide", "Null characters are not allowed"),
@@ -144,16 +266,37 @@ def test_interviews_accept_a_single_participant(client, project, people):
         ("segment not chosen", {"participants": "segment"}, "segment", "Choose a segment"),
         ("foreign segment", {"participants": "segment", "segment": "SEGMENT"}, "segment", "Select a valid choice"),
         ("filters without count", {"participants": "filters", "count": ""}, "count", "how many personas"),
-        ("filters matching too few", {"participants": "filters", "count": "3", "gender": "female"}, "count", "Only 2 personas"),
+        (
+            "filters matching too few",
+            {"participants": "filters", "count": "3", "gender": "female"},
+            "count",
+            "Only 2 personas",
+        ),
         ("too many requested", {"participants": "filters", "count": "13"}, "count", "Choose 2 to 12 participants"),
-        ("inverted ages", {"participants": "filters", "count": "2", "age_min": "60", "age_max": "20"}, "age_max", "must not be lower"),
+        (
+            "inverted ages",
+            {"participants": "filters", "count": "2", "age_min": "60", "age_max": "20"},
+            "age_max",
+            "must not be lower",
+        ),
         ("unknown participant mode", {"participants": "everyone"}, "participants", "Select a valid choice"),
     ],
 )
-def test_invalid_input_re_renders_the_form_with_field_errors_and_never_500(client, project, people, case, fields, field, message):
+def test_invalid_input_re_renders_the_form_with_field_errors_and_never_500(
+    client, project, people, case, fields, field, message
+):
     foreign = create_persona()
-    foreign_segment = Segment.objects.create(run=PersonaRun.objects.create(project=foreign.project, num_requested=1, seed=1), project=foreign.project, index=0, name="Obcy")
-    replacements = {"ONE": [str(people[0].id)], "FOREIGN": [str(people[0].id), str(foreign.id)], "SEGMENT": str(foreign_segment.id)}
+    foreign_segment = Segment.objects.create(
+        run=PersonaRun.objects.create(project=foreign.project, num_requested=1, seed=1),
+        project=foreign.project,
+        index=0,
+        name="Obcy",
+    )
+    replacements = {
+        "ONE": [str(people[0].id)],
+        "FOREIGN": [str(people[0].id), str(foreign.id)],
+        "SEGMENT": str(foreign_segment.id),
+    }
     fields = {k: replacements.get(v, v) if isinstance(v, str) else v for k, v in fields.items()}
     resp = client.post(f"/projects/{project.id}/focus-groups/new/", form_data(people, **fields))
     html = resp.content.decode()
@@ -167,10 +310,17 @@ def test_edit_is_allowed_while_pending_and_refused_after_start(client, project, 
     fg = make_group(project, people[:2])
     page = client.get(f"/focus-groups/{fg.id}/edit/").content.decode()
     assert "Czy zmieniłbyś bank?\n\nCo myślisz o opłatach?" in page and f'value="{people[0].id}"' in page
-    resp = client.post(f"/focus-groups/{fg.id}/edit/", form_data(people[1:4], name="Nowa nazwa", guide="Jedno pytanie?\n- sonda", mode="interviews"))
+    resp = client.post(
+        f"/focus-groups/{fg.id}/edit/",
+        form_data(people[1:4], name="Nowa nazwa", guide="Jedno pytanie?\n- sonda", mode="interviews"),
+    )
     assert resp.status_code == 302
     fg.refresh_from_db()
-    assert fg.name == "Nowa nazwa" and fg.mode == "interviews" and fg.questions == [{"text": "Jedno pytanie?", "probes": ["sonda"]}]
+    assert (
+        fg.name == "Nowa nazwa"
+        and fg.mode == "interviews"
+        and fg.questions == [{"text": "Jedno pytanie?", "probes": ["sonda"]}]
+    )
     assert [link.persona_id for link in fg.participant_links.all()] == [p.id for p in people[1:4]]
     assert client.post(f"/focus-groups/{fg.id}/edit/", form_data(people[:1], mode="discussion")).status_code == 422
     client.post(f"/focus-groups/{fg.id}/run/")
@@ -189,25 +339,49 @@ def test_the_domain_rejects_a_blank_name_and_a_discussion_left_with_one_particip
     project = create_project(owner=user)
     people = [create_persona(project=project) for _ in range(2)]
     api = api_client(token)
-    payload = {"name": "   ", "questions": [{"text": "Pytanie?"}], "participants": {"persona_ids": [str(p.id) for p in people]}}
-    assert api.post(f"/api/v1/projects/{project.id}/focus-groups", payload, content_type="application/json").status_code == 422
+    payload = {
+        "name": "   ",
+        "questions": [{"text": "Pytanie?"}],
+        "participants": {"persona_ids": [str(p.id) for p in people]},
+    }
+    assert (
+        api.post(f"/api/v1/projects/{project.id}/focus-groups", payload, content_type="application/json").status_code
+        == 422
+    )
     assert not FocusGroup.objects.exists()
     fg = make_group(project, people[:1], mode="interviews")
     assert api.patch(f"/api/v1/focus-groups/{fg.id}", {"name": " "}, content_type="application/json").status_code == 422
-    assert api.patch(f"/api/v1/focus-groups/{fg.id}", {"mode": "discussion"}, content_type="application/json").status_code == 422
+    assert (
+        api.patch(f"/api/v1/focus-groups/{fg.id}", {"mode": "discussion"}, content_type="application/json").status_code
+        == 422
+    )
     fg.refresh_from_db()
     assert fg.mode == "interviews" and fg.name == "Grupa"
-    assert api.patch(f"/api/v1/focus-groups/{fg.id}", {"mode": "discussion", "participants": {"persona_ids": [str(p.id) for p in people]}}, content_type="application/json").status_code == 200
+    assert (
+        api.patch(
+            f"/api/v1/focus-groups/{fg.id}",
+            {"mode": "discussion", "participants": {"persona_ids": [str(p.id) for p in people]}},
+            content_type="application/json",
+        ).status_code
+        == 200
+    )
 
 
 def test_delete_asks_first_and_is_refused_while_running(client, project, people):
     fg = make_group(project, people[:2])
     assert "Delete" in client.get(f"/focus-groups/{fg.id}/delete/").content.decode()
     FocusGroup.objects.filter(pk=fg.pk).update(status="running")
-    assert client.post(f"/focus-groups/{fg.id}/delete/").status_code == 302 and FocusGroup.objects.filter(pk=fg.pk).exists()
+    assert (
+        client.post(f"/focus-groups/{fg.id}/delete/").status_code == 302
+        and FocusGroup.objects.filter(pk=fg.pk).exists()
+    )
     FocusGroup.objects.filter(pk=fg.pk).update(status="stopped")
     resp = client.post(f"/focus-groups/{fg.id}/delete/")
-    assert resp.status_code == 302 and resp["Location"] == f"/projects/{project.id}/focus-groups/" and not FocusGroup.objects.filter(pk=fg.pk).exists()
+    assert (
+        resp.status_code == 302
+        and resp["Location"] == f"/projects/{project.id}/focus-groups/"
+        and not FocusGroup.objects.filter(pk=fg.pk).exists()
+    )
 
 
 # --- przebieg i sterowanie -----------------------------------------------------------------------------------------
@@ -218,7 +392,11 @@ def test_pending_page_shows_the_cost_estimate_and_a_budget_warning(client, user,
     fg = make_group(project, [create_persona(project=project) for _ in range(3)])
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
     assert 'id="estimate"' in html and "model calls" in html and "budget exceeded" in html
-    assert f'action="/focus-groups/{fg.id}/run/"' in html and f'action="/focus-groups/{fg.id}/pause/"' not in html and "ws-connect" not in html
+    assert (
+        f'action="/focus-groups/{fg.id}/run/"' in html
+        and f'action="/focus-groups/{fg.id}/pause/"' not in html
+        and "ws-connect" not in html
+    )
 
 
 def test_run_creates_a_job_and_the_page_streams_progress(client, project, people, django_capture_on_commit_callbacks):
@@ -228,17 +406,36 @@ def test_run_creates_a_job_and_the_page_streams_progress(client, project, people
     assert resp.status_code == 302 and resp["Location"] == f"/focus-groups/{fg.id}/"
     fg.refresh_from_db()
     job = Job.objects.get(pk=fg.job_id)
-    assert fg.status == "queued" and job.kind == "focus_groups.run" and job.user == project.owner and job.progress_total == 6
+    assert (
+        fg.status == "queued"
+        and job.kind == "focus_groups.run"
+        and job.user == project.owner
+        and job.progress_total == 6
+    )
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
     assert "<b data-fg-done>0</b> of 6 turns" in html and 'data-total="6"' in html and f'href="/jobs/{job.id}/"' in html
-    assert f'ws-connect="/ws/focus-groups/{fg.id}/?after=0"' in html and 'id="fg-stream"' in html and "focus_group.js" in html
-    assert f'action="/focus-groups/{fg.id}/pause/"' in html and f'action="/focus-groups/{fg.id}/stop/"' in html and f'action="/focus-groups/{fg.id}/run/"' not in html
+    assert (
+        f'ws-connect="/ws/focus-groups/{fg.id}/?after=0"' in html
+        and 'id="fg-stream"' in html
+        and "focus_group.js" in html
+    )
+    assert (
+        f'action="/focus-groups/{fg.id}/pause/"' in html
+        and f'action="/focus-groups/{fg.id}/stop/"' in html
+        and f'action="/focus-groups/{fg.id}/run/"' not in html
+    )
     assert 'id="fg-interject"' in html
     htmx = client.post(f"/focus-groups/{fg.id}/run/", **HTMX)
-    assert htmx.status_code == 200 and htmx["HX-Redirect"] == f"/focus-groups/{fg.id}/" and Job.objects.filter(kind="focus_groups.run").count() == 1
+    assert (
+        htmx.status_code == 200
+        and htmx["HX-Redirect"] == f"/focus-groups/{fg.id}/"
+        and Job.objects.filter(kind="focus_groups.run").count() == 1
+    )
 
 
-def test_a_whole_run_in_the_worker_ends_with_results_on_the_page(client, project, people, django_capture_on_commit_callbacks):
+def test_a_whole_run_in_the_worker_ends_with_results_on_the_page(
+    client, project, people, django_capture_on_commit_callbacks
+):
     fg = make_group(project, people[:3], turns=2)
     script_discussion()
     with django_capture_on_commit_callbacks(execute=True):
@@ -247,7 +444,9 @@ def test_a_whole_run_in_the_worker_ends_with_results_on_the_page(client, project
     fg.refresh_from_db()
     assert fg.status == "completed"
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
-    assert "ws-connect" not in html and 'id="transcript"' in html and 'id="statistics"' in html and 'id="summary"' in html
+    assert (
+        "ws-connect" not in html and 'id="transcript"' in html and 'id="statistics"' in html and 'id="summary"' in html
+    )
     for seq in fg.events.filter(kind="turn").values_list("seq", flat=True):
         assert html.count(f'id="event-{seq}"') == 1
     assert "Resume" not in html and f'href="/focus-groups/{fg.id}/export/pdf/"' in html
@@ -260,7 +459,12 @@ def test_pause_resume_stop_and_interjections_change_state(client, project, peopl
     first_job = FocusGroup.objects.get(pk=fg.pk).job_id
     resp = client.post(f"/focus-groups/{fg.id}/pause/", **HTMX)
     body = resp.content.decode()
-    assert resp.status_code == 200 and body.strip().startswith('<div id="fg-status"') and 'hx-swap-oob="true"' in body and "Resume" in body
+    assert (
+        resp.status_code == 200
+        and body.strip().startswith('<div id="fg-status"')
+        and 'hx-swap-oob="true"' in body
+        and "Resume" in body
+    )
     fg.refresh_from_db()
     assert fg.status == "paused" and Job.objects.get(pk=first_job).status == "cancelled"
     assert client.post(f"/focus-groups/{fg.id}/pause/").status_code == 302
@@ -270,7 +474,12 @@ def test_pause_resume_stop_and_interjections_change_state(client, project, peopl
     assert fg.status == "queued" and fg.job_id != first_job
     resp = client.post(f"/focus-groups/{fg.id}/interject/", {"text": "A co z aplikacją <b>mobilną</b>?"}, **HTMX)
     body = resp.content.decode()
-    assert resp.status_code == 200 and body.strip().startswith('<form id="fg-interject"') and "Sent." in body and "<textarea" in body
+    assert (
+        resp.status_code == 200
+        and body.strip().startswith('<form id="fg-interject"')
+        and "Sent." in body
+        and "<textarea" in body
+    )
     event = fg.events.get(kind="interjection")
     assert event.payload["text"] == "A co z aplikacją <b>mobilną</b>?"
     resp = client.post(f"/focus-groups/{fg.id}/interject/", {"text": "Bez JS?"})
@@ -281,47 +490,99 @@ def test_pause_resume_stop_and_interjections_change_state(client, project, peopl
     fg.refresh_from_db()
     assert fg.status == "stopped"
     resp = client.post(f"/focus-groups/{fg.id}/interject/", {"text": "Za późno"}, **HTMX)
-    assert resp.status_code == 422 and "has finished" in resp.content.decode() and fg.events.filter(kind="interjection").count() == 2
+    assert (
+        resp.status_code == 422
+        and "has finished" in resp.content.decode()
+        and fg.events.filter(kind="interjection").count() == 2
+    )
     resp = client.post(f"/focus-groups/{fg.id}/resume/", **HTMX)
     assert resp["HX-Redirect"] == f"/focus-groups/{fg.id}/"
     fg.refresh_from_db()
     assert fg.status == "stopped" and "cannot be started" in client.get(f"/focus-groups/{fg.id}/").content.decode()
-    for url in (f"/focus-groups/{fg.id}/run/", f"/focus-groups/{fg.id}/pause/", f"/focus-groups/{fg.id}/interject/", f"/focus-groups/{fg.id}/summary/"):
+    for url in (
+        f"/focus-groups/{fg.id}/run/",
+        f"/focus-groups/{fg.id}/pause/",
+        f"/focus-groups/{fg.id}/interject/",
+        f"/focus-groups/{fg.id}/summary/",
+    ):
         assert client.get(url).status_code in (302, 405), url
 
 
 def test_the_live_page_renders_every_event_so_far_and_connects_after_the_last(client, project, people):
     fg = make_group(project, people[:2])
     fg.append_event("question", key="q0:question", payload={"text": "Czy zmieniłbyś bank?"}, question_index=0)
-    fg.append_event("turn", key="q0:turn:0", payload={"text": "Tak, dla <b>aplikacji</b>.", "persona_name": people[0].full_name, "addressed_to": people[1].full_name}, persona_id=people[0].id, question_index=0)
+    fg.append_event(
+        "turn",
+        key="q0:turn:0",
+        payload={
+            "text": "Tak, dla <b>aplikacji</b>.",
+            "persona_name": people[0].full_name,
+            "addressed_to": people[1].full_name,
+        },
+        persona_id=people[0].id,
+        question_index=0,
+    )
     fg.set_status(FocusGroup.Status.RUNNING)
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
-    assert f'ws-connect="/ws/focus-groups/{fg.id}/?after=2"' in html and 'id="event-1"' in html and 'id="event-2"' in html
+    assert (
+        f'ws-connect="/ws/focus-groups/{fg.id}/?after=2"' in html and 'id="event-1"' in html and 'id="event-2"' in html
+    )
     assert "Tak, dla &lt;b&gt;aplikacji&lt;/b&gt;." in html and "<b>aplikacji" not in html
     now = re.search(r'<p id="fg-now-speaker"[^>]*>(.*?)</p>', html, re.S)[1]
-    assert people[0].full_name in now and "Czy zmieniłbyś bank?" in re.search(r'<p id="fg-now-question"[^>]*>(.*?)</p>', html, re.S)[1]
+    assert (
+        people[0].full_name in now
+        and "Czy zmieniłbyś bank?" in re.search(r'<p id="fg-now-question"[^>]*>(.*?)</p>', html, re.S)[1]
+    )
 
 
 # --- fragmenty websocketu --------------------------------------------------------------------------------------------
 
 
 def test_event_live_fragment_appends_out_of_band_and_escapes_turn_text():
-    event = {"seq": 7, "kind": "turn", "persona_id": None, "question_index": 0, "created_at": "2025-01-01T00:00:00+00:00",
-             "payload": {"text": "<script>alert('x')</script>", "persona_name": "<img src=x onerror=alert(1)>", "agrees_with": ["a"], "disagrees_with": []}}
+    event = {
+        "seq": 7,
+        "kind": "turn",
+        "persona_id": None,
+        "question_index": 0,
+        "created_at": "2025-01-01T00:00:00+00:00",
+        "payload": {
+            "text": "<script>alert('x')</script>",
+            "persona_name": "<img src=x onerror=alert(1)>",
+            "agrees_with": ["a"],
+            "disagrees_with": [],
+        },
+    }
     html = render_to_string("focus_groups/detail.html#event_live", {"e": event})
     assert html.strip().startswith('<div hx-swap-oob="beforeend:#fg-stream">') and 'id="event-7"' in html
     assert "<script>" not in html and "&lt;script&gt;" in html and "<img" not in html
     assert 'id="fg-now-speaker" class="fg-now__value" hx-swap-oob="true"' in html and "<html" not in html
-    question = render_to_string("focus_groups/detail.html#event_live", {"e": {**event, "kind": "question", "payload": {"text": "Pytanie <script>?"}}})
-    assert 'id="fg-now-question" class="fg-now__value" hx-swap-oob="true"' in question and "&lt;script&gt;" in question and "<script>" not in question
+    question = render_to_string(
+        "focus_groups/detail.html#event_live",
+        {"e": {**event, "kind": "question", "payload": {"text": "Pytanie <script>?"}}},
+    )
+    assert (
+        'id="fg-now-question" class="fg-now__value" hx-swap-oob="true"' in question
+        and "&lt;script&gt;" in question
+        and "<script>" not in question
+    )
 
 
 def test_status_live_fragment_swaps_the_controls_and_posts_with_htmx(db):
     state = {"id": "7b3c1f0e-0000-4000-8000-000000000000", "status": "paused", "control": "pause", "last_seq": 12}
     html = render_to_string("focus_groups/detail.html#status_live", {"fg": state})
-    assert html.strip().startswith('<div id="fg-status"') and 'hx-swap-oob="true"' in html and 'data-status="paused"' in html
-    assert f'hx-post="/focus-groups/{state["id"]}/resume/"' in html and f'hx-post="/focus-groups/{state["id"]}/stop/"' in html and "/pause/" not in html
-    done = render_to_string("focus_groups/detail.html#status_live", {"fg": {**state, "status": "completed", "control": ""}})
+    assert (
+        html.strip().startswith('<div id="fg-status"')
+        and 'hx-swap-oob="true"' in html
+        and 'data-status="paused"' in html
+    )
+    assert (
+        f'hx-post="/focus-groups/{state["id"]}/resume/"' in html
+        and f'hx-post="/focus-groups/{state["id"]}/stop/"' in html
+        and "/pause/" not in html
+    )
+    done = render_to_string(
+        "focus_groups/detail.html#status_live", {"fg": {**state, "status": "completed", "control": ""}}
+    )
     assert "data-finished" in done and "hx-post" not in done and f'href="/focus-groups/{state["id"]}/"' in done
 
 
@@ -336,10 +597,19 @@ def test_the_websocket_sends_the_page_fragments_to_the_browser(transactional_db)
     project = create_project(owner=user)
     people = [create_persona(project=project) for _ in range(2)]
     fg = make_group(project, people)
-    fg.append_event("turn", key="t0", payload={"text": "pierwsza <script>", "persona_name": "A"}, persona_id=people[0].id, question_index=0)
+    fg.append_event(
+        "turn",
+        key="t0",
+        payload={"text": "pierwsza <script>", "persona_name": "A"},
+        persona_id=people[0].id,
+        question_index=0,
+    )
     browser = Client()
     browser.force_login(user)
-    headers = [(b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode()), (b"origin", b"http://testserver")]
+    headers = [
+        (b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode()),
+        (b"origin", b"http://testserver"),
+    ]
 
     async def scenario():
         comm = WebsocketCommunicator(application, f"/ws/focus-groups/{fg.id}/?after=0", headers=headers)
@@ -355,14 +625,21 @@ def test_the_websocket_sends_the_page_fragments_to_the_browser(transactional_db)
     assert discussion.group_name(fg.id) == f"focus-group-{fg.id}"
 
 
-# --- dostęp i CSRF -----------------------------------------------------------------------------------------------------
+# --- dostęp i CSRF
+# -----------------------------------------------------------------------------------------------------
 
 
 def test_csrf_is_enforced_on_every_post(user, project, people):
     fg = make_group(project, people[:2])
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
-    urls = [f"/projects/{project.id}/focus-groups/new/", *(f"/focus-groups/{fg.id}/{a}/" for a in ("edit", "delete", "run", "resume", "pause", "stop", "interject", "summary"))]
+    urls = [
+        f"/projects/{project.id}/focus-groups/new/",
+        *(
+            f"/focus-groups/{fg.id}/{a}/"
+            for a in ("edit", "delete", "run", "resume", "pause", "stop", "interject", "summary")
+        ),
+    ]
     for url in urls:
         assert client.post(url, form_data(people[:2], text="x")).status_code == 403, url
         assert client.post(url, form_data(people[:2], text="x"), **HTMX).status_code == 403, url
@@ -379,12 +656,21 @@ def test_another_users_focus_group_is_404_everywhere(client, people):
     other_project = create_project(name="Cudzy")
     fg = make_group(other_project, [create_persona(project=other_project) for _ in range(2)])
     fg.append_event("turn", key="t0", payload={"text": "tajne", "persona_name": "X"}, question_index=0)
-    for url in (f"/focus-groups/{fg.id}/", f"/focus-groups/{fg.id}/edit/", f"/focus-groups/{fg.id}/delete/", f"/focus-groups/{fg.id}/summary/",
-                f"/focus-groups/{fg.id}/export/md/", f"/projects/{other_project.id}/focus-groups/", f"/projects/{other_project.id}/focus-groups/new/"):
+    for url in (
+        f"/focus-groups/{fg.id}/",
+        f"/focus-groups/{fg.id}/edit/",
+        f"/focus-groups/{fg.id}/delete/",
+        f"/focus-groups/{fg.id}/summary/",
+        f"/focus-groups/{fg.id}/export/md/",
+        f"/projects/{other_project.id}/focus-groups/",
+        f"/projects/{other_project.id}/focus-groups/new/",
+    ):
         assert client.get(url).status_code == 404, url
         assert client.get(url, **HTMX).status_code == 404, url
     for action in ("edit", "delete", "run", "resume", "pause", "stop", "interject", "summary"):
-        assert client.post(f"/focus-groups/{fg.id}/{action}/", {"text": "x", "name": "przejęta"}).status_code == 404, action
+        assert client.post(f"/focus-groups/{fg.id}/{action}/", {"text": "x", "name": "przejęta"}).status_code == 404, (
+            action
+        )
     assert client.post(f"/projects/{other_project.id}/focus-groups/new/", form_data(people[:2])).status_code == 404
     fg.refresh_from_db()
     assert fg.status == "pending" and fg.name == "Grupa" and fg.events.count() == 1 and not Job.objects.exists()
@@ -404,7 +690,12 @@ def test_transcript_filters_return_the_right_turns(client, project, people):
     fg = finished_group(project, people)
     url = f"/focus-groups/{fg.id}/"
     full = client.get(url).content.decode()
-    all_turns = ("Zmieniłabym bank dla aplikacji.", "Zostaję, bo ufam oddziałowi.", "Opłaty za kartę są za wysokie.", "Opłaty mnie nie obchodzą.")
+    all_turns = (
+        "Zmieniłabym bank dla aplikacji.",
+        "Zostaję, bo ufam oddziałowi.",
+        "Opłaty za kartę są za wysokie.",
+        "Opłaty mnie nie obchodzą.",
+    )
     assert all(t in full for t in all_turns) and 'id="transcript"' in full
 
     def shown(**params):
@@ -420,9 +711,17 @@ def test_transcript_filters_return_the_right_turns(client, project, people):
     assert shown(stance="support", question="0") == {"Zmieniłabym bank dla aplikacji."}
     assert shown(q="nic takiego") == set()
     bad = client.get(url, {"persona": "obcy", "question": "99", "stance": "love", "q": "x" * 300}, **HTMX)
-    assert bad.status_code == 200 and "Some filters were ignored" in bad.content.decode() and {t for t in all_turns if t in bad.content.decode()} == set(all_turns)
+    assert (
+        bad.status_code == 200
+        and "Some filters were ignored" in bad.content.decode()
+        and {t for t in all_turns if t in bad.content.decode()} == set(all_turns)
+    )
     filtered_page = client.get(url, {"q": "opłaty"}).content.decode()
-    assert "<html" in filtered_page and 'value="opłaty"' in filtered_page and "Zostaję, bo ufam oddziałowi." not in filtered_page
+    assert (
+        "<html" in filtered_page
+        and 'value="opłaty"' in filtered_page
+        and "Zostaję, bo ufam oddziałowi." not in filtered_page
+    )
 
 
 def test_statistics_show_participation_and_stance_shifts(client, project, people):
@@ -430,38 +729,82 @@ def test_statistics_show_participation_and_stance_shifts(client, project, people
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
     section = re.search(r'<section class="card" id="statistics">(.*?)</section>', html, re.S)[1]
     assert people[0].full_name in section and 'style="width: 100.0%"' in section
-    assert "1 of 2 participants changed their stance." in section and "2 of 2 participants changed their stance." in section
+    assert (
+        "1 of 2 participants changed their stance." in section
+        and "2 of 2 participants changed their stance." in section
+    )
 
 
 def test_summary_citations_link_to_turns_in_the_transcript(client, project, people):
     fg = finished_group(project, people)
     first, second = turn_seq(fg, "Zmieniłabym bank dla aplikacji."), turn_seq(fg, "Opłaty za kartę są za wysokie.")
-    fg.summary = {"executive_summary": "Uczestnicy <script>x</script> różnią się.", "key_insights": [{"text": "Aplikacja przyciąga.", "citations": [first]}, {"text": "Opłaty zniechęcają.", "citations": [second, first]}],
-                  "surprising_findings": [{"text": "Zaufanie do oddziału.", "citations": [turn_seq(fg, "Zostaję, bo ufam oddziałowi.")]}], "segment_differences": ["Młodsi chcą aplikacji."],
-                  "recommendations": ["Obniżyć opłaty."], "sentiment_narrative": "Mieszany.", "model": "fake-model", "generated_at": "2025-01-01T00:00:00+00:00"}
+    fg.summary = {
+        "executive_summary": "Uczestnicy <script>x</script> różnią się.",
+        "key_insights": [
+            {"text": "Aplikacja przyciąga.", "citations": [first]},
+            {"text": "Opłaty zniechęcają.", "citations": [second, first]},
+        ],
+        "surprising_findings": [
+            {"text": "Zaufanie do oddziału.", "citations": [turn_seq(fg, "Zostaję, bo ufam oddziałowi.")]}
+        ],
+        "segment_differences": ["Młodsi chcą aplikacji."],
+        "recommendations": ["Obniżyć opłaty."],
+        "sentiment_narrative": "Mieszany.",
+        "model": "fake-model",
+        "generated_at": "2025-01-01T00:00:00+00:00",
+    }
     fg.save()
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
     cited = re.findall(rf'href="/focus-groups/{fg.id}/#event-(\d+)"', html)
-    assert sorted(set(map(int, cited))) == sorted({first, second, turn_seq(fg, "Zostaję, bo ufam oddziałowi.")}) and len(cited) == 4
+    assert (
+        sorted(set(map(int, cited))) == sorted({first, second, turn_seq(fg, "Zostaję, bo ufam oddziałowi.")})
+        and len(cited) == 4
+    )
     for seq in set(cited):
         assert html.count(f'id="event-{seq}"') == 1
     assert "&lt;script&gt;x" in html and "<script>x" not in html and "Regenerate" in html and "Obniżyć opłaty." in html
 
 
-def test_generate_summary_starts_a_job_shows_its_progress_and_then_the_summary(client, project, people, django_capture_on_commit_callbacks):
+def test_generate_summary_starts_a_job_shows_its_progress_and_then_the_summary(
+    client, project, people, django_capture_on_commit_callbacks
+):
     fg = finished_group(project, people)
     turns = list(fg.events.filter(kind="turn").values_list("seq", flat=True))
-    llm.script("summary", [{"executive_summary": "Uczestnicy " * 20, "key_insights": [{"text": "Opłaty są barierą.", "citations": turns[:2]}, {"text": "Aplikacja ma znaczenie.", "citations": [turns[2]]}],
-                            "surprising_findings": [], "segment_differences": [], "recommendations": ["Obniżyć opłaty."], "sentiment_narrative": "Umiarkowanie pozytywny ton."}])
+    llm.script(
+        "summary",
+        [
+            {
+                "executive_summary": "Uczestnicy " * 20,
+                "key_insights": [
+                    {"text": "Opłaty są barierą.", "citations": turns[:2]},
+                    {"text": "Aplikacja ma znaczenie.", "citations": [turns[2]]},
+                ],
+                "surprising_findings": [],
+                "segment_differences": [],
+                "recommendations": ["Obniżyć opłaty."],
+                "sentiment_narrative": "Umiarkowanie pozytywny ton.",
+            }
+        ],
+    )
     with django_capture_on_commit_callbacks(execute=True):
         resp = client.post(f"/focus-groups/{fg.id}/summary/", **HTMX)
     body = resp.content.decode()
     fg.refresh_from_db()
     job = Job.objects.get(pk=fg.summary_job_id)
-    assert resp.status_code == 200 and body.strip().startswith('<section class="card fg-summary" id="summary"') and 'hx-trigger="every 2s"' in body and f'id="job-{job.id}"' in body
+    assert (
+        resp.status_code == 200
+        and body.strip().startswith('<section class="card fg-summary" id="summary"')
+        and 'hx-trigger="every 2s"' in body
+        and f'id="job-{job.id}"' in body
+    )
     run_worker()
     body = client.get(f"/focus-groups/{fg.id}/summary/", **HTMX).content.decode()
-    assert "every 2s" not in body and "Opłaty są barierą." in body and f'href="/focus-groups/{fg.id}/#event-{turns[0]}"' in body and "Regenerate" in body
+    assert (
+        "every 2s" not in body
+        and "Opłaty są barierą." in body
+        and f'href="/focus-groups/{fg.id}/#event-{turns[0]}"' in body
+        and "Regenerate" in body
+    )
     assert client.post(f"/focus-groups/{fg.id}/summary/").status_code == 302
     fg.refresh_from_db()
     assert Job.objects.get(pk=fg.summary_job_id).params["regenerate"] is True
@@ -478,11 +821,20 @@ def test_summary_of_a_silent_group_is_refused_in_place(client, project, people):
 def test_exports_download_in_every_format(client, project, people):
     fg = finished_group(project, people)
     md = client.get(f"/focus-groups/{fg.id}/export/md/")
-    assert md.status_code == 200 and "attachment" in md["Content-Disposition"] and "Zmieniłabym bank dla aplikacji." in md.content.decode()
+    assert (
+        md.status_code == 200
+        and "attachment" in md["Content-Disposition"]
+        and "Zmieniłabym bank dla aplikacji." in md.content.decode()
+    )
     pdf = client.get(f"/focus-groups/{fg.id}/export/pdf/")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     rows = list(csv.DictReader(io.StringIO(client.get(f"/focus-groups/{fg.id}/export/csv/").content.decode())))
-    assert {r["text"] for r in rows if r["kind"] == "turn"} == {"Zmieniłabym bank dla aplikacji.", "Zostaję, bo ufam oddziałowi.", "Opłaty za kartę są za wysokie.", "Opłaty mnie nie obchodzą."}
+    assert {r["text"] for r in rows if r["kind"] == "turn"} == {
+        "Zmieniłabym bank dla aplikacji.",
+        "Zostaję, bo ufam oddziałowi.",
+        "Opłaty za kartę są za wysokie.",
+        "Opłaty mnie nie obchodzą.",
+    }
     data = json.loads(client.get(f"/focus-groups/{fg.id}/export/json/").content)
     assert data["focus_group"]["id"] == str(fg.id) and len(data["events"]) == fg.last_seq
     assert client.get(f"/focus-groups/{fg.id}/export/exe/").status_code == 404
@@ -491,7 +843,13 @@ def test_exports_download_in_every_format(client, project, people):
 def test_interviews_show_answers_without_stance_shifts(client, project, people):
     fg = make_group(project, people[:2], mode="interviews", questions=("Jak płacisz?",))
     fg.append_event("question", key="q0:question", payload={"text": "Jak płacisz?"}, question_index=0)
-    fg.append_event("answer", key=f"q0:answer:{people[0].id}", payload={"text": "Zawsze kartą.", "persona_name": people[0].full_name}, persona_id=people[0].id, question_index=0)
+    fg.append_event(
+        "answer",
+        key=f"q0:answer:{people[0].id}",
+        payload={"text": "Zawsze kartą.", "persona_name": people[0].full_name},
+        persona_id=people[0].id,
+        question_index=0,
+    )
     fg.set_status(FocusGroup.Status.COMPLETED)
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
     assert "Zawsze kartą." in html and "Stance shifts" not in html and 'id="statistics"' in html

@@ -1,4 +1,6 @@
-"""Grupy fokusowe: prawdziwa dyskusja ze zdarzeniami `seq`, sterowanie badacza, wznowienie, budżet, podsumowanie z cytowaniami."""
+"""Grupy fokusowe: prawdziwa dyskusja ze zdarzeniami `seq`, sterowanie badacza, wznowienie, budżet, podsumowanie z
+cytowaniami.
+"""
 
 import itertools
 
@@ -18,13 +20,17 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 _n = itertools.count(1)
 
 
-
 def moderator(messages):
     return {"text": f"Moderator line {next(_n)}: what do you think?"}
 
 
 def turn(messages):
-    return {"text": f"I think this matters to me, point {next(_n)}. Second sentence here.", "addressed_to": None, "agrees_with": [], "disagrees_with": []}
+    return {
+        "text": f"I think this matters to me, point {next(_n)}. Second sentence here.",
+        "addressed_to": None,
+        "agrees_with": [],
+        "disagrees_with": [],
+    }
 
 
 def stance(messages):
@@ -41,13 +47,23 @@ def panel(project, n=3):
     return [create_persona(project=project, full_name=f"Osoba {i} Nowak", extraversion=0.2 * i) for i in range(n)]
 
 
-def make_group(project, people, *, mode="discussion", turns=4, questions=("Czy zmieniłbyś bank?", "Co myślisz o opłatach?")):
-    data = FocusGroupIn(name="FG", mode=mode, turns_per_question=turns, questions=[{"text": q, "probes": []} for q in questions], participants={"persona_ids": [p.id for p in people]})
+def make_group(
+    project, people, *, mode="discussion", turns=4, questions=("Czy zmieniłbyś bank?", "Co myślisz o opłatach?")
+):
+    data = FocusGroupIn(
+        name="FG",
+        mode=mode,
+        turns_per_question=turns,
+        questions=[{"text": q, "probes": []} for q in questions],
+        participants={"persona_ids": [p.id for p in people]},
+    )
     return create_focus_group(project, data)
 
 
 def run_worker():
-    SimpleWorker([django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")).work(burst=True)
+    SimpleWorker(
+        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
+    ).work(burst=True)
 
 
 def start(fg, capture):
@@ -95,7 +111,9 @@ def test_interviews_mode_asks_everyone_independently(django_capture_on_commit_ca
     fg.refresh_from_db()
     assert fg.status == "completed"
     assert fg.events.filter(kind="answer").count() == 8
-    assert all("-" in m[-1].text.split("Recent transcript")[-1][:40] or True for m in llm.scripted_calls("focus_group_turn"))
+    assert all(
+        "-" in m[-1].text.split("Recent transcript")[-1][:40] or True for m in llm.scripted_calls("focus_group_turn")
+    )
     assert Job.objects.get(pk=fg.job_id).progress_done == 8
 
 
@@ -202,9 +220,27 @@ def test_summary_cites_only_existing_turns_and_invalid_citations_are_reasked(dja
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
     turns = list(fg.events.filter(kind="turn").values_list("seq", flat=True))
-    body = {"executive_summary": "Uczestnicy " * 20, "surprising_findings": [], "segment_differences": [], "recommendations": ["Obniżyć opłaty."], "sentiment_narrative": "Umiarkowanie pozytywny ton."}
-    bad = {**body, "key_insights": [{"text": "Opłaty są barierą.", "citations": [9999]}, {"text": "Zaufanie ma znaczenie.", "citations": [turns[0]]}]}
-    good = {**body, "key_insights": [{"text": "Opłaty są barierą.", "citations": [turns[0], turns[1]]}, {"text": "Zaufanie ma znaczenie.", "citations": [turns[2]]}]}
+    body = {
+        "executive_summary": "Uczestnicy " * 20,
+        "surprising_findings": [],
+        "segment_differences": [],
+        "recommendations": ["Obniżyć opłaty."],
+        "sentiment_narrative": "Umiarkowanie pozytywny ton.",
+    }
+    bad = {
+        **body,
+        "key_insights": [
+            {"text": "Opłaty są barierą.", "citations": [9999]},
+            {"text": "Zaufanie ma znaczenie.", "citations": [turns[0]]},
+        ],
+    }
+    good = {
+        **body,
+        "key_insights": [
+            {"text": "Opłaty są barierą.", "citations": [turns[0], turns[1]]},
+            {"text": "Zaufanie ma znaczenie.", "citations": [turns[2]]},
+        ],
+    }
     llm.script("summary", [bad, good])
     with django_capture_on_commit_callbacks(execute=True):
         summary.start_summary(fg, user=project.owner)

@@ -20,10 +20,28 @@ from tests.conftest import create_project
 
 BACKENDS = [
     pytest.param("falkordb", id="falkordb"),
-    pytest.param("neo4j", id="neo4j", marks=pytest.mark.skipif(not os.environ.get("NEO4J_URI"), reason="NEO4J_URI is not set; Neo4j 5 runs in CI (.github/workflows/ci.yml)")),
+    pytest.param(
+        "neo4j",
+        id="neo4j",
+        marks=pytest.mark.skipif(
+            not os.environ.get("NEO4J_URI"),
+            reason="NEO4J_URI is not set; Neo4j 5 runs in CI (.github/workflows/ci.yml)",
+        ),
+    ),
 ]
 
-NASTY = ["it's", "a\\b", "C:\\path\\", "x' RETURN 1 //", '"; MATCH (n) DETACH DELETE n //', "}) DETACH DELETE n WITH 1 AS x MATCH (m", "`tick`", "new\nline\ttab", "Zażółć gęślą jaźń 😀", "$param {a: 1}"]
+NASTY = [
+    "it's",
+    "a\\b",
+    "C:\\path\\",
+    "x' RETURN 1 //",
+    '"; MATCH (n) DETACH DELETE n //',
+    "}) DETACH DELETE n WITH 1 AS x MATCH (m",
+    "`tick`",
+    "new\nline\ttab",
+    "Zażółć gęślą jaźń 😀",
+    "$param {a: 1}",
+]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -59,7 +77,16 @@ def new_project(backend: str) -> Iterator[Callable[..., str]]:
 
 
 def persona_rows(n: int, **extra: object) -> list[dict[str, object]]:
-    return [{"id": str(uuid.uuid4()), "name": f"Persona {i}", "segment": "a" if i % 2 else "b", "demographics": {"age_group": "18-34", "gender": "female"}, **extra} for i in range(n)]
+    return [
+        {
+            "id": str(uuid.uuid4()),
+            "name": f"Persona {i}",
+            "segment": "a" if i % 2 else "b",
+            "demographics": {"age_group": "18-34", "gender": "female"},
+            **extra,
+        }
+        for i in range(n)
+    ]
 
 
 def test_project_round_trip_and_delete(new_project):
@@ -72,7 +99,18 @@ def test_project_round_trip_and_delete(new_project):
 
 def test_personas_round_trip_with_flattened_demographics(new_project):
     pid = new_project()
-    row = {"id": uuid.uuid4(), "name": "Anna", "segment": "young urban", "demographics": {"age_group": "18-34", "Income Level": {"band": "high", "weight": 0.5}, "kids": 2, "smoker": False, "skip": None}}
+    row = {
+        "id": uuid.uuid4(),
+        "name": "Anna",
+        "segment": "young urban",
+        "demographics": {
+            "age_group": "18-34",
+            "Income Level": {"band": "high", "weight": 0.5},
+            "kids": 2,
+            "smoker": False,
+            "skip": None,
+        },
+    }
     assert graph.upsert_personas(pid, [row]) == 1
     [persona] = graph.project_personas(pid)
     assert persona["id"] == str(row["id"])
@@ -93,7 +131,10 @@ def test_upserting_twice_never_duplicates_and_replaces_properties(new_project):
     graph.upsert_personas(pid, rows)
     rows[0]["demographics"] = {"gender": "male"}
     graph.upsert_personas(pid, rows)
-    mentions = [{"persona_id": rows[0]["id"], "concept": "Cena", "sentiment": -0.5, "seq": 1}, {"persona_id": rows[1]["id"], "concept": "jakość", "sentiment": 0.5, "seq": 2}]
+    mentions = [
+        {"persona_id": rows[0]["id"], "concept": "Cena", "sentiment": -0.5, "seq": 1},
+        {"persona_id": rows[1]["id"], "concept": "jakość", "sentiment": 0.5, "seq": 2},
+    ]
     fg = uuid.uuid4()
     graph.upsert_concepts(pid, fg, mentions)
     graph.upsert_concepts(pid, fg, [{**mentions[0], "sentiment": 0.25}, mentions[1]])
@@ -107,14 +148,20 @@ def test_upserting_twice_never_duplicates_and_replaces_properties(new_project):
 
 def test_nasty_values_round_trip_exactly(new_project):
     pid = new_project(NASTY[0], NASTY[3])
-    rows = [{"id": str(uuid.uuid4()), "name": value, "segment": value, "demographics": {value: value}} for value in NASTY]
+    rows = [
+        {"id": str(uuid.uuid4()), "name": value, "segment": value, "demographics": {value: value}} for value in NASTY
+    ]
     graph.upsert_personas(pid, rows)
     stored = {p["id"]: p for p in graph.project_personas(pid)}
     for row, value in zip(rows, NASTY, strict=True):
         assert stored[row["id"]]["name"] == value
         assert stored[row["id"]]["segment"] == value
         assert value in stored[row["id"]].values()
-    graph.upsert_concepts(pid, uuid.uuid4(), [{"persona_id": rows[0]["id"], "concept": value, "sentiment": 0.1, "seq": i} for i, value in enumerate(NASTY)])
+    graph.upsert_concepts(
+        pid,
+        uuid.uuid4(),
+        [{"persona_id": rows[0]["id"], "concept": value, "sentiment": 0.1, "seq": i} for i, value in enumerate(NASTY)],
+    )
     names = {c["name"] for c in graph.project_concepts(pid, limit=100)}
     assert names == {" ".join(v.split()) for v in NASTY}
     assert graph.counts(pid)["personas"] == len(NASTY)
@@ -125,7 +172,10 @@ def test_large_batches_are_chunked_and_counted(new_project):
     rows = persona_rows(2000, segment="x" * 200)
     assert graph.upsert_personas(pid, rows) == 2000
     fg = uuid.uuid4()
-    mentions = [{"persona_id": row["id"], "concept": f"pojęcie {i % 50}", "sentiment": 1 if i % 2 else -1, "seq": i} for i, row in enumerate(rows)]
+    mentions = [
+        {"persona_id": row["id"], "concept": f"pojęcie {i % 50}", "sentiment": 1 if i % 2 else -1, "seq": i}
+        for i, row in enumerate(rows)
+    ]
     assert graph.upsert_concepts(pid, fg, mentions) == 2000
     assert graph.counts(pid) == {"projects": 1, "personas": 2000, "concepts": 50, "mentions": 2000}
     top = graph.project_concepts(pid, limit=5)
@@ -149,7 +199,11 @@ def test_concepts_are_normalised_and_ranked_by_mentions(new_project):
     ]
     assert graph.upsert_concepts(pid, fg, mentions) == 5
     top = graph.project_concepts(pid)
-    assert [(t["name"], t["mentions"], t["personas"]) for t in top] == [("Cena", 3, 2), ("Dostawa", 1, 1), ("Obsługa klienta", 1, 1)]
+    assert [(t["name"], t["mentions"], t["personas"]) for t in top] == [
+        ("Cena", 3, 2),
+        ("Dostawa", 1, 1),
+        ("Obsługa klienta", 1, 1),
+    ]
     assert top[0]["sentiment"] == -0.5
     assert top[1]["sentiment"] is None
     assert top[2]["sentiment"] == 1.0  # przycięte do [-1, 1]
@@ -162,13 +216,17 @@ def test_persona_agreements_compare_sentiment_signs(new_project):
     pid = new_project()
     a, b = sorted(str(uuid.uuid4()) for _ in range(2))
     fg = uuid.uuid4()
-    graph.upsert_concepts(pid, fg, [
-        {"persona_id": a, "concept": "cena", "sentiment": 0.8, "seq": 1},
-        {"persona_id": b, "concept": "cena", "sentiment": 0.4, "seq": 2},
-        {"persona_id": a, "concept": "dostawa", "sentiment": -0.8, "seq": 3},
-        {"persona_id": b, "concept": "dostawa", "sentiment": 0.9, "seq": 4},
-        {"persona_id": b, "concept": "opakowanie", "sentiment": 0.9, "seq": 5},
-    ])
+    graph.upsert_concepts(
+        pid,
+        fg,
+        [
+            {"persona_id": a, "concept": "cena", "sentiment": 0.8, "seq": 1},
+            {"persona_id": b, "concept": "cena", "sentiment": 0.4, "seq": 2},
+            {"persona_id": a, "concept": "dostawa", "sentiment": -0.8, "seq": 3},
+            {"persona_id": b, "concept": "dostawa", "sentiment": 0.9, "seq": 4},
+            {"persona_id": b, "concept": "opakowanie", "sentiment": 0.9, "seq": 5},
+        ],
+    )
     assert graph.persona_agreements(pid) == [{"persona_a": a, "persona_b": b, "shared": 2, "agree": 1, "disagree": 1}]
 
 
@@ -176,8 +234,14 @@ def test_search_concepts_is_scoped_to_the_project(new_project):
     pid, other = new_project(), new_project()
     persona = str(uuid.uuid4())
     names = ["Cena produktu", "Łatwość użycia", "Jakość obsługi", "x' RETURN 1 //"]
-    graph.upsert_concepts(pid, uuid.uuid4(), [{"persona_id": persona, "concept": n, "sentiment": 0, "seq": i} for i, n in enumerate(names)])
-    graph.upsert_concepts(other, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "Cena produktu", "sentiment": 0, "seq": 1}])
+    graph.upsert_concepts(
+        pid,
+        uuid.uuid4(),
+        [{"persona_id": persona, "concept": n, "sentiment": 0, "seq": i} for i, n in enumerate(names)],
+    )
+    graph.upsert_concepts(
+        other, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "Cena produktu", "sentiment": 0, "seq": 1}]
+    )
     hits = graph.search_concepts(pid, "cen")
     assert [h["name"] for h in hits] == ["Cena produktu"]
     assert hits[0]["score"] == 1.0
@@ -192,7 +256,14 @@ def test_clear_focus_group_removes_its_mentions_and_orphaned_concepts(new_projec
     pid = new_project()
     persona = str(uuid.uuid4())
     fg1, fg2 = uuid.uuid4(), uuid.uuid4()
-    graph.upsert_concepts(pid, fg1, [{"persona_id": persona, "concept": "cena", "sentiment": 1, "seq": 1}, {"persona_id": persona, "concept": "tylko w pierwszej", "sentiment": 1, "seq": 2}])
+    graph.upsert_concepts(
+        pid,
+        fg1,
+        [
+            {"persona_id": persona, "concept": "cena", "sentiment": 1, "seq": 1},
+            {"persona_id": persona, "concept": "tylko w pierwszej", "sentiment": 1, "seq": 2},
+        ],
+    )
     graph.upsert_concepts(pid, fg2, [{"persona_id": persona, "concept": "cena", "sentiment": -1, "seq": 1}])
     graph.clear_focus_group(pid, fg1)
     assert [(c["name"], c["mentions"], c["sentiment"]) for c in graph.project_concepts(pid)] == [("cena", 1, -1.0)]
@@ -205,7 +276,9 @@ def test_falkordb_graph_lost_under_a_running_process_is_recreated(new_project, b
     pid = new_project()
     FalkorDB.from_url(settings.FALKORDB_URL).select_graph(settings.GRAPH_NAME).delete()
     assert graph.counts(pid) == {"projects": 0, "personas": 0, "concepts": 0, "mentions": 0}
-    graph.upsert_concepts(pid, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "cena", "sentiment": 1, "seq": 1}])
+    graph.upsert_concepts(
+        pid, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "cena", "sentiment": 1, "seq": 1}]
+    )
     assert [h["name"] for h in graph.search_concepts(pid, "cena")] == ["cena"]
 
 
@@ -230,9 +303,13 @@ def test_rebuild_from_database_rewrites_the_graph_idempotently(new_project):
     stale = new_project("Nie ma go w PostgreSQL")
     graph.upsert_project(project.id, "stara nazwa", "pl")
     graph.upsert_personas(project.id, persona_rows(3))
-    graph.upsert_concepts(project.id, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "cena", "sentiment": 1, "seq": 1}])
+    graph.upsert_concepts(
+        project.id, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "cena", "sentiment": 1, "seq": 1}]
+    )
     personas = 0
-    if (persona_model := graph._model("personas", "Persona")) is not None:  # persony z PostgreSQL, gdy model już istnieje
+    if (
+        persona_model := graph._model("personas", "Persona")
+    ) is not None:  # persony z PostgreSQL, gdy model już istnieje
         persona_model.objects.create(project=project, full_name="Anna it's", demographics={"age_group": "18-34"})
         persona_model.objects.create(project=project, full_name="Usunięta", index=1, deleted_at=timezone.now())
         personas = 1
@@ -273,7 +350,13 @@ def test_unavailable_server_raises_graph_unavailable(graph_down):
     pid = str(uuid.uuid4())
     calls = [lambda: graph.upsert_project(pid, "x", "pl"), lambda: graph.project_concepts(pid)]
     if graph_down == "falkordb":  # Neo4j ponawia każdą transakcję przez RETRY_SECONDS: wystarczą zapis i odczyt
-        calls += [graph.bootstrap, lambda: graph.counts(pid), lambda: graph.upsert_concepts(pid, pid, [{"persona_id": pid, "concept": "cena", "seq": 1}]), lambda: graph.search_concepts(pid, "cena"), lambda: graph.clear_project(pid)]
+        calls += [
+            graph.bootstrap,
+            lambda: graph.counts(pid),
+            lambda: graph.upsert_concepts(pid, pid, [{"persona_id": pid, "concept": "cena", "seq": 1}]),
+            lambda: graph.search_concepts(pid, "cena"),
+            lambda: graph.clear_project(pid),
+        ]
     for call in calls:
         with pytest.raises(graph.GraphUnavailable, match="unreachable"):
             call()

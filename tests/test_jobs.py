@@ -107,12 +107,16 @@ def test_a_running_job_with_a_fresh_heartbeat_is_not_taken_over(django_capture_o
     assert jobs.reconcile() == []
 
 
-def test_reconciler_reenqueues_a_job_whose_worker_died_and_it_resumes_without_repeating_steps(django_capture_on_commit_callbacks):
+def test_reconciler_reenqueues_a_job_whose_worker_died_and_it_resumes_without_repeating_steps(
+    django_capture_on_commit_callbacks,
+):
     job = _start(django_capture_on_commit_callbacks)
     django_rq.get_queue("default").empty()
     # Worker zginął po pierwszym kroku: stan „running”, krok 0 zapisany, heartbeat stary.
     stale = timezone.now() - timedelta(minutes=5)
-    Job.objects.filter(pk=job.pk).update(status="running", attempts=1, heartbeat_at=stale, result={"steps": [0]}, progress_done=1)
+    Job.objects.filter(pk=job.pk).update(
+        status="running", attempts=1, heartbeat_at=stale, result={"steps": [0]}, progress_done=1
+    )
     with django_capture_on_commit_callbacks(execute=True):
         revived = jobs.reconcile()
     assert [j.id for j in revived] == [job.id]
@@ -141,7 +145,9 @@ def test_reconciler_reenqueues_queued_jobs_lost_with_redis_but_leaves_waiting_on
 
 def test_a_job_abandoned_too_many_times_is_marked_failed(settings, django_capture_on_commit_callbacks):
     job = _start(django_capture_on_commit_callbacks)
-    Job.objects.filter(pk=job.pk).update(status="running", attempts=settings.SIGHT_JOB_MAX_ATTEMPTS, heartbeat_at=timezone.now() - timedelta(hours=1))
+    Job.objects.filter(pk=job.pk).update(
+        status="running", attempts=settings.SIGHT_JOB_MAX_ATTEMPTS, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
     assert jobs.reconcile() == []
     job.refresh_from_db()
     assert job.status == "failed" and "abandoned" in job.error

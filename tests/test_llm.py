@@ -1,4 +1,6 @@
-"""Warstwa LLM: schematy, ponowne pytania, ponowienia, timeout, cache, użycie, budżet, offline, współbieżność, zadanie próbne."""
+"""Warstwa LLM: schematy, ponowne pytania, ponowienia, timeout, cache, użycie, budżet, offline, współbieżność, zadanie
+próbne.
+"""
 
 from __future__ import annotations
 
@@ -73,12 +75,23 @@ def tune(monkeypatch, role: str = "smoke", *, prices: dict[str, config.Price] | 
 
 
 def rate_limited_by_gemini(delay: str) -> ClientError:
-    return ClientError(429, {"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED",
-                                       "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}]}})
+    return ClientError(
+        429,
+        {
+            "error": {
+                "code": 429,
+                "message": "Quota exceeded",
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}],
+            }
+        },
+    )
 
 
 def rate_limited_with_header(seconds: str) -> openai.RateLimitError:
-    response = httpx.Response(429, headers={"retry-after": seconds}, request=httpx.Request("POST", "http://127.0.0.1/v1/chat/completions"))
+    response = httpx.Response(
+        429, headers={"retry-after": seconds}, request=httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    )
     return openai.RateLimitError("rate limited", response=response, body=None)
 
 
@@ -101,7 +114,14 @@ def test_fake_provider_answer_becomes_a_validated_schema_instance_and_a_usage_ro
     sent = llm.scripted_calls("smoke")[0]
     assert [m.type for m in sent] == ["system", "human"] and sent[1].text == "Say hello."
     row = only_call()
-    assert (row.project, row.role, row.provider, row.ok, row.cache_hit, row.attempts) == (project, "smoke", "fake", True, False, 1)
+    assert (row.project, row.role, row.provider, row.ok, row.cache_hit, row.attempts) == (
+        project,
+        "smoke",
+        "fake",
+        True,
+        False,
+        1,
+    )
     assert row.input_tokens > 0 and row.output_tokens > 0
 
 
@@ -150,8 +170,13 @@ def test_exhausted_script_raises_a_clear_error():
 
 
 def test_prompt_from_config_is_rendered_in_the_requested_language(monkeypatch):
-    prompts = {lang: {"greet": config.Prompt(id="greet", version=1, variables=["name"], system=system, user=user)}
-               for lang, system, user in (("en", "You greet people.", "Greet $name."), ("pl", "Witasz ludzi.", "Przywitaj $name."))}
+    prompts = {
+        lang: {"greet": config.Prompt(id="greet", version=1, variables=["name"], system=system, user=user)}
+        for lang, system, user in (
+            ("en", "You greet people.", "Greet $name."),
+            ("pl", "Witasz ludzi.", "Przywitaj $name."),
+        )
+    }
     monkeypatch.setattr(config, "load_prompts", lambda: config.Prompts(prompts))
     llm.script("smoke", ["Cześć, Ala!"])
 
@@ -182,11 +207,15 @@ def test_a_transient_error_followed_by_an_answer_succeeds():
     assert only_call().attempts == 2
 
 
-@pytest.mark.parametrize(("error", "expected"), [
-    (rate_limited_by_gemini("7s"), 7.0),
-    (rate_limited_with_header("3"), 3.0),
-    (rate_limited_by_gemini("3600s"), llm.MAX_RETRY_HINT_SECONDS),
-], ids=["gemini-retry-info", "retry-after-header", "hint-capped"])
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (rate_limited_by_gemini("7s"), 7.0),
+        (rate_limited_with_header("3"), 3.0),
+        (rate_limited_by_gemini("3600s"), llm.MAX_RETRY_HINT_SECONDS),
+    ],
+    ids=["gemini-retry-info", "retry-after-header", "hint-capped"],
+)
 def test_rate_limit_retry_hint_decides_the_wait(error, expected, waits):
     llm.script("smoke", [error, {"sentence": "After the wait"}])
 
@@ -196,7 +225,13 @@ def test_rate_limit_retry_hint_decides_the_wait(error, expected, waits):
 
 
 def test_a_rejected_request_is_not_retried():
-    llm.script("smoke", [ClientError(400, {"error": {"code": 400, "message": "bad request", "status": "INVALID_ARGUMENT"}}), {"sentence": "never"}])
+    llm.script(
+        "smoke",
+        [
+            ClientError(400, {"error": {"code": 400, "message": "bad request", "status": "INVALID_ARGUMENT"}}),
+            {"sentence": "never"},
+        ],
+    )
     with pytest.raises(llm.LLMCallError, match="after 1 attempt"):
         llm.generate("smoke", "Hi.", schema=Echo)
     assert len(llm.scripted_calls("smoke")) == 1
@@ -225,8 +260,16 @@ def test_a_call_slower_than_the_role_timeout_is_abandoned_and_retried(monkeypatc
 
 def test_identical_request_is_served_from_cache_without_a_provider_call():
     project = create_project()
-    llm.script("smoke", [AIMessage("", tool_calls=[{"name": "Echo", "args": {"sentence": "Cached answer"}, "id": "c1", "type": "tool_call"}],
-                                   usage_metadata={"input_tokens": 100, "output_tokens": 50, "total_tokens": 150})])
+    llm.script(
+        "smoke",
+        [
+            AIMessage(
+                "",
+                tool_calls=[{"name": "Echo", "args": {"sentence": "Cached answer"}, "id": "c1", "type": "tool_call"}],
+                usage_metadata={"input_tokens": 100, "output_tokens": 50, "total_tokens": 150},
+            )
+        ],
+    )
 
     first = llm.generate("smoke", "Same question.", schema=Echo, project=project)
     second = llm.generate("smoke", "Same question.", schema=Echo, project=project)
@@ -266,16 +309,34 @@ def test_different_schema_is_a_different_cache_entry():
 
 
 def test_usage_row_takes_tokens_from_usage_metadata_and_prices_them(monkeypatch):
-    tune(monkeypatch, model="priced-model", prices={"priced-model": config.Price(input_per_million=1, output_per_million=10)})
+    tune(
+        monkeypatch,
+        model="priced-model",
+        prices={"priced-model": config.Price(input_per_million=1, output_per_million=10)},
+    )
     project = create_project()
     job = Job.objects.create(kind="llm.smoke", project=project)
-    llm.script("smoke", [AIMessage("", tool_calls=[{"name": "Echo", "args": {"sentence": "Counted"}, "id": "c1", "type": "tool_call"}],
-                                   usage_metadata={"input_tokens": 1000, "output_tokens": 2000, "total_tokens": 3000})])
+    llm.script(
+        "smoke",
+        [
+            AIMessage(
+                "",
+                tool_calls=[{"name": "Echo", "args": {"sentence": "Counted"}, "id": "c1", "type": "tool_call"}],
+                usage_metadata={"input_tokens": 1000, "output_tokens": 2000, "total_tokens": 3000},
+            )
+        ],
+    )
 
     llm.generate("smoke", "Q.", schema=Echo, job=job)
 
     row = only_call()
-    assert (row.project, row.job, row.model, row.input_tokens, row.output_tokens) == (project, job, "priced-model", 1000, 2000)
+    assert (row.project, row.job, row.model, row.input_tokens, row.output_tokens) == (
+        project,
+        job,
+        "priced-model",
+        1000,
+        2000,
+    )
     assert row.cost_usd == Decimal("0.021000")
 
 
@@ -291,8 +352,11 @@ def test_project_without_budget_left_is_refused_before_any_provider_call():
 
 def test_budget_is_checked_again_after_each_call():
     project = create_project(token_budget=2000)
-    spend = AIMessage("", tool_calls=[{"name": "Echo", "args": {"sentence": "Expensive"}, "id": "c1", "type": "tool_call"}],
-                      usage_metadata={"input_tokens": 700, "output_tokens": 1100, "total_tokens": 1800})
+    spend = AIMessage(
+        "",
+        tool_calls=[{"name": "Echo", "args": {"sentence": "Expensive"}, "id": "c1", "type": "tool_call"}],
+        usage_metadata={"input_tokens": 700, "output_tokens": 1100, "total_tokens": 1800},
+    )
     llm.script("smoke", [spend, {"sentence": "never asked"}])
 
     llm.generate("smoke", "First.", schema=Echo, project=project)
@@ -313,7 +377,9 @@ def test_concurrent_calls_cannot_jointly_overspend_the_budget(monkeypatch):
     llm.script("smoke", [slow] * 8)
 
     async def fan_out() -> list[Any]:
-        return await asyncio.gather(*(llm.agenerate("smoke", f"Q{i}.", schema=Echo, project=project) for i in range(8)), return_exceptions=True)
+        return await asyncio.gather(
+            *(llm.agenerate("smoke", f"Q{i}.", schema=Echo, project=project) for i in range(8)), return_exceptions=True
+        )
 
     results = async_to_sync(fan_out)()
 
@@ -355,26 +421,50 @@ def test_offline_provider_is_deterministic_and_fills_a_valid_persona(settings):
 
     first = llm.generate("persona_generation", ask, schema=Persona, cache=False)
     again = llm.generate("persona_generation", ask, schema=Persona, cache=False)
-    other = llm.generate("persona_generation", (ask[0], "Create a persona: a retired farmer."), schema=Persona, cache=False)
+    other = llm.generate(
+        "persona_generation", (ask[0], "Create a persona: a retired farmer."), schema=Persona, cache=False
+    )
 
     assert first == again and first != other
-    assert len(first.full_name.split()) == 2 and 150 <= len(first.story) <= 400 and len(set(first.interests)) == len(first.interests)
+    assert (
+        len(first.full_name.split()) == 2
+        and 150 <= len(first.story) <= 400
+        and len(set(first.interests)) == len(first.interests)
+    )
     row = LLMCall.objects.filter(provider="offline").first()
     assert row.model == "offline" and row.cost_usd == 0 and row.output_tokens > 0
 
 
 def test_offline_persona_is_written_from_the_configured_vocabularies(settings, monkeypatch):
     settings.SIGHT_LLM_PROVIDER = "offline"
-    preset = config.DemographicPreset.model_validate({
-        "id": "tiny", "label": {"pl": "Mały", "en": "Tiny"}, "country": "PL", "language": "pl",
-        "categories": {"gender": {"label": {"pl": "Płeć", "en": "Gender"}, "buckets": {"female": 0.5, "male": 0.5}}},
-        "vocabularies": {"first_names": {"female": ["Zofia"], "male": ["Jan"]}, "surnames": {"female": ["Nowakowska"], "male": ["Nowakowski"]},
-                         "occupations": [{"name": "pszczelarz"}, {"name": "lutniczka"}], "interests": ["szachy", "kajaki", "origami"], "values": ["spokój", "humor"],
-                         "communication_styles": ["zwięzły"], "decision_styles": ["rozważny"], "concerns": ["hałas"]},
-    })
+    preset = config.DemographicPreset.model_validate(
+        {
+            "id": "tiny",
+            "label": {"pl": "Mały", "en": "Tiny"},
+            "country": "PL",
+            "language": "pl",
+            "categories": {
+                "gender": {"label": {"pl": "Płeć", "en": "Gender"}, "buckets": {"female": 0.5, "male": 0.5}}
+            },
+            "vocabularies": {
+                "first_names": {"female": ["Zofia"], "male": ["Jan"]},
+                "surnames": {"female": ["Nowakowska"], "male": ["Nowakowski"]},
+                "occupations": [{"name": "pszczelarz"}, {"name": "lutniczka"}],
+                "interests": ["szachy", "kajaki", "origami"],
+                "values": ["spokój", "humor"],
+                "communication_styles": ["zwięzły"],
+                "decision_styles": ["rozważny"],
+                "concerns": ["hałas"],
+            },
+        }
+    )
     monkeypatch.setattr(config, "load_demographics", lambda: {"tiny": preset})
 
-    persona = llm.generate("persona_generation", ("Tworzysz persony.", "Opisz osobę, która mieszka w Gdańsku i jest ciekawa świata."), schema=Persona)
+    persona = llm.generate(
+        "persona_generation",
+        ("Tworzysz persony.", "Opisz osobę, która mieszka w Gdańsku i jest ciekawa świata."),
+        schema=Persona,
+    )
 
     assert persona.full_name in {"Zofia Nowakowska", "Jan Nowakowski"}
     assert persona.occupation in {"pszczelarz", "lutniczka"}
@@ -413,7 +503,13 @@ def test_offline_latency_is_awaited_so_concurrent_calls_overlap(settings, monkey
 def test_offline_embeddings_are_unit_vectors_where_related_texts_are_closer(settings):
     settings.SIGHT_LLM_PROVIDER = "offline"
     embeddings = llm.build_embeddings()
-    dog, puppy, taxes = embeddings.embed_documents(["My dog loves long walks in the park", "Our puppy enjoys walking outside", "Quarterly corporate tax filing deadline"])
+    dog, puppy, taxes = embeddings.embed_documents(
+        [
+            "My dog loves long walks in the park",
+            "Our puppy enjoys walking outside",
+            "Quarterly corporate tax filing deadline",
+        ]
+    )
 
     assert len(dog) == llm.embedding_dimension() == 256
     assert math.isclose(sum(x * x for x in dog), 1.0, rel_tol=1e-3)
@@ -423,7 +519,11 @@ def test_offline_embeddings_are_unit_vectors_where_related_texts_are_closer(sett
 
 def test_openai_compatible_server_gets_a_function_calling_request(settings):
     with StubServer() as server:
-        settings.SIGHT_LLM_PROVIDER, settings.SIGHT_LLM_BASE_URL, settings.SIGHT_LLM_MODEL = "openai", f"{server.url}/v1", "local-model"
+        settings.SIGHT_LLM_PROVIDER, settings.SIGHT_LLM_BASE_URL, settings.SIGHT_LLM_MODEL = (
+            "openai",
+            f"{server.url}/v1",
+            "local-model",
+        )
         server.respond(openai_tool_call("Echo", {"sentence": "From a local server"}))
 
         answer = llm.generate("smoke", ("You echo.", "Say it."), schema=Echo)

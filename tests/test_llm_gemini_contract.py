@@ -62,9 +62,18 @@ def test_structured_request_carries_model_path_contents_and_generation_config(ge
     assert generation["temperature"] == 0.0 and generation["maxOutputTokens"] == 256
     assert generation["responseMimeType"] == "application/json"
     assert generation["responseJsonSchema"]["properties"]["sentence"]["maxLength"] == 80
-    assert 0 in (generation["thinkingConfig"].get("thinkingBudget"), generation["thinkingConfig"].get("thinking_budget"))
+    assert 0 in (
+        generation["thinkingConfig"].get("thinkingBudget"),
+        generation["thinkingConfig"].get("thinking_budget"),
+    )
     row = LLMCall.objects.get()
-    assert (row.provider, row.model, row.input_tokens, row.output_tokens, row.ok) == ("google", "gemini-2.5-flash", 12, 5, True)
+    assert (row.provider, row.model, row.input_tokens, row.output_tokens, row.ok) == (
+        "google",
+        "gemini-2.5-flash",
+        12,
+        5,
+        True,
+    )
     assert row.cost_usd > 0
 
 
@@ -75,7 +84,10 @@ def test_plain_text_answer_comes_back_as_text(gemini):
 
 
 def test_rate_limit_then_success_waits_for_the_servers_retry_delay(gemini, waits):
-    gemini.respond(gemini_error(429, "Quota exceeded. Please retry in 2.4s.", retry_delay="2s"), gemini_json({"sentence": "After the quota"}))
+    gemini.respond(
+        gemini_error(429, "Quota exceeded. Please retry in 2.4s.", retry_delay="2s"),
+        gemini_json({"sentence": "After the quota"}),
+    )
 
     assert llm.generate("smoke", "Hi.", schema=Echo).sentence == "After the quota"
 

@@ -1,4 +1,6 @@
-"""API person: generowanie (202), walidacja 422, izolacja użytkowników, filtry listy, stronicowanie, liczba zapytań, usuwanie i przywracanie, walidacja panelu, eksport."""
+"""API person: generowanie (202), walidacja 422, izolacja użytkowników, filtry listy, stronicowanie, liczba zapytań,
+usuwanie i przywracanie, walidacja panelu, eksport.
+"""
 
 import csv
 import io
@@ -52,12 +54,22 @@ def _post(client, url: str, body: object = None):
 def test_generate_returns_202_with_the_job_and_the_run(owner_client):
     user, client = owner_client
     project = create_project(owner=user)
-    resp = _post(client, f"/api/v1/projects/{project.id}/personas/generate", {"num_personas": 4, "seed": 9, "segments": False, "use_rag": False, "trait_preset": "innovators"})
+    resp = _post(
+        client,
+        f"/api/v1/projects/{project.id}/personas/generate",
+        {"num_personas": 4, "seed": 9, "segments": False, "use_rag": False, "trait_preset": "innovators"},
+    )
     assert resp.status_code == 202, resp.content
     body = resp.json()
     run = PersonaRun.objects.get(pk=body["run_id"])
     assert str(run.job_id) == body["job_id"] and run.project == project
-    assert (run.num_requested, run.seed, run.segments_enabled, run.use_rag, run.trait_preset) == (4, 9, False, False, "innovators")
+    assert (run.num_requested, run.seed, run.segments_enabled, run.use_rag, run.trait_preset) == (
+        4,
+        9,
+        False,
+        False,
+        "innovators",
+    )
     job = Job.objects.get(pk=body["job_id"])
     assert job.kind == "personas.generate" and job.user == user and job.progress_total == 4
 
@@ -85,7 +97,9 @@ def test_a_bad_panel_size_is_a_422_and_starts_nothing(owner_client, num_personas
 def test_an_unknown_trait_preset_is_a_422(owner_client):
     user, client = owner_client
     project = create_project(owner=user)
-    resp = _post(client, f"/api/v1/projects/{project.id}/personas/generate", {"num_personas": 3, "trait_preset": "nope"})
+    resp = _post(
+        client, f"/api/v1/projects/{project.id}/personas/generate", {"num_personas": 3, "trait_preset": "nope"}
+    )
     assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "trait_preset"
 
 
@@ -125,11 +139,48 @@ def panel(owner_client):
     project = create_project(owner=user)
     segment = create_segment(project, name="Oszczędni")
     people = {
-        "ania": create_persona(project=project, full_name="Anna Kowalska", gender="female", age=22, location="Warszawa", occupation="studentka", segment=segment),
-        "bartek": create_persona(project=project, full_name="Bartek Nowak", gender="male", age=35, location="Kraków", occupation="inżynier oprogramowania"),
-        "celina": create_persona(project=project, full_name="Celina Annowska", gender="female", age=48, location="Kraków", occupation="księgowa", segment=segment),
-        "darek": create_persona(project=project, full_name="Darek Wiśniewski", gender="male", age=61, location="Gdańsk", occupation="emerytowany inżynier"),
-        "usunieta": create_persona(project=project, full_name="Ewa Usunięta", gender="female", age=30, location="Warszawa", deleted_at="2024-01-01T00:00:00Z"),
+        "ania": create_persona(
+            project=project,
+            full_name="Anna Kowalska",
+            gender="female",
+            age=22,
+            location="Warszawa",
+            occupation="studentka",
+            segment=segment,
+        ),
+        "bartek": create_persona(
+            project=project,
+            full_name="Bartek Nowak",
+            gender="male",
+            age=35,
+            location="Kraków",
+            occupation="inżynier oprogramowania",
+        ),
+        "celina": create_persona(
+            project=project,
+            full_name="Celina Annowska",
+            gender="female",
+            age=48,
+            location="Kraków",
+            occupation="księgowa",
+            segment=segment,
+        ),
+        "darek": create_persona(
+            project=project,
+            full_name="Darek Wiśniewski",
+            gender="male",
+            age=61,
+            location="Gdańsk",
+            occupation="emerytowany inżynier",
+        ),
+        "usunieta": create_persona(
+            project=project,
+            full_name="Ewa Usunięta",
+            gender="female",
+            age=30,
+            location="Warszawa",
+            deleted_at="2024-01-01T00:00:00Z",
+        ),
     }
     create_persona(full_name="Anna Obca", gender="female", age=22, location="Warszawa")
     return client, project, segment, people
@@ -210,11 +261,24 @@ def test_query_count_does_not_grow_with_the_page_size(owner_client):
 def test_detail_has_the_whole_profile(owner_client):
     user, client = owner_client
     project = create_project(owner=user)
-    persona = create_persona(project=project, segment=create_segment(project, name="Miejscy"), openness=0.9, indulgence=0.1, concerns=["opłaty"], needs={"pain_points": ["kolejki"]})
+    persona = create_persona(
+        project=project,
+        segment=create_segment(project, name="Miejscy"),
+        openness=0.9,
+        indulgence=0.1,
+        concerns=["opłaty"],
+        needs={"pain_points": ["kolejki"]},
+    )
     body = client.get(f"/api/v1/personas/{persona.id}").json()
-    assert body["full_name"] == persona.full_name and body["segment_name"] == "Miejscy" and body["project_id"] == str(project.id)
+    assert (
+        body["full_name"] == persona.full_name
+        and body["segment_name"] == "Miejscy"
+        and body["project_id"] == str(project.id)
+    )
     assert len(body["traits"]) == 11 and body["traits"]["openness"] == 0.9 and body["traits"]["indulgence"] == 0.1
-    assert body["concerns"] == ["opłaty"] and body["needs"] == {"pain_points": ["kolejki"]} and body["deleted_at"] is None
+    assert (
+        body["concerns"] == ["opłaty"] and body["needs"] == {"pain_points": ["kolejki"]} and body["deleted_at"] is None
+    )
 
 
 def test_soft_delete_hides_a_persona_and_restore_brings_it_back(owner_client):
@@ -250,12 +314,24 @@ def test_bulk_delete_ignores_foreign_and_unknown_ids(owner_client):
 def test_validation_is_computed_on_the_saved_rows(owner_client):
     user, client = owner_client
     project = create_project(owner=user)
-    for i, (age_group, gender) in enumerate([("18-34", "female"), ("18-34", "male"), ("35+", "female"), ("35+", "male")]):
-        create_persona(project=project, demographics={"age_group": age_group, "gender": gender}, gender=gender, **dict.fromkeys(Persona.TRAITS, 0.2 + 0.2 * i))
-    create_persona(project=project, demographics={"age_group": "18-34", "gender": "female"}, deleted_at="2024-01-01T00:00:00Z")
+    for i, (age_group, gender) in enumerate(
+        [("18-34", "female"), ("18-34", "male"), ("35+", "female"), ("35+", "male")]
+    ):
+        create_persona(
+            project=project,
+            demographics={"age_group": age_group, "gender": gender},
+            gender=gender,
+            **dict.fromkeys(Persona.TRAITS, 0.2 + 0.2 * i),
+        )
+    create_persona(
+        project=project, demographics={"age_group": "18-34", "gender": "female"}, deleted_at="2024-01-01T00:00:00Z"
+    )
     report = client.get(f"/api/v1/projects/{project.id}/personas/validation").json()
     assert report["computed_on"] == 4
-    assert {c["category"]: [b["observed"] for b in c["buckets"]] for c in report["categories"]} == {"age_group": [2, 2], "gender": [2, 2]}
+    assert {c["category"]: [b["observed"] for b in c["buckets"]] for c in report["categories"]} == {
+        "age_group": [2, 2],
+        "gender": [2, 2],
+    }
     assert {c["verdict"] for c in report["categories"]} == {"matches"}
     assert report["overall"] == "pass" and report["statements"]["en"][0].startswith("Computed on 4 saved personas")
     assert report["last_run"] is None
@@ -264,13 +340,17 @@ def test_validation_is_computed_on_the_saved_rows(owner_client):
 def test_csv_export_parses_and_defuses_formula_cells(owner_client):
     user, client = owner_client
     project = create_project(owner=user)
-    create_persona(project=project, full_name="=HYPERLINK(\"http://x\")", values=["+1", "spokój"], occupation="@rola")
+    create_persona(project=project, full_name='=HYPERLINK("http://x")', values=["+1", "spokój"], occupation="@rola")
     create_persona(project=project, full_name="Zwykła Osoba, z przecinkiem")
     create_persona(project=project, full_name="Usunięta", deleted_at="2024-01-01T00:00:00Z")
     resp = client.get(f"/api/v1/projects/{project.id}/personas/export?format=csv")
-    assert resp.status_code == 200 and resp["Content-Type"].startswith("text/csv") and "attachment" in resp["Content-Disposition"]
+    assert (
+        resp.status_code == 200
+        and resp["Content-Type"].startswith("text/csv")
+        and "attachment" in resp["Content-Disposition"]
+    )
     rows = list(csv.DictReader(io.StringIO(resp.content.decode())))
-    assert [r["full_name"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "Zwykła Osoba, z przecinkiem"]
+    assert [r["full_name"] for r in rows] == ['\'=HYPERLINK("http://x")', "Zwykła Osoba, z przecinkiem"]
     assert rows[0]["values"] == "'+1; spokój" and rows[0]["occupation"] == "'@rola"
     assert set(rows[0]) >= {"id", "openness", "indulgence", "background_story", "segment"}
 
@@ -283,7 +363,9 @@ def test_json_export_parses(owner_client):
     body = json.loads(resp.content)
     assert body["project"] == {"id": str(project.id), "name": "Eksport"}
     assert [p["id"] for p in body["personas"]] == [str(persona.id)]
-    assert body["personas"][0]["demographics"] == persona.demographics and body["personas"][0]["needs"] == {"pain_points": ["a"]}
+    assert body["personas"][0]["demographics"] == persona.demographics and body["personas"][0]["needs"] == {
+        "pain_points": ["a"]
+    }
     assert client.get(f"/api/v1/projects/{project.id}/personas/export?format=xml").status_code == 422
 
 

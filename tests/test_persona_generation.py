@@ -1,4 +1,6 @@
-"""Generowanie panelu: kwoty na zapisanych personach, segmenty, ponowne pytania, porażki, wznowienie, powtórka z cache."""
+"""Generowanie panelu: kwoty na zapisanych personach, segmenty, ponowne pytania, porażki, wznowienie, powtórka z
+cache.
+"""
 
 import itertools
 import json
@@ -18,29 +20,50 @@ from tests.conftest import create_project
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 
-TARGET = {"age_group": {"18-24": 0.3, "25-34": 0.45, "35-44": 0.25}, "gender": {"female": 0.5, "male": 0.5}, "location": {"village": 0.35, "city": 0.65}}
+TARGET = {
+    "age_group": {"18-24": 0.3, "25-34": 0.45, "35-44": 0.25},
+    "gender": {"female": 0.5, "male": 0.5},
+    "location": {"village": 0.35, "city": 0.65},
+}
 _names = itertools.count(1)
-
 
 
 def profile(messages, *, paragraphs: int = 3) -> dict:
     """Poprawny profil; treść zależy od promptu (inna persona — inna historia)."""
     n = next(_names)
     words = " ".join(f"slowo{n}x{i}" for i in range(60))
-    story = "\n\n".join(f"Akapit {p} o osobie {n}: {words}. Lubi kawę i rower, pracuje w mieście." for p in range(paragraphs))
-    return {"full_name": f"Anna Nowak {n}", "title": "Analityczka", "headline": "Szuka prostych rozwiązań finansowych.", "background_story": story,
-            "values": ["rodzina", "uczciwość", "spokój"], "interests": ["rower", "kino", "gotowanie"], "occupation": "analityczka danych",
-            "communication_style": "Mówi krótko i konkretnie.", "decision_style": "Porównuje oferty, zanim kupi.", "concerns": ["opłaty", "bezpieczeństwo"]}
+    story = "\n\n".join(
+        f"Akapit {p} o osobie {n}: {words}. Lubi kawę i rower, pracuje w mieście." for p in range(paragraphs)
+    )
+    return {
+        "full_name": f"Anna Nowak {n}",
+        "title": "Analityczka",
+        "headline": "Szuka prostych rozwiązań finansowych.",
+        "background_story": story,
+        "values": ["rodzina", "uczciwość", "spokój"],
+        "interests": ["rower", "kino", "gotowanie"],
+        "occupation": "analityczka danych",
+        "communication_style": "Mówi krótko i konkretnie.",
+        "decision_style": "Porównuje oferty, zanim kupi.",
+        "concerns": ["opłaty", "bezpieczeństwo"],
+    }
 
 
 def segment_plan(members: list[list[int]] | None = None) -> dict:
     brief = "Opis segmentu " + "z konkretnymi szczegółami życia i potrzeb " * 10
     members = members or [[], []]
-    return {"segments": [{"name": f"Segment {i}", "brief": brief, "characteristics": ["cecha a", "cecha b"], "member_indexes": m} for i, m in enumerate(members)]}
+    return {
+        "segments": [
+            {"name": f"Segment {i}", "brief": brief, "characteristics": ["cecha a", "cecha b"], "member_indexes": m}
+            for i, m in enumerate(members)
+        ]
+    }
 
 
 def run_worker() -> None:
-    SimpleWorker([django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")).work(burst=True)
+    SimpleWorker(
+        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
+    ).work(burst=True)
 
 
 def start(project, n: int, django_capture_on_commit_callbacks, **kw) -> PersonaRun:
@@ -48,7 +71,9 @@ def start(project, n: int, django_capture_on_commit_callbacks, **kw) -> PersonaR
         return generation.start_generation(project, user=project.owner, num_personas=n, **kw)
 
 
-def test_a_twenty_persona_panel_matches_the_target_marginals_exactly_and_is_validated_on_saved_rows(django_capture_on_commit_callbacks):
+def test_a_twenty_persona_panel_matches_the_target_marginals_exactly_and_is_validated_on_saved_rows(
+    django_capture_on_commit_callbacks,
+):
     project = create_project(target_demographics=TARGET)
     llm.script("persona_orchestration", [segment_plan([list(range(10)), list(range(10, 20))])])
     llm.script("persona_generation", [profile] * 20)
@@ -94,7 +119,9 @@ def test_an_invalid_profile_is_reasked_and_then_saved(django_capture_on_commit_c
     assert "paragraph" in reask
 
 
-def test_a_persona_that_stays_invalid_is_recorded_as_failed_and_the_job_says_n_minus_k(django_capture_on_commit_callbacks):
+def test_a_persona_that_stays_invalid_is_recorded_as_failed_and_the_job_says_n_minus_k(
+    django_capture_on_commit_callbacks,
+):
     project = create_project(target_demographics=TARGET)
     bad = lambda m: profile(m, paragraphs=1)  # noqa: E731
     llm.script("persona_generation", [profile, profile, bad, bad, bad])
@@ -136,8 +163,12 @@ def test_a_run_resumed_after_its_worker_died_generates_only_the_missing_personas
     django_rq.get_queue("llm").empty()
     # Worker zdążył zapisać 4 persony i zginął.
     for p in run.allocation[:4]:
-        generation.save_persona(run, p, generation.PersonaProfile(**profile([])), segment=None, rag_used=False, prompt_hash="")
-    Job.objects.filter(pk=run.job_id).update(status="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=10))
+        generation.save_persona(
+            run, p, generation.PersonaProfile(**profile([])), segment=None, rag_used=False, prompt_hash=""
+        )
+    Job.objects.filter(pk=run.job_id).update(
+        status="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=10)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert len(jobs.reconcile()) == 1
     run_worker()
@@ -196,9 +227,13 @@ def test_needs_and_pains_are_generated_on_demand_and_cached(django_capture_on_co
 
 
 def test_allocation_summary_lists_every_profile_for_the_segmenter():
-    plan = [{"index": i, "demographics": {"gender": "female" if i % 2 else "male"}, "occupation": None} for i in range(4)]
+    plan = [
+        {"index": i, "demographics": {"gender": "female" if i % 2 else "male"}, "occupation": None} for i in range(4)
+    ]
     text = generation.allocation_summary(plan)
     assert "#0: male" in text and "#3: female" in text and "female ×2" in text
-    assert json.dumps(generation.assign_members([{"member_indexes": [0, 0, 9]}, {"member_indexes": [1]}], plan))  # każdy profil gdzieś trafia
+    assert json.dumps(
+        generation.assign_members([{"member_indexes": [0, 0, 9]}, {"member_indexes": [1]}], plan)
+    )  # każdy profil gdzieś trafia
     groups = generation.assign_members([{"member_indexes": [0, 2]}, {"member_indexes": [1]}], plan)
     assert sorted(i for g in groups for i in g) == [0, 1, 2, 3] and groups[0][:2] == [0, 2]

@@ -31,7 +31,9 @@ from personas.sampling import (
 from sight.models import Project
 
 # Rozkład jako liczby całkowite (licznik wag) — test zna dokładne udziały k/Σk, implementacja dostaje floaty.
-integer_weights = st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=12).filter(lambda ks: sum(ks) > 0)
+integer_weights = st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=12).filter(
+    lambda ks: sum(ks) > 0
+)
 integer_distributions = st.lists(integer_weights, min_size=1, max_size=5)
 
 
@@ -40,7 +42,9 @@ def _as_target(categories: list[list[int]]) -> dict[str, dict[str, float]]:
 
 
 def _assert_largest_remainder(ks: list[int], n: int, counts: dict[str, int]) -> None:
-    """Wyrocznia niezależna od implementacji: |liczność − kwota| < 1 i zaokrąglone w górę mają reszty nie mniejsze niż pozostałe."""
+    """Wyrocznia niezależna od implementacji: |liczność − kwota| < 1 i zaokrąglone w górę mają reszty nie mniejsze niż
+    pozostałe.
+    """
     quotas = {f"b{j}": Fraction(k * n, sum(ks)) for j, k in enumerate(ks)}
     assert list(counts) == list(quotas)
     assert sum(counts.values()) == n
@@ -56,8 +60,14 @@ def _assert_largest_remainder(ks: list[int], n: int, counts: dict[str, int]) -> 
 
 
 @settings(max_examples=300, deadline=None)
-@given(categories=integer_distributions, n=st.integers(min_value=1, max_value=500), seed=st.integers(min_value=0, max_value=2**32))
-def test_every_bucket_gets_its_largest_remainder_quota_and_zipped_profiles_keep_the_marginals_exactly(categories, n, seed):
+@given(
+    categories=integer_distributions,
+    n=st.integers(min_value=1, max_value=500),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_every_bucket_gets_its_largest_remainder_quota_and_zipped_profiles_keep_the_marginals_exactly(
+    categories, n, seed
+):
     target = _as_target(categories)
     profiles = allocate(target, n, seed=seed)
     assert len(profiles) == n
@@ -70,7 +80,12 @@ def test_every_bucket_gets_its_largest_remainder_quota_and_zipped_profiles_keep_
 
 
 @settings(max_examples=100, deadline=None)
-@given(weights=st.lists(st.floats(min_value=0, max_value=1, allow_nan=False, allow_subnormal=False), min_size=1, max_size=10).filter(lambda ws: sum(ws) > 1e-3), n=st.integers(0, 500))
+@given(
+    weights=st.lists(
+        st.floats(min_value=0, max_value=1, allow_nan=False, allow_subnormal=False), min_size=1, max_size=10
+    ).filter(lambda ws: sum(ws) > 1e-3),
+    n=st.integers(0, 500),
+)
 def test_largest_remainder_counts_sum_to_n_for_arbitrary_float_weights(weights, n):
     counts = largest_remainder({f"b{i}": w / sum(weights) for i, w in enumerate(weights)}, n)
     assert sum(counts.values()) == n and all(c >= 0 for c in counts.values())
@@ -99,7 +114,11 @@ def test_largest_remainder_rejects_distributions_without_positive_mass(weights):
 
 
 def test_a_different_seed_draws_different_combinations_with_the_same_marginals():
-    target = {"age_group": {"18-24": 0.2, "25-34": 0.3, "35-54": 0.3, "55+": 0.2}, "gender": {"female": 0.5, "male": 0.5}, "location": {"city": 0.6, "village": 0.4}}
+    target = {
+        "age_group": {"18-24": 0.2, "25-34": 0.3, "35-54": 0.3, "55+": 0.2},
+        "gender": {"female": 0.5, "male": 0.5},
+        "location": {"city": 0.6, "village": 0.4},
+    }
     first, second = allocate(target, 100, seed=1), allocate(target, 100, seed=2)
     assert first != second
     for category in target:
@@ -114,7 +133,15 @@ def test_allocation_does_not_depend_on_the_order_of_categories():
 
 @pytest.mark.parametrize(
     ("bucket", "expected"),
-    [("18-24", (18, 24)), ("25 – 34", (25, 34)), ("65+", (65, 80)), ("40-40", (40, 40)), ("34-18", None), ("seniors", None), ("", None)],
+    [
+        ("18-24", (18, 24)),
+        ("25 – 34", (25, 34)),
+        ("65+", (65, 80)),
+        ("40-40", (40, 40)),
+        ("34-18", None),
+        ("seniors", None),
+        ("", None),
+    ],
 )
 def test_age_ranges_are_parsed_from_bucket_labels(bucket, expected):
     assert parse_age_range(bucket) == expected
@@ -170,7 +197,9 @@ def test_plan_with_a_preset_shifts_the_planned_traits():
 OCCUPATIONS = [
     Occupation(name="student", min_age=18, max_age=26, education=["secondary"], income=["low"]),
     Occupation(name="surgeon", min_age=30, max_age=70, education=["higher"], income=["high"]),
-    Occupation(name="shop assistant", min_age=18, max_age=67, education=["secondary", "vocational"], income=["low", "medium"]),
+    Occupation(
+        name="shop assistant", min_age=18, max_age=67, education=["secondary", "vocational"], income=["low", "medium"]
+    ),
     Occupation(name="pensioner", min_age=60, max_age=100),
 ]
 
@@ -189,23 +218,49 @@ OCCUPATIONS = [
     ],
 )
 def test_picked_occupation_is_consistent_with_age_education_and_income(age, education, income, allowed):
-    picks = {pick_occupation(random.Random(seed), age=age, education=education, income=income, occupations=OCCUPATIONS) for seed in range(40)}
+    picks = {
+        pick_occupation(random.Random(seed), age=age, education=education, income=income, occupations=OCCUPATIONS)
+        for seed in range(40)
+    }
     assert picks == allowed
 
 
 def test_no_consistent_occupation_gives_none():
-    assert pick_occupation(random.Random(1), age=40, education="secondary", income="high", occupations=OCCUPATIONS[:3]) is None
+    assert (
+        pick_occupation(random.Random(1), age=40, education="secondary", income="high", occupations=OCCUPATIONS[:3])
+        is None
+    )
     assert pick_occupation(random.Random(1), age=40, education="secondary", income="low", occupations=[]) is None
 
 
 def _preset(preset_id: str, language: str, location: dict[str, float]) -> DemographicPreset:
-    vocabularies = {"first_names": {"female": ["Ana"]}, "surnames": ["X"], "occupations": [{"name": f"{preset_id} clerk"}], "interests": ["x"], "values": ["x"], "communication_styles": ["x"], "decision_styles": ["x"]}
+    vocabularies = {
+        "first_names": {"female": ["Ana"]},
+        "surnames": ["X"],
+        "occupations": [{"name": f"{preset_id} clerk"}],
+        "interests": ["x"],
+        "values": ["x"],
+        "communication_styles": ["x"],
+        "decision_styles": ["x"],
+    }
     categories = {"location": {"label": {"en": "Location"}, "buckets": location}}
-    return DemographicPreset.model_validate({"id": preset_id, "label": {"en": preset_id}, "country": preset_id, "language": language, "categories": categories, "vocabularies": vocabularies})
+    return DemographicPreset.model_validate(
+        {
+            "id": preset_id,
+            "label": {"en": preset_id},
+            "country": preset_id,
+            "language": language,
+            "categories": categories,
+            "vocabularies": vocabularies,
+        }
+    )
 
 
 def test_the_preset_sharing_most_buckets_wins_and_language_breaks_ties():
-    poland, usa = _preset("poland", "pl", {"mazowieckie": 0.5, "slaskie": 0.5}), _preset("usa", "en", {"texas": 0.5, "ohio": 0.5})
+    poland, usa = (
+        _preset("poland", "pl", {"mazowieckie": 0.5, "slaskie": 0.5}),
+        _preset("usa", "en", {"texas": 0.5, "ohio": 0.5}),
+    )
     assert find_preset({"location": {"texas": 1.0}}, "pl", [poland, usa]) is usa
     assert find_preset({"gender": {"f": 1.0}}, "pl", [poland, usa]) is poland
     assert find_preset({"gender": {"f": 1.0}}, "de", [poland, usa]) is None
@@ -213,7 +268,14 @@ def test_the_preset_sharing_most_buckets_wins_and_language_breaks_ties():
 
 
 def test_plan_fills_columns_from_category_aliases_and_is_json_and_reproducible():
-    target = {"age_group": {"18-24": 0.5, "65+": 0.5}, "gender": {"female": 0.5, "male": 0.5}, "education_level": {"secondary": 1.0}, "income_bracket": {"low": 1.0}, "region": {"north": 1.0}, "pets": {"cat": 1.0}}
+    target = {
+        "age_group": {"18-24": 0.5, "65+": 0.5},
+        "gender": {"female": 0.5, "male": 0.5},
+        "education_level": {"secondary": 1.0},
+        "income_bracket": {"low": 1.0},
+        "region": {"north": 1.0},
+        "pets": {"cat": 1.0},
+    }
     profiles = plan_profiles(target, 20, seed=11, occupations=OCCUPATIONS)
     assert [p["index"] for p in profiles] == list(range(20))
     assert json.loads(json.dumps(profiles)) == profiles
@@ -221,7 +283,12 @@ def test_plan_fills_columns_from_category_aliases_and_is_json_and_reproducible()
     for p in profiles:
         low, high = parse_age_range(p["demographics"]["age_group"])
         assert low <= p["age"] <= high
-        assert (p["gender"], p["education"], p["income"], p["location"]) == (p["demographics"]["gender"], "secondary", "low", "north")
+        assert (p["gender"], p["education"], p["income"], p["location"]) == (
+            p["demographics"]["gender"],
+            "secondary",
+            "low",
+            "north",
+        )
         assert p["demographics"]["pets"] == "cat"
         assert p["occupation"] in ({"student", "shop assistant"} if p["age"] < 60 else {"shop assistant", "pensioner"})
     assert Counter(p["gender"] for p in profiles) == {"female": 10, "male": 10}

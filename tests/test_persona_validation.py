@@ -1,4 +1,6 @@
-"""Walidacja na zapisanych personach: chi-kwadrat i TVD, duplikaty, prawie-duplikaty historii, usunięte, liczba zapytań; modele i dostęp."""
+"""Walidacja na zapisanych personach: chi-kwadrat i TVD, duplikaty, prawie-duplikaty historii, usunięte, liczba zapytań;
+modele i dostęp.
+"""
 
 import itertools
 import json
@@ -34,7 +36,9 @@ def create_run(*, project: Project | None = None, **values: Any) -> PersonaRun:
     return PersonaRun.objects.create(project=project or create_project(), **values)
 
 
-def create_persona(*, project: Project | None = None, demographics: dict[str, str] | None = None, **values: Any) -> Persona:
+def create_persona(
+    *, project: Project | None = None, demographics: dict[str, str] | None = None, **values: Any
+) -> Persona:
     """Persona z unikalnym nazwiskiem, losową historią i rozrzuconymi cechami."""
     n = next(_seq)
     rng = random.Random(n)
@@ -44,7 +48,9 @@ def create_persona(*, project: Project | None = None, demographics: dict[str, st
     values.setdefault("index", n)
     for trait in TRAITS:
         values.setdefault(trait, round(rng.random(), 3))
-    return Persona.objects.create(project=project or create_project(), demographics=demographics, gender=demographics.get("gender", ""), **values)
+    return Persona.objects.create(
+        project=project or create_project(), demographics=demographics, gender=demographics.get("gender", ""), **values
+    )
 
 
 def _category(report: dict, name: str) -> dict:
@@ -69,25 +75,38 @@ def test_personas_matching_the_target_pass_with_every_category_matching():
 def test_skewed_saved_personas_fail_with_small_p_large_tvd_and_plain_words():
     project = create_project()
     for i in range(40):
-        create_persona(project=project, demographics={"age_group": "18-34" if i % 2 else "35+", "gender": "female" if i < 36 else "male"})
+        create_persona(
+            project=project,
+            demographics={"age_group": "18-34" if i % 2 else "35+", "gender": "female" if i < 36 else "male"},
+        )
     report = validate_personas(project)
     gender = _category(report, "gender")
     assert gender["p_value"] < 0.001 and gender["tvd"] == pytest.approx(0.4)
     assert gender["verdict"] == "does_not_match" and _category(report, "age_group")["verdict"] == "matches"
     assert [b["observed"] for b in gender["buckets"]] == [36, 4]
     assert report["overall"] == "fail"
-    assert f"{gender['label']['en']}: does not match the target — 40% of personas would have to change bucket for it to match." in report["statements"]["en"]
-    assert f"{gender['label']['pl']}: niezgodny z celem — 40% person musiałoby zmienić koszyk, by rozkład się zgadzał." in report["statements"]["pl"]
+    assert (
+        f"{gender['label']['en']}: does not match the target — 40% of personas would have to change "
+        "bucket for it to match."
+    ) in report["statements"]["en"]
+    assert (
+        f"{gender['label']['pl']}: niezgodny z celem — 40% person musiałoby zmienić koszyk, by rozkład się zgadzał."
+        in report["statements"]["pl"]
+    )
 
 
 def test_categories_and_buckets_carry_labels_from_the_market_preset():
     preset = next(iter(config.load_demographics().values()))
     project = create_project(target_demographics=preset.target_demographics(), language=preset.language)
-    create_persona(project=project, demographics=plan_profiles(project.target_demographics, 1, seed=1)[0]["demographics"])
+    create_persona(
+        project=project, demographics=plan_profiles(project.target_demographics, 1, seed=1)[0]["demographics"]
+    )
     report = validate_personas(project)
     gender = _category(report, "gender")
     assert gender["label"] == preset.categories["gender"].label
-    assert {b["bucket"]: b["label"] for b in gender["buckets"]} == {k: dict(v) for k, v in preset.categories["gender"].bucket_labels.items()}
+    assert {b["bucket"]: b["label"] for b in gender["buckets"]} == {
+        k: dict(v) for k, v in preset.categories["gender"].bucket_labels.items()
+    }
     assert _category(validate_personas(create_project()), "age_group")["label"]["en"]
 
 
@@ -147,7 +166,11 @@ def test_distinct_personas_raise_no_diversity_flags_and_traits_show_their_spread
     diversity = validate_personas(project)["diversity"]
     assert diversity["duplicate_names"] == [] and diversity["stories"]["near_duplicate_count"] == 0
     for spread in diversity["traits"].values():
-        assert 0 <= spread["min"] <= spread["mean"] <= spread["max"] <= 1 and spread["std"] > 0.05 and not spread["low_spread"]
+        assert (
+            0 <= spread["min"] <= spread["mean"] <= spread["max"] <= 1
+            and spread["std"] > 0.05
+            and not spread["low_spread"]
+        )
 
 
 def test_identical_traits_are_flagged_as_low_spread():
@@ -155,15 +178,27 @@ def test_identical_traits_are_flagged_as_low_spread():
     for _ in range(5):
         create_persona(project=project, openness=0.5)
     report = validate_personas(project)
-    assert report["diversity"]["traits"]["openness"]["low_spread"] and report["diversity"]["traits"]["openness"]["std"] == 0
+    assert (
+        report["diversity"]["traits"]["openness"]["low_spread"]
+        and report["diversity"]["traits"]["openness"]["std"] == 0
+    )
     assert "Too little spread in traits: openness." in report["statements"]["en"]
     assert "Za mały rozrzut cech: otwartość." in report["statements"]["pl"]
 
 
 def test_zero_weight_buckets_missing_values_and_single_bucket_categories_are_handled():
-    project = create_project(target_demographics={"gender": {"female": 1.0, "male": 0.0}, "country": {"PL": 1.0}, "age_group": {"18-34": 0.5, "35+": 0.5}})
+    project = create_project(
+        target_demographics={
+            "gender": {"female": 1.0, "male": 0.0},
+            "country": {"PL": 1.0},
+            "age_group": {"18-34": 0.5, "35+": 0.5},
+        }
+    )
     for i in range(10):
-        create_persona(project=project, demographics={"gender": "female", "country": "PL", "age_group": "18-34" if i % 2 else "35+"})
+        create_persona(
+            project=project,
+            demographics={"gender": "female", "country": "PL", "age_group": "18-34" if i % 2 else "35+"},
+        )
     create_persona(project=project, demographics={"gender": "male", "country": "PL"})
     report = validate_personas(project)
     gender, country, age = (_category(report, name) for name in ("gender", "country", "age_group"))
@@ -183,7 +218,9 @@ def test_buckets_outside_the_target_are_reported_and_fail_the_category():
 
 
 def test_small_samples_use_a_monte_carlo_p_value_and_say_when_they_cannot_tell():
-    project = create_project(target_demographics={"age_group": {"18-24": 0.2, "25-34": 0.2, "35-44": 0.2, "45-54": 0.2, "55+": 0.2}})
+    project = create_project(
+        target_demographics={"age_group": {"18-24": 0.2, "25-34": 0.2, "35-44": 0.2, "45-54": 0.2, "55+": 0.2}}
+    )
     for bucket in ("18-24", "25-34", "35-44"):
         create_persona(project=project, demographics={"age_group": bucket})
     report = validate_personas(project)
@@ -217,7 +254,14 @@ def test_validation_query_count_does_not_grow_with_the_number_of_personas(django
 def test_story_comparison_is_capped_at_a_deterministic_sample_of_500(django_assert_max_num_queries):
     project = create_project(target_demographics={"gender": {"female": 1.0}})
     rng = random.Random(5)
-    Persona.objects.bulk_create([Persona(project=project, full_name=f"P {i}", background_story=_story(rng), demographics={"gender": "female"}) for i in range(510)])
+    Persona.objects.bulk_create(
+        [
+            Persona(
+                project=project, full_name=f"P {i}", background_story=_story(rng), demographics={"gender": "female"}
+            )
+            for i in range(510)
+        ]
+    )
     with django_assert_max_num_queries(2):
         report = validate_personas(project)
     stories = report["diversity"]["stories"]
@@ -236,7 +280,10 @@ def test_persona_access_helper_hides_other_users_and_deleted_personas():
     with pytest.raises(Http404):
         get_persona_for_user(owner, persona.id)
     assert get_persona_for_user(owner, persona.id, include_deleted=True).is_deleted
-    assert list(Persona.objects.for_user(owner).deleted()) == [persona] and not Persona.objects.for_user(owner).active().exists()
+    assert (
+        list(Persona.objects.for_user(owner).deleted()) == [persona]
+        and not Persona.objects.for_user(owner).active().exists()
+    )
     assert not Persona.objects.for_user(stranger).exists()
     persona.restore()
     assert list(Persona.objects.for_user(owner).active()) == [persona]
@@ -264,7 +311,9 @@ def test_traits_outside_the_unit_interval_are_refused_by_the_database():
 
 def test_segments_link_runs_and_personas_and_name_search_uses_the_trigram_index():
     run = create_run()
-    segment = Segment.objects.create(run=run, project=run.project, index=0, name="Młodzi miejscy", characteristics=["mobile first"])
+    segment = Segment.objects.create(
+        run=run, project=run.project, index=0, name="Młodzi miejscy", characteristics=["mobile first"]
+    )
     persona = create_persona(project=run.project, run=run, segment=segment, full_name="Zofia Wiśniewska")
     assert list(run.segments.all()) == [segment] and list(segment.personas.all()) == [persona]
     assert list(Persona.objects.filter(full_name__icontains="wiśniew")) == [persona]

@@ -21,7 +21,9 @@ def _simulate(speakers, turns, seed="s", addressing=None):
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=2, max_size=10), st.integers(0, 30), st.text(max_size=5))
-def test_every_participant_speaks_when_there_are_enough_turns_and_nobody_speaks_twice_in_a_row(extraversions, extra, seed):
+def test_every_participant_speaks_when_there_are_enough_turns_and_nobody_speaks_twice_in_a_row(
+    extraversions, extra, seed
+):
     speakers = _panel(extraversions)
     turns = len(speakers) + extra
     history = _simulate(speakers, turns, seed)

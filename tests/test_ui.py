@@ -33,18 +33,38 @@ def dist_fields(distribution: dict) -> dict[str, str]:
 
 
 def project_form(distribution: dict | None = None, **fields: str) -> dict[str, str]:
-    data = {"name": "Bankowość mobilna", "description": "Opis", "target_audience": "Dorośli", "research_objectives": "Cele", "notes": "", "language": "pl", "target_sample_size": "30", "token_budget": ""}
+    data = {
+        "name": "Bankowość mobilna",
+        "description": "Opis",
+        "target_audience": "Dorośli",
+        "research_objectives": "Cele",
+        "notes": "",
+        "language": "pl",
+        "target_sample_size": "30",
+        "token_budget": "",
+    }
     data.update(fields)
     data.update(dist_fields(DEMOGRAPHICS if distribution is None else distribution))
     return data
 
 
 TEMP_PRESET = {
-    "id": "testland", "label": {"pl": "Testlandia", "en": "Testland"}, "country": "TL", "language": "en",
-    "categories": {"age_group": {"label": {"pl": "Wiek", "en": "Age"}, "buckets": {"18-39": 0.6, "40+": 0.4}}, "region": {"label": {"pl": "Region", "en": "Region"}, "buckets": {"north": 0.25, "south": 0.75}}},
+    "id": "testland",
+    "label": {"pl": "Testlandia", "en": "Testland"},
+    "country": "TL",
+    "language": "en",
+    "categories": {
+        "age_group": {"label": {"pl": "Wiek", "en": "Age"}, "buckets": {"18-39": 0.6, "40+": 0.4}},
+        "region": {"label": {"pl": "Region", "en": "Region"}, "buckets": {"north": 0.25, "south": 0.75}},
+    },
     "vocabularies": {
-        "first_names": {"female": ["Ann"], "male": ["Bob"]}, "surnames": ["Smith"], "occupations": [{"name": "clerk"}],
-        "interests": ["chess"], "values": ["honesty"], "communication_styles": ["direct"], "decision_styles": ["careful"],
+        "first_names": {"female": ["Ann"], "male": ["Bob"]},
+        "surnames": ["Smith"],
+        "occupations": [{"name": "clerk"}],
+        "interests": ["chess"],
+        "values": ["honesty"],
+        "communication_styles": ["direct"],
+        "decision_styles": ["careful"],
     },
 }
 
@@ -141,7 +161,11 @@ def test_project_create_edit_and_delete_through_the_html_forms(logged_client, us
     resp = logged_client.post("/projects/new/", project_form())
     project = Project.objects.get(owner=user)
     assert resp.status_code == 302 and resp["Location"] == f"/projects/{project.id}/"
-    assert project.target_demographics == DEMOGRAPHICS and project.target_sample_size == 30 and project.token_budget is None
+    assert (
+        project.target_demographics == DEMOGRAPHICS
+        and project.target_sample_size == 30
+        and project.token_budget is None
+    )
 
     detail = english(logged_client).get(f"/projects/{project.id}/").content.decode()
     assert "Bankowość mobilna" in detail and "Test LLM connection" in detail
@@ -150,7 +174,10 @@ def test_project_create_edit_and_delete_through_the_html_forms(logged_client, us
     edit_page = logged_client.get(f"/projects/{project.id}/edit/").content.decode()
     assert 'name="dist-0-name" value="age_group"' in edit_page and 'name="dist-1-1-weight" value="0.5"' in edit_page
     new_distribution = {"region": {"north": "0,25", "south": "0.75"}}
-    resp = logged_client.post(f"/projects/{project.id}/edit/", project_form(new_distribution, name="Nowa nazwa", token_budget="5000", language="en"))
+    resp = logged_client.post(
+        f"/projects/{project.id}/edit/",
+        project_form(new_distribution, name="Nowa nazwa", token_budget="5000", language="en"),
+    )
     assert resp.status_code == 302
     project.refresh_from_db()
     assert project.name == "Nowa nazwa" and project.language == "en" and project.token_budget == 5000
@@ -176,11 +203,13 @@ def test_editor_round_trips_weights_that_need_full_precision(logged_client, user
 
 def test_blank_editor_rows_are_ignored_and_spare_rows_are_offered(logged_client, user):
     data = project_form()
-    data.update({"dist-0-9-bucket": "", "dist-0-9-weight": "", "dist-7-name": "", "dist-7-0-bucket": "", "dist-7-0-weight": ""})
+    data.update(
+        {"dist-0-9-bucket": "", "dist-0-9-weight": "", "dist-7-name": "", "dist-7-0-bucket": "", "dist-7-0-weight": ""}
+    )
     assert logged_client.post("/projects/new/", data).status_code == 302
     assert Project.objects.get(owner=user).target_demographics == DEMOGRAPHICS
     page = logged_client.get("/projects/new/").content.decode()
-    assert 'data-extra' in page and 'name="dist-0-name" value=""' in page
+    assert "data-extra" in page and 'name="dist-0-name" value=""' in page
 
 
 TOO_MANY_CATEGORIES = {f"cat{i}": {"all": 1} for i in range(13)}
@@ -199,7 +228,11 @@ TOO_MANY_BUCKETS = {"wide": {f"b{i}": (1 if i == 0 else 0) for i in range(41)}}
         ("sum too low", project_form({"age": {"young": 0.5, "old": 0.4}}), "must sum to 1"),
         ("sum off by 1e-5", project_form({"age": {"young": 0.5, "old": 0.49999}}), "must sum to 1"),
         ("empty", project_form({}), "Add at least one category"),
-        ("category without buckets", project_form({"age": {}}) | {"dist-0-0-bucket": "", "dist-0-0-weight": ""}, "at least one bucket"),
+        (
+            "category without buckets",
+            project_form({"age": {}}) | {"dist-0-0-bucket": "", "dist-0-0-weight": ""},
+            "at least one bucket",
+        ),
         ("too many categories", project_form(TOO_MANY_CATEGORIES), "At most 12 categories"),
         ("too many buckets", project_form(TOO_MANY_BUCKETS), "at most 40 buckets"),
         ("long category", project_form({"x" * 65: {"a": 1}}), "at most 64 characters"),
@@ -208,8 +241,16 @@ TOO_MANY_BUCKETS = {"wide": {f"b{i}": (1 if i == 0 else 0) for i in range(41)}}
         ("nul bucket", project_form({"age": {"a\x00": 1}}), "NUL"),
         ("nameless bucket", project_form({"age": {"": 1}}), "Every weight needs a bucket name"),
         ("nameless category", project_form({"": {"a": 1}}), "Give this category a name"),
-        ("duplicate category", project_form({"age": {"a": 1}}) | {"dist-5-name": "age", "dist-5-0-bucket": "b", "dist-5-0-weight": "1"}, "used twice"),
-        ("duplicate bucket", project_form({"age": {"a": 0.5}}) | {"dist-0-7-bucket": "a", "dist-0-7-weight": "0.5"}, "appears twice"),
+        (
+            "duplicate category",
+            project_form({"age": {"a": 1}}) | {"dist-5-name": "age", "dist-5-0-bucket": "b", "dist-5-0-weight": "1"},
+            "used twice",
+        ),
+        (
+            "duplicate bucket",
+            project_form({"age": {"a": 0.5}}) | {"dist-0-7-bucket": "a", "dist-0-7-weight": "0.5"},
+            "appears twice",
+        ),
         ("unknown language", project_form(language="de"), "Select a valid choice"),
         ("long name", project_form(name="n" * 256), "at most 255 characters"),
         ("empty name", project_form(name=""), "This field is required"),
@@ -233,7 +274,11 @@ def test_distribution_errors_are_shown_at_their_category_and_input_is_kept(logge
     html = english(logged_client).post("/projects/new/", data).content.decode()
     invalid = re.findall(r'<fieldset class="dist-category dist-category--invalid"[^>]*>.*?</fieldset>', html, re.S)
     assert len(invalid) == 1
-    assert 'value="age"' in invalid[0] and "young: the weight must be a number" in invalid[0] and 'value="abc"' in invalid[0]
+    assert (
+        'value="age"' in invalid[0]
+        and "young: the weight must be a number" in invalid[0]
+        and 'value="abc"' in invalid[0]
+    )
     assert 'name="dist-1-name" value="gender"' in html
 
 
@@ -265,8 +310,14 @@ def test_preset_loads_into_the_editor_without_saving(logged_client, user, preset
         for bucket in buckets:
             assert f'value="{bucket}"' in body
     assert "errorlist" not in body and not Project.objects.exists()
-    full = logged_client.post("/projects/new/", project_form(name="Zachowana nazwa") | {"load_preset": "1", "preset": preset.id})
-    assert full.status_code == 200 and 'value="Zachowana nazwa"' in full.content.decode() and "<html" in full.content.decode()
+    full = logged_client.post(
+        "/projects/new/", project_form(name="Zachowana nazwa") | {"load_preset": "1", "preset": preset.id}
+    )
+    assert (
+        full.status_code == 200
+        and 'value="Zachowana nazwa"' in full.content.decode()
+        and "<html" in full.content.decode()
+    )
     resp = logged_client.post("/projects/new/", project_form(preset.target_demographics()))
     assert resp.status_code == 302
     assert Project.objects.get(owner=user).target_demographics == preset.target_demographics()
@@ -285,7 +336,13 @@ def test_csrf_is_enforced_on_state_changing_posts(db):
     project = create_project(owner=user)
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
-    for url, data in (("/projects/new/", project_form()), (f"/projects/{project.id}/delete/", {}), (f"/projects/{project.id}/llm-test/", {}), ("/tokens/new/", {"name": "x"}), ("/accounts/logout/", {})):
+    for url, data in (
+        ("/projects/new/", project_form()),
+        (f"/projects/{project.id}/delete/", {}),
+        (f"/projects/{project.id}/llm-test/", {}),
+        ("/tokens/new/", {"name": "x"}),
+        ("/accounts/logout/", {}),
+    ):
         assert client.post(url, data).status_code == 403, url
     page = client.get("/projects/new/").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
@@ -322,7 +379,14 @@ def test_smoke_job_without_javascript_redirects_back_to_the_project(logged_clien
 
 
 def test_job_progress_fragment_for_the_websocket_is_an_oob_swap(db):
-    job = Job.objects.create(kind="llm.smoke", status=Job.Status.FAILED, progress_done=2, progress_total=4, message="krok 2", error="RuntimeError: boom")
+    job = Job.objects.create(
+        kind="llm.smoke",
+        status=Job.Status.FAILED,
+        progress_done=2,
+        progress_total=4,
+        message="krok 2",
+        error="RuntimeError: boom",
+    )
     html = render_to_string("sight/job_progress.html#job_progress", {"job": job.as_dict(), "oob": True})
     assert html.strip().startswith(f'<div id="job-{job.id}"') and 'hx-swap-oob="true"' in html
     assert 'value="50"' in html and "krok 2" in html and "RuntimeError: boom" in html
@@ -332,7 +396,11 @@ def test_job_progress_fragment_for_the_websocket_is_an_oob_swap(db):
 def test_job_page_shows_progress_and_cancel_works(logged_client, user):
     job = Job.objects.create(kind="llm.smoke", user=user, progress_total=5)
     page = logged_client.get(f"/jobs/{job.id}/").content.decode()
-    assert f'ws-connect="/ws/jobs/{job.id}/"' in page and f'id="job-{job.id}"' in page and f'action="/jobs/{job.id}/cancel/"' in page
+    assert (
+        f'ws-connect="/ws/jobs/{job.id}/"' in page
+        and f'id="job-{job.id}"' in page
+        and f'action="/jobs/{job.id}/cancel/"' in page
+    )
     resp = logged_client.post(f"/jobs/{job.id}/cancel/", **HTMX)
     assert resp.status_code == 200 and resp.content.decode().strip().startswith(f'<div id="job-{job.id}"')
     job.refresh_from_db()
@@ -388,7 +456,11 @@ def test_token_actions_over_htmx_return_the_tokens_fragment(logged_client, user)
 
 
 def test_unknown_preset_keeps_the_editor_as_it_was(logged_client):
-    resp = logged_client.post("/projects/new/", project_form({"pets": {"cat": 0.5, "dog": 0.5}}) | {"load_preset": "1", "preset": "no-such-preset"}, **HTMX)
+    resp = logged_client.post(
+        "/projects/new/",
+        project_form({"pets": {"cat": 0.5, "dog": 0.5}}) | {"load_preset": "1", "preset": "no-such-preset"},
+        **HTMX,
+    )
     body = resp.content.decode()
     assert resp.status_code == 200 and 'value="pets"' in body and 'value="dog"' in body
 

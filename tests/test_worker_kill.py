@@ -1,4 +1,6 @@
-"""Prawdziwy proces workera RQ zabity SIGKILL w trakcie zadania: rekoncyliacja wstawia zadanie ponownie, nowy worker kończy bez duplikatów."""
+"""Prawdziwy proces workera RQ zabity SIGKILL w trakcie zadania: rekoncyliacja wstawia zadanie ponownie, nowy worker
+kończy bez duplikatów.
+"""
 
 import contextlib
 import os
@@ -31,12 +33,20 @@ def worker_env(latency_ms: int) -> dict[str, str]:
     """Środowisko workera: ta sama testowa baza, dostawca offline ze stałym opóźnieniem, częsty heartbeat."""
     parts = urlsplit(os.environ["DATABASE_URL"])
     url = urlunsplit((parts.scheme, parts.netloc, "/" + settings.DATABASES["default"]["NAME"], parts.query, ""))
-    return {**os.environ, "DATABASE_URL": url, "SIGHT_LLM_PROVIDER": "offline", "SIGHT_OFFLINE_LATENCY_MS": str(latency_ms), "SIGHT_JOB_HEARTBEAT_SECONDS": "1"}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SIGHT_LLM_PROVIDER": "offline",
+        "SIGHT_OFFLINE_LATENCY_MS": str(latency_ms),
+        "SIGHT_JOB_HEARTBEAT_SECONDS": "1",
+    }
 
 
 def start_worker(env: dict[str, str], *, burst: bool = False) -> subprocess.Popen:
     args = [sys.executable, str(ROOT / "manage.py"), "rqworker", "llm", "default", *(["--burst"] if burst else [])]
-    return subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        args, env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def kill_tree(worker: subprocess.Popen) -> None:
@@ -58,7 +68,9 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
 
 
 def kill_and_recover(job: Job, env: dict[str, str], worker: subprocess.Popen, settings_fixture) -> Job:
-    """SIGKILL workera i jego „konia roboczego” (RQ uruchamia go w osobnej sesji), przeterminowany heartbeat, rekoncyliacja, nowy worker."""
+    """SIGKILL workera i jego „konia roboczego” (RQ uruchamia go w osobnej sesji), przeterminowany heartbeat,
+    rekoncyliacja, nowy worker.
+    """
     kill_tree(worker)
     job.refresh_from_db()
     assert job.status == "running", "the job must still look running after the kill"
@@ -88,8 +100,12 @@ def test_killed_worker_smoke_job_is_reenqueued_and_finished_once_a_worker_is_bac
 
 def test_killed_persona_generation_resumes_without_duplicates(settings):
     env = worker_env(1500)
-    project = create_project(target_demographics={"gender": {"female": 0.5, "male": 0.5}, "age_group": {"18-34": 0.5, "35-54": 0.5}})
-    run = generation.start_generation(project, user=project.owner, num_personas=12, seed=3, segments=False, use_rag=False)
+    project = create_project(
+        target_demographics={"gender": {"female": 0.5, "male": 0.5}, "age_group": {"18-34": 0.5, "35-54": 0.5}}
+    )
+    run = generation.start_generation(
+        project, user=project.owner, num_personas=12, seed=3, segments=False, use_rag=False
+    )
     worker = start_worker(env)
     try:
         wait_for(lambda: Persona.objects.filter(run=run).count() >= 1)
@@ -105,7 +121,15 @@ def test_killed_focus_group_resumes_with_no_duplicated_and_no_lost_turn(settings
     env = worker_env(400)
     project = create_project()
     people = [create_persona(project=project) for _ in range(3)]
-    fg = create_focus_group(project, FocusGroupIn(name="K", turns_per_question=5, questions=[{"text": "Czy zmieniłbyś bank?"}], participants={"persona_ids": [p.id for p in people]}))
+    fg = create_focus_group(
+        project,
+        FocusGroupIn(
+            name="K",
+            turns_per_question=5,
+            questions=[{"text": "Czy zmieniłbyś bank?"}],
+            participants={"persona_ids": [p.id for p in people]},
+        ),
+    )
     job = discussion.start_run(fg, user=project.owner)
     worker = start_worker(env)
     try:
@@ -117,5 +141,7 @@ def test_killed_focus_group_resumes_with_no_duplicated_and_no_lost_turn(settings
     fg.refresh_from_db()
     keys = list(fg.events.order_by("seq").values_list("key", flat=True))
     assert job.status == "succeeded" and fg.status == FocusGroup.Status.COMPLETED
-    assert len(keys) == len(set(keys)) and list(fg.events.order_by("seq").values_list("seq", flat=True)) == list(range(1, fg.last_seq + 1))
+    assert len(keys) == len(set(keys)) and list(fg.events.order_by("seq").values_list("seq", flat=True)) == list(
+        range(1, fg.last_seq + 1)
+    )
     assert sorted(fg.events.filter(kind="turn").values_list("payload__turn", flat=True)) == [0, 1, 2, 3, 4]

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MessagesLike = str | tuple[str, str] | Sequence[BaseMessage]
-Scripted = Any  # str | dict | BaseModel | AIMessage | BaseException | Callable[[list[BaseMessage]], Scripted | Awaitable[Scripted]]
+# str | dict | BaseModel | AIMessage | BaseException | Callable[[list[BaseMessage]], Scripted | Awaitable[Scripted]]
+Scripted = Any
 
 MAX_RETRY_HINT_SECONDS = 60.0
 CACHE_VERSION = "llm:v1"
@@ -125,12 +126,27 @@ def _build(target: Target) -> BaseChatModel:
         # max_retries=1 to w google-genai jedna próba (0 oznacza domyślne ponowienia SDK). W Gemini 2.5 Flash tokeny
         # „myślenia” liczą się do max_output_tokens: krótkie role (smoke, stance) byłyby ucinane, więc je wyłączamy.
         thinking = 0 if target.model.startswith("gemini-2.5-flash") else None
-        return ChatGoogleGenerativeAI(model=target.model, google_api_key=settings.GOOGLE_API_KEY, temperature=cfg.temperature, max_output_tokens=cfg.max_tokens, timeout=cfg.timeout,
-                                      max_retries=1, thinking_budget=thinking)
+        return ChatGoogleGenerativeAI(
+            model=target.model,
+            google_api_key=settings.GOOGLE_API_KEY,
+            temperature=cfg.temperature,
+            max_output_tokens=cfg.max_tokens,
+            timeout=cfg.timeout,
+            max_retries=1,
+            thinking_budget=thinking,
+        )
     if target.provider == "openai":
         from langchain_openai import ChatOpenAI
 
-        return ChatOpenAI(model=target.model, base_url=settings.SIGHT_LLM_BASE_URL or None, api_key=settings.SIGHT_LLM_API_KEY, temperature=cfg.temperature, max_tokens=cfg.max_tokens, timeout=cfg.timeout, max_retries=0)
+        return ChatOpenAI(
+            model=target.model,
+            base_url=settings.SIGHT_LLM_BASE_URL or None,
+            api_key=settings.SIGHT_LLM_API_KEY,
+            temperature=cfg.temperature,
+            max_tokens=cfg.max_tokens,
+            timeout=cfg.timeout,
+            max_retries=0,
+        )
     if target.provider == "offline":
         return OfflineChatModel(role=cfg.name)
     return ScriptedChatModel(role=cfg.name)
@@ -142,24 +158,33 @@ def _structured(model: BaseChatModel, target: Target, schema: type[BaseModel]) -
     return model.with_structured_output(schema, include_raw=True, **kwargs)
 
 
-_loop_runnables: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Runnable]] = weakref.WeakKeyDictionary()
+_loop_runnables: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Runnable]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _runnable_for_loop(target: Target, schema: type[BaseModel] | None) -> Runnable:
-    """Model (ze schematem odpowiedzi) budowany raz na pętlę: budowa narzędzia ze schematu to kilka ms CPU na pętli zdarzeń."""
+    """Model (ze schematem odpowiedzi) budowany raz na pętlę: budowa narzędzia ze schematu to kilka ms CPU na pętli
+    zdarzeń.
+    """
     model = _model_for_loop(target)
     if schema is None:
         return model
     runnables = _loop_runnables.setdefault(asyncio.get_running_loop(), {})
     key = (target.provider, target.role, target.model, schema)
     if key not in runnables:
-        runnables[key] = _OfflineStructured(model, schema) if isinstance(model, OfflineChatModel) else _structured(model, target, schema)
+        runnables[key] = (
+            _OfflineStructured(model, schema)
+            if isinstance(model, OfflineChatModel)
+            else _structured(model, target, schema)
+        )
     return runnables[key]
 
 
 class _OfflineStructured:
     """Offline ze schematem bez parsera LangChain: `_parse` i tak waliduje surowe wywołanie narzędzia, a narzut
-    Runnable (~5 ms CPU na wywołanie) szeregowałby równoległe wywołania, które w trybie offline kończą się jednocześnie."""
+    Runnable (~5 ms CPU na wywołanie) szeregowałby równoległe wywołania, które w trybie offline kończą się
+    jednocześnie."""
 
     def __init__(self, model: OfflineChatModel, schema: type[BaseModel]) -> None:
         self.model, self.tools = model, [convert_to_openai_tool(schema)]
@@ -170,8 +195,12 @@ class _OfflineStructured:
         return result.generations[0].message  # type: ignore[return-value]
 
 
-_loop_models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str, str], BaseChatModel]] = weakref.WeakKeyDictionary()
-_loop_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = weakref.WeakKeyDictionary()
+_loop_models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str, str], BaseChatModel]] = (
+    weakref.WeakKeyDictionary()
+)
+_loop_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _model_for_loop(target: Target) -> BaseChatModel:
@@ -184,7 +213,9 @@ def _model_for_loop(target: Target) -> BaseChatModel:
 
 
 def limiter(role: str) -> asyncio.Semaphore:
-    """Semafor roli w bieżącej pętli (rozmiar: `concurrency`); `agenerate` sam go używa, więc `asyncio.gather` jest bezpieczny."""
+    """Semafor roli w bieżącej pętli (rozmiar: `concurrency`); `agenerate` sam go używa, więc `asyncio.gather` jest
+    bezpieczny.
+    """
     limiters = _loop_limiters.setdefault(asyncio.get_running_loop(), {})
     if role not in limiters:
         limiters[role] = asyncio.Semaphore(config.load_models().role(role).concurrency)
@@ -238,18 +269,52 @@ class _Tally:
 
 
 @overload
-async def agenerate[M: BaseModel](role: str, messages: MessagesLike | None = None, *, schema: type[M], prompt: str | None = None, language: str = "pl", variables: dict[str, Any] | None = None,
-                                  project: Project | None = None, job: Job | None = None, cache: bool = True) -> M: ...
+async def agenerate[M: BaseModel](
+    role: str,
+    messages: MessagesLike | None = None,
+    *,
+    schema: type[M],
+    prompt: str | None = None,
+    language: str = "pl",
+    variables: dict[str, Any] | None = None,
+    project: Project | None = None,
+    job: Job | None = None,
+    cache: bool = True,
+) -> M: ...
 @overload
-async def agenerate(role: str, messages: MessagesLike | None = None, *, schema: None = None, prompt: str | None = None, language: str = "pl", variables: dict[str, Any] | None = None,
-                    project: Project | None = None, job: Job | None = None, cache: bool = True) -> str: ...
-async def agenerate(role: str, messages: MessagesLike | None = None, *, schema: type[BaseModel] | None = None, prompt: str | None = None, language: str = "pl", variables: dict[str, Any] | None = None,
-                    project: Project | None = None, job: Job | None = None, cache: bool = True) -> BaseModel | str:
-    """Jedno wywołanie roli: cache, budżet, limit współbieżności, timeout, ponowienia, walidacja schematu, zapis LLMCall."""
+async def agenerate(
+    role: str,
+    messages: MessagesLike | None = None,
+    *,
+    schema: None = None,
+    prompt: str | None = None,
+    language: str = "pl",
+    variables: dict[str, Any] | None = None,
+    project: Project | None = None,
+    job: Job | None = None,
+    cache: bool = True,
+) -> str: ...
+async def agenerate(
+    role: str,
+    messages: MessagesLike | None = None,
+    *,
+    schema: type[BaseModel] | None = None,
+    prompt: str | None = None,
+    language: str = "pl",
+    variables: dict[str, Any] | None = None,
+    project: Project | None = None,
+    job: Job | None = None,
+    cache: bool = True,
+) -> BaseModel | str:
+    """Jedno wywołanie roli: cache, budżet, limit współbieżności, timeout, ponowienia, walidacja schematu, zapis
+    LLMCall.
+    """
     target = resolve(role)
     if (messages is None) == (prompt is None):
         raise TypeError("pass either messages or prompt=")
-    msgs = to_messages(messages) if messages is not None else prompt_messages(prompt or "", language, **(variables or {}))
+    msgs = (
+        to_messages(messages) if messages is not None else prompt_messages(prompt or "", language, **(variables or {}))
+    )
     if project is None and job is not None and job.project_id is not None:
         project = await sync_to_async(lambda: job.project)()
     started = time.monotonic()
@@ -278,17 +343,39 @@ async def agenerate(role: str, messages: MessagesLike | None = None, *, schema: 
 
 
 @overload
-def generate[M: BaseModel](role: str, messages: MessagesLike | None = None, *, schema: type[M], prompt: str | None = None, language: str = "pl", variables: dict[str, Any] | None = None,
-                           project: Project | None = None, job: Job | None = None, cache: bool = True) -> M: ...
+def generate[M: BaseModel](
+    role: str,
+    messages: MessagesLike | None = None,
+    *,
+    schema: type[M],
+    prompt: str | None = None,
+    language: str = "pl",
+    variables: dict[str, Any] | None = None,
+    project: Project | None = None,
+    job: Job | None = None,
+    cache: bool = True,
+) -> M: ...
 @overload
-def generate(role: str, messages: MessagesLike | None = None, *, schema: None = None, prompt: str | None = None, language: str = "pl", variables: dict[str, Any] | None = None,
-             project: Project | None = None, job: Job | None = None, cache: bool = True) -> str: ...
+def generate(
+    role: str,
+    messages: MessagesLike | None = None,
+    *,
+    schema: None = None,
+    prompt: str | None = None,
+    language: str = "pl",
+    variables: dict[str, Any] | None = None,
+    project: Project | None = None,
+    job: Job | None = None,
+    cache: bool = True,
+) -> str: ...
 def generate(role: str, messages: MessagesLike | None = None, **kwargs: Any) -> BaseModel | str:
     """Synchroniczna wersja `agenerate` (kod poza pętlą zdarzeń, np. zadanie z jednym wywołaniem)."""
     return async_to_sync(agenerate)(role, messages, **kwargs)
 
 
-async def _converse(target: Target, msgs: list[BaseMessage], schema: type[BaseModel] | None, tally: _Tally, budget: _Budget) -> BaseModel | str:
+async def _converse(
+    target: Target, msgs: list[BaseMessage], schema: type[BaseModel] | None, tally: _Tally, budget: _Budget
+) -> BaseModel | str:
     """Pytanie i ograniczone ponowne pytania, gdy odpowiedź nie pasuje do schematu."""
     runnable = _runnable_for_loop(target, schema)
     conversation, problems, answer = list(msgs), [], ""
@@ -305,7 +392,13 @@ async def _converse(target: Target, msgs: list[BaseMessage], schema: type[BaseMo
 
 async def _ask(runnable: Runnable, conversation: list[BaseMessage], target: Target, tally: _Tally) -> Any:
     """Jedno żądanie z jedną polityką ponowień: twardy stop, wykładnicze czekanie z jitterem, podpowiedzi 429."""
-    retrying = AsyncRetrying(stop=stop_after_attempt(target.cfg.max_attempts), wait=_wait, retry=retry_if_exception(is_transient), sleep=backoff_sleep, reraise=True)
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(target.cfg.max_attempts),
+        wait=_wait,
+        retry=retry_if_exception(is_transient),
+        sleep=backoff_sleep,
+        reraise=True,
+    )
     try:
         async for attempt in retrying:
             with attempt:
@@ -315,7 +408,11 @@ async def _ask(runnable: Runnable, conversation: list[BaseMessage], target: Targ
         raise
     except Exception as exc:
         kind = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
-        raise LLMCallError(f"role {target.role!r} ({target.provider}/{target.model}) failed after {tally.attempts} attempt(s): {kind}"[:2000]) from exc
+        raise LLMCallError(
+            f"role {target.role!r} ({target.provider}/{target.model}) failed after {tally.attempts} attempt(s): {kind}"[
+                :2000
+            ]
+        ) from exc
     raw = output["raw"] if isinstance(output, dict) else output
     usage = getattr(raw, "usage_metadata", None) or {}
     tally.input_tokens += int(usage.get("input_tokens") or estimate_tokens(_messages_text(conversation)))
@@ -338,7 +435,9 @@ _FENCES = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
 
 
 def _parse(output: Any, schema: type[BaseModel] | None) -> tuple[BaseModel | str, str, str | None]:
-    """(wartość, surowa odpowiedź, problem albo None); JSON walidowany ściśle — ucięta odpowiedź to problem, nie wynik."""
+    """(wartość, surowa odpowiedź, problem albo None); JSON walidowany ściśle — ucięta odpowiedź to problem, nie
+    wynik.
+    """
     raw = output["raw"] if isinstance(output, dict) else output
     text = _answer_text(raw).strip()
     if isinstance(raw, AIMessage) and raw.response_metadata.get("finish_reason") in _TRUNCATED:
@@ -349,7 +448,11 @@ def _parse(output: Any, schema: type[BaseModel] | None) -> tuple[BaseModel | str
         if isinstance(raw, AIMessage) and raw.tool_calls:
             return schema.model_validate(raw.tool_calls[0]["args"]), text, None
         if isinstance(raw, AIMessage) and raw.invalid_tool_calls:
-            return "", text, f"the tool call arguments were not valid JSON: {raw.invalid_tool_calls[0].get('error') or text[:200]}"
+            return (
+                "",
+                text,
+                f"the tool call arguments were not valid JSON: {raw.invalid_tool_calls[0].get('error') or text[:200]}",
+            )
         if not text:
             return "", text, "no structured answer was returned"
         return schema.model_validate_json(_FENCES.sub("", text)), text, None
@@ -369,8 +472,10 @@ def describe_problem(error: BaseException) -> str:
 def _reask_text(problem: str, schema: type[BaseModel] | None) -> str:
     if schema is None:
         return f"Your previous answer could not be used: {problem}. Answer the request again."
-    return (f"Your previous answer did not match the required schema: {problem}. Answer again with a complete, valid "
-            f"{schema.__name__} object, respecting every field type and length limit.")
+    return (
+        f"Your previous answer did not match the required schema: {problem}. Answer again with a complete, valid "
+        f"{schema.__name__} object, respecting every field type and length limit."
+    )
 
 
 # --- ponowienia ----------------------------------------------------------------------------------------------------
@@ -472,8 +577,13 @@ def _parse_retry_after(value: str) -> float | None:
 
 def _cache_key(target: Target, msgs: Sequence[BaseMessage], schema: type[BaseModel] | None) -> str:
     payload = {
-        "provider": target.provider, "model": target.model, "role": target.role, "temperature": target.cfg.temperature, "max_tokens": target.cfg.max_tokens,
-        "messages": [[m.type, m.content] for m in msgs], "schema": _schema_json(schema) if schema is not None else None,
+        "provider": target.provider,
+        "model": target.model,
+        "role": target.role,
+        "temperature": target.cfg.temperature,
+        "max_tokens": target.cfg.max_tokens,
+        "messages": [[m.type, m.content] for m in msgs],
+        "schema": _schema_json(schema) if schema is not None else None,
     }
     return f"{CACHE_VERSION}:{hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()}"
 
@@ -512,18 +622,39 @@ async def _cache_set(key: str, value: BaseModel | str) -> None:
 def cost_usd(model: str, input_tokens: int, output_tokens: int) -> Decimal:
     """Koszt wywołania wg cennika z `models.yaml` (USD, 6 miejsc po przecinku)."""
     price = config.load_models().price(model)
-    cost = Decimal(input_tokens) * Decimal(str(price.input_per_million)) + Decimal(output_tokens) * Decimal(str(price.output_per_million))
+    cost = Decimal(input_tokens) * Decimal(str(price.input_per_million)) + Decimal(output_tokens) * Decimal(
+        str(price.output_per_million)
+    )
     return (cost / Decimal(1_000_000)).quantize(Decimal("0.000001"))
 
 
-async def _record(target: Target, project: Project | None, job: Job | None, tally: _Tally, started: float, *, cache_hit: bool = False, error: str = "") -> None:
+async def _record(
+    target: Target,
+    project: Project | None,
+    job: Job | None,
+    tally: _Tally,
+    started: float,
+    *,
+    cache_hit: bool = False,
+    error: str = "",
+) -> None:
     """Zapisuje wiersz LLMCall (ORM synchroniczny w wątku, pętla zdarzeń nie czeka na bazę)."""
     from sight.models import LLMCall
 
     fields = {
-        "project_id": project.pk if project is not None else None, "job_id": job.pk if job is not None else None, "role": target.role, "provider": target.provider,
-        "model": target.model, "input_tokens": tally.input_tokens, "output_tokens": tally.output_tokens, "cost_usd": cost_usd(target.model, tally.input_tokens, tally.output_tokens),
-        "latency_ms": int((time.monotonic() - started) * 1000), "cache_hit": cache_hit, "ok": not error, "error": error[:4000], "attempts": tally.attempts,
+        "project_id": project.pk if project is not None else None,
+        "job_id": job.pk if job is not None else None,
+        "role": target.role,
+        "provider": target.provider,
+        "model": target.model,
+        "input_tokens": tally.input_tokens,
+        "output_tokens": tally.output_tokens,
+        "cost_usd": cost_usd(target.model, tally.input_tokens, tally.output_tokens),
+        "latency_ms": int((time.monotonic() - started) * 1000),
+        "cache_hit": cache_hit,
+        "ok": not error,
+        "error": error[:4000],
+        "attempts": tally.attempts,
     }
     try:
         await sync_to_async(LLMCall.objects.create)(**fields)
@@ -536,12 +667,15 @@ async def _record(target: Target, project: Project | None, job: Job | None, tall
 
 
 class _Budget:
-    """Pilnuje budżetu tokenów projektu; rezerwacje w procesie chronią przed przekroczeniem przez równoległe wywołania."""
+    """Pilnuje budżetu tokenów projektu; rezerwacje w procesie chronią przed przekroczeniem przez równoległe
+    wywołania.
+    """
 
     _lock = threading.Lock()
     _reserved: collections.Counter[Any] = collections.Counter()
     # Zużycie projektu z bazy, odświeżane co REFRESH sekund i powiększane o wywołania zapisane w tym procesie:
-    # zapytanie SUM przy każdym wywołaniu kolejkowałoby się za zapisami w wątku ORM i spowalniało równoległe generowanie.
+    # zapytanie SUM przy każdym wywołaniu kolejkowałoby się za zapisami w wątku ORM i spowalniało równoległe
+    # generowanie.
     _used: ClassVar[dict[Any, tuple[float, int]]] = {}
     REFRESH = 0.5
 
@@ -559,7 +693,10 @@ class _Budget:
             needed = spent + estimate
             if left - others < needed:
                 self._release_locked()
-                raise BudgetExceeded(f"project {project.pk} token budget exhausted: {max(0, left - others - spent)} token(s) left, the next call may need up to {estimate}")
+                raise BudgetExceeded(
+                    f"project {project.pk} token budget exhausted: {max(0, left - others - spent)} token(s) "
+                    f"left, the next call may need up to {estimate}"
+                )
             self._reserved[project.pk] = others + needed
             self.held = needed
 
@@ -596,13 +733,14 @@ class _Budget:
         self.held = 0
 
 
-
 # --- wspólne dla dostawców offline i fake ----------------------------------------------------------------------------
 
 
 def _with_usage(message: AIMessage, messages: list[BaseMessage]) -> AIMessage:
     inp, out = estimate_tokens(_messages_text(messages)), estimate_tokens(_answer_text(message))
-    return message.model_copy(update={"usage_metadata": {"input_tokens": inp, "output_tokens": out, "total_tokens": inp + out}})
+    return message.model_copy(
+        update={"usage_metadata": {"input_tokens": inp, "output_tokens": out, "total_tokens": inp + out}}
+    )
 
 
 class _ToolBindingMixin:
@@ -641,10 +779,20 @@ def _wordllama(dimension: int) -> Any:
     from wordllama import WordLlama
 
     # Domyślny loader szuka tokenizera w złym katalogu i próbuje pobierać z sieci; plik jest w kole pakietu.
-    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True, trunc_dim=dimension if dimension < 256 else None)
+    return WordLlama.load(
+        cache_dir=Path(wordllama.__file__).parent,
+        disable_download=True,
+        trunc_dim=dimension if dimension < 256 else None,
+    )
 
 
-_KNOWN_DIMENSIONS = {"models/gemini-embedding-001": 3072, "gemini-embedding-001": 3072, "models/text-embedding-004": 768, "text-embedding-004": 768, "nomic-embed-text": 768}
+_KNOWN_DIMENSIONS = {
+    "models/gemini-embedding-001": 3072,
+    "gemini-embedding-001": 3072,
+    "models/text-embedding-004": 768,
+    "text-embedding-004": 768,
+    "nomic-embed-text": 768,
+}
 
 
 def build_embeddings(role: str = "embeddings") -> Embeddings:
@@ -660,7 +808,13 @@ def build_embeddings(role: str = "embeddings") -> Embeddings:
     if provider == "openai":
         from langchain_openai import OpenAIEmbeddings
 
-        return OpenAIEmbeddings(model=cfg.openai_model, base_url=settings.SIGHT_LLM_BASE_URL or None, api_key=settings.SIGHT_LLM_API_KEY, check_embedding_ctx_length=False, max_retries=1)
+        return OpenAIEmbeddings(
+            model=cfg.openai_model,
+            base_url=settings.SIGHT_LLM_BASE_URL or None,
+            api_key=settings.SIGHT_LLM_API_KEY,
+            check_embedding_ctx_length=False,
+            max_retries=1,
+        )
     return WordLlamaEmbeddings(cfg.offline_dimensions)
 
 
@@ -702,13 +856,23 @@ def run_smoke(job: Job) -> dict[str, Any]:
         if step in done:
             continue
         sentence = f"Sight smoke check {step + 1} of {total} is working."
-        system = "You are a connectivity check for a research tool. Return the user's sentence verbatim in the `sentence` field."
-        echo = generate("smoke", (system, f"Repeat this sentence exactly: {sentence}"), schema=SmokeEcho, job=job, cache=False)
+        system = (
+            "You are a connectivity check for a research tool. Return the user's sentence verbatim in "
+            "the `sentence` field."
+        )
+        echo = generate(
+            "smoke", (system, f"Repeat this sentence exactly: {sentence}"), schema=SmokeEcho, job=job, cache=False
+        )
         done.add(step)
         answers[str(step)] = echo.sentence
         report_progress(job, done=len(done), total=total, result={"smoke_done": sorted(done), "smoke_answers": answers})
     target = resolve("smoke")
-    return {"calls": total, "provider": target.provider, "model": target.model, "answers": [answers[str(i)] for i in range(total)]}
+    return {
+        "calls": total,
+        "provider": target.provider,
+        "model": target.model,
+        "answers": [answers[str(i)] for i in range(total)],
+    }
 
 
 # Dostawcy bez sieci mieszkają w osobnych modułach; import na końcu, bo korzystają z pomocników powyżej.
@@ -716,7 +880,27 @@ from sight.llm.fake import ScriptedChatModel, reset_scripts, script, scripted_ca
 from sight.llm.offline import OfflineChatModel, OfflineWriter  # noqa: E402
 
 __all__ = [
-    "BudgetExceeded", "LLMCallError", "LLMError", "LLMOutputError", "OfflineChatModel", "OfflineWriter", "ScriptExhausted", "ScriptedChatModel", "WordLlamaEmbeddings",
-    "agenerate", "build_chat_model", "build_embeddings", "cost_usd", "embedding_dimension", "generate", "limiter", "prompt_messages", "reset_scripts", "resolve",
-    "run_smoke", "script", "scripted_calls", "to_messages",
+    "BudgetExceeded",
+    "LLMCallError",
+    "LLMError",
+    "LLMOutputError",
+    "OfflineChatModel",
+    "OfflineWriter",
+    "ScriptExhausted",
+    "ScriptedChatModel",
+    "WordLlamaEmbeddings",
+    "agenerate",
+    "build_chat_model",
+    "build_embeddings",
+    "cost_usd",
+    "embedding_dimension",
+    "generate",
+    "limiter",
+    "prompt_messages",
+    "reset_scripts",
+    "resolve",
+    "run_smoke",
+    "script",
+    "scripted_calls",
+    "to_messages",
 ]

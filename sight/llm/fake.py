@@ -1,4 +1,6 @@
-"""Dostawca `fake` (testy): odpowiedzi z kolejki ustawionej przez `script()`; odpowiedzi strukturalne to wywołania narzędzia."""
+"""Dostawca `fake` (testy): odpowiedzi z kolejki ustawionej przez `script()`; odpowiedzi strukturalne to wywołania
+narzędzia.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ _script_lock = threading.Lock()
 
 
 def script(role: str, responses: Sequence[Scripted]) -> None:
-    """Ustawia kolejkę odpowiedzi dostawcy `fake` dla roli (`"*"` — dowolna rola): tekst, dict/model (wywołanie narzędzia), AIMessage, wyjątek albo funkcja."""
+    """Ustawia kolejkę odpowiedzi dostawcy `fake` dla roli (`"*"` — dowolna rola): tekst, dict/model (wywołanie
+    narzędzia), AIMessage, wyjątek albo funkcja.
+    """
     with _script_lock:
         _scripts[role] = collections.deque(responses)
 
@@ -46,7 +50,10 @@ def _next_scripted(role: str, messages: list[BaseMessage]) -> Scripted:
         queue = _scripts.get(role) if _scripts.get(role) else _scripts.get("*")
         if not queue:
             used = sum(1 for r, _ in _scripted_calls if r == role) - 1
-            raise ScriptExhausted(f"fake LLM script for role {role!r} is exhausted after {used} response(s); add more with llm.script({role!r}, [...])")
+            raise ScriptExhausted(
+                f"fake LLM script for role {role!r} is exhausted after {used} response(s); add more with "
+                f"llm.script({role!r}, [...])"
+            )
         return queue.popleft()
 
 
@@ -64,7 +71,13 @@ def _as_message(item: Scripted, tool: str | None, messages: list[BaseMessage]) -
     elif isinstance(item, BaseModel):
         message = _as_message(item.model_dump(mode="json"), tool, messages)
     elif isinstance(item, dict):
-        message = AIMessage("", tool_calls=[{"name": tool, "args": item, "id": f"call_{len(_scripted_calls)}", "type": "tool_call"}]) if tool else AIMessage(json.dumps(item))
+        message = (
+            AIMessage(
+                "", tool_calls=[{"name": tool, "args": item, "id": f"call_{len(_scripted_calls)}", "type": "tool_call"}]
+            )
+            if tool
+            else AIMessage(json.dumps(item))
+        )
     else:
         message = AIMessage(str(item))
     if message.usage_metadata is None:
@@ -81,7 +94,9 @@ class ScriptedChatModel(_ToolBindingMixin, BaseChatModel):
     def _llm_type(self) -> str:
         return "sight-fake"
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         item = _next_scripted(self.role, messages)
         while callable(item) and not isinstance(item, BaseModel | type):
             item = item(messages)
@@ -89,7 +104,9 @@ class ScriptedChatModel(_ToolBindingMixin, BaseChatModel):
                 item = asyncio.run(_await(item))
         return ChatResult(generations=[ChatGeneration(message=_as_message(item, _tool_name(kwargs), messages))])
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         item = _next_scripted(self.role, messages)
         while callable(item) and not isinstance(item, BaseModel | type):
             item = item(messages)
@@ -100,4 +117,3 @@ class ScriptedChatModel(_ToolBindingMixin, BaseChatModel):
 
 async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
-

@@ -1,4 +1,6 @@
-"""Dostawca `offline`: deterministyczne, wiarygodne odpowiedzi bez sieci (ziarno ze skrótu wejścia, słowniki z config)."""
+"""Dostawca `offline`: deterministyczne, wiarygodne odpowiedzi bez sieci (ziarno ze skrótu wejścia, słowniki z
+config).
+"""
 
 from __future__ import annotations
 
@@ -31,12 +33,16 @@ class OfflineChatModel(_ToolBindingMixin, BaseChatModel):
     def _llm_type(self) -> str:
         return "sight-offline"
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         if settings.SIGHT_OFFLINE_LATENCY_MS:
             time.sleep(settings.SIGHT_OFFLINE_LATENCY_MS / 1000)
         return self._answer(messages, kwargs)
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         if settings.SIGHT_OFFLINE_LATENCY_MS:
             await asyncio.sleep(settings.SIGHT_OFFLINE_LATENCY_MS / 1000)
         return self._answer(messages, kwargs)
@@ -48,7 +54,12 @@ class OfflineChatModel(_ToolBindingMixin, BaseChatModel):
         if tools:
             function = tools[0]["function"]
             args = writer.value(function.get("parameters") or {"type": "object"}, "")
-            message = AIMessage("", tool_calls=[{"name": function["name"], "args": args, "id": f"offline_{writer.seed:x}"[:24], "type": "tool_call"}])
+            message = AIMessage(
+                "",
+                tool_calls=[
+                    {"name": function["name"], "args": args, "id": f"offline_{writer.seed:x}"[:24], "type": "tool_call"}
+                ],
+            )
         else:
             message = AIMessage(writer.text("answer", 0, None))
         return ChatResult(generations=[ChatGeneration(message=_with_usage(message, messages))])
@@ -58,9 +69,36 @@ _BUILTIN_VOCAB: dict[str, dict[str, list[str]]] = {
     "pl": {
         "first_names": ["Anna", "Katarzyna", "Magdalena", "Agnieszka", "Piotr", "Tomasz", "Marcin", "Krzysztof"],
         "surnames": ["Nowak", "Wójcik", "Kowalczyk", "Mazur", "Krawczyk", "Zając", "Król", "Wróbel"],
-        "occupations": ["nauczycielka", "księgowy", "programistka", "kierowca", "pielęgniarka", "sprzedawca", "inżynier", "projektantka"],
-        "interests": ["gotowanie", "bieganie", "książki", "podróże", "ogrodnictwo", "gry planszowe", "fotografia", "muzyka"],
-        "values": ["rodzina", "bezpieczeństwo", "uczciwość", "niezależność", "rozwój", "wygoda", "tradycja", "oszczędność"],
+        "occupations": [
+            "nauczycielka",
+            "księgowy",
+            "programistka",
+            "kierowca",
+            "pielęgniarka",
+            "sprzedawca",
+            "inżynier",
+            "projektantka",
+        ],
+        "interests": [
+            "gotowanie",
+            "bieganie",
+            "książki",
+            "podróże",
+            "ogrodnictwo",
+            "gry planszowe",
+            "fotografia",
+            "muzyka",
+        ],
+        "values": [
+            "rodzina",
+            "bezpieczeństwo",
+            "uczciwość",
+            "niezależność",
+            "rozwój",
+            "wygoda",
+            "tradycja",
+            "oszczędność",
+        ],
         "communication_styles": ["rzeczowy", "ciepły i rozmowny", "zdystansowany", "bezpośredni"],
         "decision_styles": ["ostrożny", "impulsywny", "analityczny", "polega na opiniach znajomych"],
         "concerns": ["rosnące ceny", "brak czasu", "jakość produktów", "prywatność danych", "zdrowie"],
@@ -69,7 +107,16 @@ _BUILTIN_VOCAB: dict[str, dict[str, list[str]]] = {
     "en": {
         "first_names": ["Emma", "Olivia", "Sophia", "Grace", "James", "Daniel", "Michael", "Ryan"],
         "surnames": ["Smith", "Johnson", "Brown", "Garcia", "Miller", "Davis", "Wilson", "Moore"],
-        "occupations": ["teacher", "accountant", "software developer", "truck driver", "nurse", "sales associate", "engineer", "designer"],
+        "occupations": [
+            "teacher",
+            "accountant",
+            "software developer",
+            "truck driver",
+            "nurse",
+            "sales associate",
+            "engineer",
+            "designer",
+        ],
         "interests": ["cooking", "running", "reading", "travel", "gardening", "board games", "photography", "music"],
         "values": ["family", "security", "honesty", "independence", "growth", "convenience", "tradition", "thrift"],
         "communication_styles": ["matter-of-fact", "warm and talkative", "reserved", "direct"],
@@ -79,25 +126,52 @@ _BUILTIN_VOCAB: dict[str, dict[str, list[str]]] = {
     },
 }
 _SENTENCES = {
-    "pl": ["Dla mnie liczy się przede wszystkim {value}.", "Moja pasja to {interest}, więc patrzę na to praktycznie.", "Temat „{word}” jest mi bliski i mam o nim wyrobione zdanie.",
-           "Martwi mnie przede wszystkim jedno: {concern}, dlatego podchodzę do tego ostrożnie.", "Gdy chodzi o „{word}”, najpierw porównuję opcje i pytam znajomych.",
-           "Z mojego doświadczenia „{word}” ma sens, jeśli jest prosto i uczciwie.", "Mój zawód ({occupation}) sprawia, że cenię rozwiązania oszczędzające czas.",
-           "Nie przekonują mnie obietnice bez konkretów, szczególnie w sprawie „{word}”."],
-    "en": ["What matters most to me is {value}.", "Day to day I'm into {interest}, so I look at this practically.", "The topic of “{word}” is close to me and I have a clear view on it.",
-           "I worry about {concern}, so I approach this carefully.", "When it comes to “{word}”, I compare options first and ask friends.",
-           "In my experience “{word}” makes sense if it is simple and honest.", "My job ({occupation}) makes me value things that save time.",
-           "Promises without specifics don't convince me, especially about “{word}”."],
+    "pl": [
+        "Dla mnie liczy się przede wszystkim {value}.",
+        "Moja pasja to {interest}, więc patrzę na to praktycznie.",
+        "Temat „{word}” jest mi bliski i mam o nim wyrobione zdanie.",
+        "Martwi mnie przede wszystkim jedno: {concern}, dlatego podchodzę do tego ostrożnie.",
+        "Gdy chodzi o „{word}”, najpierw porównuję opcje i pytam znajomych.",
+        "Z mojego doświadczenia „{word}” ma sens, jeśli jest prosto i uczciwie.",
+        "Mój zawód ({occupation}) sprawia, że cenię rozwiązania oszczędzające czas.",
+        "Nie przekonują mnie obietnice bez konkretów, szczególnie w sprawie „{word}”.",
+    ],
+    "en": [
+        "What matters most to me is {value}.",
+        "Day to day I'm into {interest}, so I look at this practically.",
+        "The topic of “{word}” is close to me and I have a clear view on it.",
+        "I worry about {concern}, so I approach this carefully.",
+        "When it comes to “{word}”, I compare options first and ask friends.",
+        "In my experience “{word}” makes sense if it is simple and honest.",
+        "My job ({occupation}) makes me value things that save time.",
+        "Promises without specifics don't convince me, especially about “{word}”.",
+    ],
 }
-_STOPWORDS = frozenset("about above after again against because before being below between could doing during every having other should their there these those through under until where which while would your yours "
-                       "answer return schema field value please jesteś jesteśmy który która które którzy oraz przez tylko bardzo jeżeli jeśli gdzie kiedy twoja twoje swoje odpowiedz odpowiedź "
-                       # nazwy cech osobowości z promptu to nie tematy rozmowy
-                       "openness conscientiousness extraversion agreeableness neuroticism power_distance individualism masculinity uncertainty_avoidance "
-                       "long_term_orientation indulgence distance uncertainty avoidance orientation".split())
+_STOPWORDS = frozenset(
+    "about above after again against because before being below between could doing during "
+    "every having other should their there these those through under until where which while "
+    "would your yours "
+    "answer return schema field value please jesteś jesteśmy który która które którzy oraz "
+    "przez tylko bardzo jeżeli jeśli gdzie kiedy twoja twoje swoje odpowiedz odpowiedź "
+    # nazwy cech osobowości z promptu to nie tematy rozmowy
+    "openness conscientiousness extraversion agreeableness neuroticism power_distance "
+    "individualism masculinity uncertainty_avoidance "
+    "long_term_orientation indulgence distance uncertainty avoidance orientation".split()
+)
 _FIELD_KINDS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("first_name", "given_name"), "first_name"), (("last_name", "surname", "family_name"), "surname"), (("full_name", "persona_name", "display_name"), "person"),
-    (("occupation", "profession", "job"), "occupations"), (("interest", "hobb", "passion"), "interests"), (("value",), "values"),
-    (("communication",), "communication_styles"), (("decision",), "decision_styles"), (("concern", "pain", "worr", "fear", "frustration", "barrier", "challenge"), "concerns"),
-    (("story", "biography", "background"), "story"), (("city", "location", "town", "place", "region"), "cities"), (("email",), "email"), (("concept", "keyword", "topic", "theme", "label", "title", "tag"), "phrase"),
+    (("first_name", "given_name"), "first_name"),
+    (("last_name", "surname", "family_name"), "surname"),
+    (("full_name", "persona_name", "display_name"), "person"),
+    (("occupation", "profession", "job"), "occupations"),
+    (("interest", "hobb", "passion"), "interests"),
+    (("value",), "values"),
+    (("communication",), "communication_styles"),
+    (("decision",), "decision_styles"),
+    (("concern", "pain", "worr", "fear", "frustration", "barrier", "challenge"), "concerns"),
+    (("story", "biography", "background"), "story"),
+    (("city", "location", "town", "place", "region"), "cities"),
+    (("email",), "email"),
+    (("concept", "keyword", "topic", "theme", "label", "title", "tag"), "phrase"),
 )
 
 
@@ -119,7 +193,11 @@ def _field_kind(name: str, parent: str) -> str:
 
 def _detect_language(text: str) -> str:
     lowered = f" {text.lower()} "
-    return "pl" if re.search(r"[ąćęłńóśźż]", lowered) or any(w in lowered for w in (" jest ", " się ", " nie ", " oraz ")) else "en"
+    return (
+        "pl"
+        if re.search(r"[ąćęłńóśźż]", lowered) or any(w in lowered for w in (" jest ", " się ", " nie ", " oraz "))
+        else "en"
+    )
 
 
 @dataclass
@@ -138,8 +216,15 @@ class _Vocab:
             return cls({"any": builtin["first_names"]}, {"any": builtin["surnames"]}, dict(builtin))
         voc = presets[0].vocabularies
         surnames = voc.surnames if isinstance(voc.surnames, dict) else {"any": list(voc.surnames)}
-        lists = {**builtin, "occupations": [o.name for o in voc.occupations], "interests": list(voc.interests), "values": list(voc.values),
-                 "communication_styles": list(voc.communication_styles), "decision_styles": list(voc.decision_styles), "concerns": list(voc.concerns) or builtin["concerns"]}
+        lists = {
+            **builtin,
+            "occupations": [o.name for o in voc.occupations],
+            "interests": list(voc.interests),
+            "values": list(voc.values),
+            "communication_styles": list(voc.communication_styles),
+            "decision_styles": list(voc.decision_styles),
+            "concerns": list(voc.concerns) or builtin["concerns"],
+        }
         return cls(dict(voc.first_names), surnames, lists)
 
 
@@ -207,8 +292,20 @@ class OfflineWriter:
         lowered, step = name.lower(), 1 if integer else 1e-6
         if integer and self.cited and any(k in lowered for k in ("citation", "cite", "seq", "turn")):
             return self.rng.choice(self.cited)
-        default = next((r for keys, r in ((("age",), (18, 80)), (("sentiment", "polarity", "stance"), (-1, 1)), (("score", "rating", "likert"), (1, 5)),
-                                          (("probab", "confidence", "share", "weight", "ratio", "intensity", "likelihood"), (0, 1)), (("count", "number"), (1, 10))) if any(k in lowered for k in keys)), (0, 100))
+        default = next(
+            (
+                r
+                for keys, r in (
+                    (("age",), (18, 80)),
+                    (("sentiment", "polarity", "stance"), (-1, 1)),
+                    (("score", "rating", "likert"), (1, 5)),
+                    (("probab", "confidence", "share", "weight", "ratio", "intensity", "likelihood"), (0, 1)),
+                    (("count", "number"), (1, 10)),
+                )
+                if any(k in lowered for k in keys)
+            ),
+            (0, 100),
+        )
         floor = max(schema.get("minimum", -math.inf), schema.get("exclusiveMinimum", -math.inf) + step)
         ceiling = min(schema.get("maximum", math.inf), schema.get("exclusiveMaximum", math.inf) - step)
         low, high = max(default[0], floor), min(default[1], ceiling)
@@ -227,7 +324,11 @@ class OfflineWriter:
             return day if fmt == "date" else f"{day}T12:00:00Z"
         if fmt == "uuid":
             return "-".join(f"{self.rng.getrandbits(b * 4):0{b}x}" for b in (8, 4, 4, 4, 12))
-        return self.text(_field_kind(name, parent) if fmt != "email" else "email", schema.get("minLength", 0), schema.get("maxLength"))
+        return self.text(
+            _field_kind(name, parent) if fmt != "email" else "email",
+            schema.get("minLength", 0),
+            schema.get("maxLength"),
+        )
 
     def text(self, kind: str, min_length: int, max_length: int | None) -> str:
         """Tekst danego rodzaju przycięty/uzupełniony do granic długości."""
@@ -266,12 +367,18 @@ class OfflineWriter:
             return self._gendered(pick(voc.lists["occupations"]))
         if kind == "segment":
             value, interest = pick(voc.lists["values"]), pick(voc.lists["interests"])
-            return f"{value.capitalize()} i {interest}" if self.language == "pl" else f"{value.capitalize()} and {interest}"
+            return (
+                f"{value.capitalize()} i {interest}"
+                if self.language == "pl"
+                else f"{value.capitalize()} and {interest}"
+            )
         if kind in ("person", "first_name", "surname", "email"):
             gender = self.gender if self.gender in voc.first_names else pick(sorted(voc.first_names))
             first = pick(voc.first_names[gender])
             last = pick(voc.surnames.get(gender) or list(itertools.chain.from_iterable(voc.surnames.values())))
-            return {"person": f"{first} {last}", "first_name": first, "surname": last}.get(kind, f"{first}.{last}@example.com".lower())
+            return {"person": f"{first} {last}", "first_name": first, "surname": last}.get(
+                kind, f"{first}.{last}@example.com".lower()
+            )
         if kind == "phrase":
             return pick(self.words)
         return pick(voc.lists[kind]) if voc.lists.get(kind) else ""
@@ -279,6 +386,10 @@ class OfflineWriter:
     def _sentence(self) -> str:
         template = self.rng.choice(_SENTENCES[self.language])
         lists = self.vocab.lists
-        return template.format(value=self.rng.choice(lists["values"]), interest=self.rng.choice(lists["interests"]), concern=self.rng.choice(lists["concerns"]),
-                               occupation=self.rng.choice(lists["occupations"]), word=self.rng.choice(self.words))
-
+        return template.format(
+            value=self.rng.choice(lists["values"]),
+            interest=self.rng.choice(lists["interests"]),
+            concern=self.rng.choice(lists["concerns"]),
+            occupation=self.rng.choice(lists["occupations"]),
+            word=self.rng.choice(self.words),
+        )

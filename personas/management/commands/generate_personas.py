@@ -1,4 +1,6 @@
-"""`manage.py generate_personas PROJECT_ID N`: generuje panel person w tym procesie (z --enqueue tylko wstawia zadanie)."""
+"""`manage.py generate_personas PROJECT_ID N`: generuje panel person w tym procesie (z --enqueue tylko wstawia
+zadanie).
+"""
 
 from __future__ import annotations
 
@@ -64,19 +66,28 @@ class ProgressPrinter(threading.Thread):
         """Jedna linia na nową personę albo zmianę postępu."""
         if payload.get("type") == "persona":
             card = payload["persona"]
-            self.write(f"  + {card['full_name']} ({', '.join(str(v) for v in (card['age'], card['gender'], card['location'], card['segment']) if v)})")
+            self.write(
+                f"  + {card['full_name']} "
+                f"({', '.join(str(v) for v in (card['age'], card['gender'], card['location'], card['segment']) if v)})"
+            )
         elif payload.get("type") == "job":
             job = payload["job"]
             state = (job["status"], job["done"], job["total"], job["message"])
             if state != self.last:
                 self.last = state
-                self.write(f"[{job['done']}/{job['total']}] {job['status']}" + (f": {job['message']}" if job["message"] else ""))
+                self.write(
+                    f"[{job['done']}/{job['total']}] {job['status']}"
+                    + (f": {job['message']}" if job["message"] else "")
+                )
 
 
 class Command(BaseCommand):
     """Generowanie panelu person z wiersza poleceń."""
 
-    help = "Generate N personas for a project. By default the generation runs inline in this process; with --enqueue the job is only queued for a worker."
+    help = (
+        "Generate N personas for a project. By default the generation runs inline in this process; "
+        "with --enqueue the job is only queued for a worker."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         """Projekt, liczba person i opcje przebiegu."""
@@ -92,19 +103,31 @@ class Command(BaseCommand):
         """Planuje przebieg, a potem wykonuje zadanie tutaj (albo tylko je zgłasza) i drukuje wynik."""
         project = self.find_project(options["project_id"])
         try:
-            run = start_generation(project, user=project.owner, num_personas=options["num_personas"], seed=options["seed"], segments=not options["no_segments"],
-                                   use_rag=not options["no_rag"], trait_preset=options["trait_preset"])
+            run = start_generation(
+                project,
+                user=project.owner,
+                num_personas=options["num_personas"],
+                seed=options["seed"],
+                segments=not options["no_segments"],
+                use_rag=not options["no_rag"],
+                trait_preset=options["trait_preset"],
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if options["enqueue"]:
             self.stdout.write(f"enqueued job {run.job_id} (run {run.id})")
             return
-        self.stdout.write(f"generating {run.num_requested} personas for {project.name!r} (run {run.id}, job {run.job_id})")
+        self.stdout.write(
+            f"generating {run.num_requested} personas for {project.name!r} (run {run.id}, job {run.job_id})"
+        )
         job = self.execute_inline(run.job_id)
         run.refresh_from_db()
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(f"job {job.id} {job.status}: {job.error.splitlines()[0] if job.error else job.message}")
-        self.stdout.write(f"created {job.result.get('created')} of {run.num_requested}, failed {len(run.failed)}; validation: {run.validation.get('overall', 'n/a')}")
+        self.stdout.write(
+            f"created {job.result.get('created')} of {run.num_requested}, failed {len(run.failed)}; "
+            f"validation: {run.validation.get('overall', 'n/a')}"
+        )
 
     def find_project(self, value: str) -> Project:
         """Projekt po UUID; zły format albo brak projektu to CommandError."""
@@ -118,7 +141,9 @@ class Command(BaseCommand):
         return project
 
     def execute_inline(self, job_id: uuid.UUID) -> Job:
-        """Wykonuje zadanie w tym procesie; kopia z kolejki zastanie je zakończone (albo, gdy worker był szybszy, czekamy na niego)."""
+        """Wykonuje zadanie w tym procesie; kopia z kolejki zastanie je zakończone (albo, gdy worker był szybszy,
+        czekamy na niego).
+        """
         printer = ProgressPrinter(job_id, self.stdout.write)
         printer.start()
         printer.ready.wait(5)

@@ -17,7 +17,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         """Opcjonalny identyfikator projektu."""
-        parser.add_argument("--project", metavar="ID", help="UUID of one project (default: all projects; graph projects missing from PostgreSQL are removed)")
+        parser.add_argument(
+            "--project",
+            metavar="ID",
+            help="UUID of one project (default: all projects; graph projects missing from PostgreSQL are removed)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Woła graph.rebuild_from_database i drukuje sumy."""
