@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 
 import config
-from sight import jobs, llm
+from sight import jobs, llm, tasks
 from sight.models import Job, LLMCall
 from tests.conftest import create_project
 from tests.gemini_stub import StubServer, openai_tool_call
@@ -544,12 +544,12 @@ def test_smoke_job_reports_progress_and_resumes_without_repeating_done_steps():
     llm.script("smoke", [{"sentence": "First answer"}, ValueError("provider misconfigured")])
 
     with pytest.raises(llm.LLMCallError):
-        llm.run_smoke(job)
+        tasks.llm_smoke(job)
     job.refresh_from_db()
     assert (job.progress_done, job.progress_total, job.result["smoke_done"]) == (1, 3, [0])
 
     llm.script("smoke", [{"sentence": "Second answer"}, {"sentence": "Third answer"}])
-    result = llm.run_smoke(job)
+    result = tasks.llm_smoke(job)
 
     assert result["answers"] == ["First answer", "Second answer", "Third answer"]
     assert len(llm.scripted_calls()) == 4

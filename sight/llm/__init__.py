@@ -38,7 +38,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 import config
@@ -835,46 +835,6 @@ def embedding_dimension(role: str = "embeddings") -> int:
     return len(build_embeddings(role).embed_query("dimension probe"))
 
 
-# --- zadanie próbne ------------------------------------------------------------------------------------------------
-
-
-class SmokeEcho(BaseModel):
-    """Odpowiedź próbna: jedno zdanie powtórzone przez model."""
-
-    sentence: str = Field(min_length=1, max_length=300, description="The sentence repeated verbatim.")
-
-
-def run_smoke(job: Job) -> dict[str, Any]:
-    """Zadanie `llm.smoke`: N kolejnych wywołań roli `smoke` ze schematem; wznowione pomija zrobione kroki."""
-    from sight.jobs import report_progress
-
-    total = int(job.params.get("calls", 5))
-    done: set[int] = {int(i) for i in job.result.get("smoke_done", [])}
-    answers: dict[str, str] = dict(job.result.get("smoke_answers", {}))
-    report_progress(job, done=len(done), total=total)
-    for step in range(total):
-        if step in done:
-            continue
-        sentence = f"Sight smoke check {step + 1} of {total} is working."
-        system = (
-            "You are a connectivity check for a research tool. Return the user's sentence verbatim in "
-            "the `sentence` field."
-        )
-        echo = generate(
-            "smoke", (system, f"Repeat this sentence exactly: {sentence}"), schema=SmokeEcho, job=job, cache=False
-        )
-        done.add(step)
-        answers[str(step)] = echo.sentence
-        report_progress(job, done=len(done), total=total, result={"smoke_done": sorted(done), "smoke_answers": answers})
-    target = resolve("smoke")
-    return {
-        "calls": total,
-        "provider": target.provider,
-        "model": target.model,
-        "answers": [answers[str(i)] for i in range(total)],
-    }
-
-
 # Dostawcy bez sieci mieszkają w osobnych modułach; import na końcu, bo korzystają z pomocników powyżej.
 from sight.llm.fake import ScriptedChatModel, reset_scripts, script, scripted_calls  # noqa: E402
 from sight.llm.offline import OfflineChatModel, OfflineWriter  # noqa: E402
@@ -899,7 +859,6 @@ __all__ = [
     "prompt_messages",
     "reset_scripts",
     "resolve",
-    "run_smoke",
     "script",
     "scripted_calls",
     "to_messages",
