@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel
 
-from sight.llm import Scripted, ScriptExhausted, _ToolBindingMixin, _with_usage
+from sight.llm.base import Scripted, ScriptExhausted, _ToolBindingMixin, _with_usage
 
 _scripts: dict[str, collections.deque[Scripted]] = {}
 _scripted_calls: list[tuple[str, list[BaseMessage]]] = []

@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 import config
-from sight.llm import _messages_text, _ToolBindingMixin, _with_usage
+from sight.llm.base import _messages_text, _ToolBindingMixin, _with_usage
 
 
 class OfflineChatModel(_ToolBindingMixin, BaseChatModel):

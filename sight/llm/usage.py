@@ -1,0 +1,211 @@
+"""Cache odpowiedzi, koszt, zapis LLMCall i budżet tokenów projektu."""
+
+from __future__ import annotations
+
+import collections
+import functools
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache as django_cache
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel, ValidationError
+
+import config
+from sight.llm.base import BudgetExceeded
+
+if TYPE_CHECKING:
+    from sight.llm.providers import Target
+    from sight.models import Job, Project
+
+log = logging.getLogger(__name__)
+CACHE_VERSION = "llm:v1"
+
+
+@dataclass
+class _Tally:
+    """Liczniki jednego logicznego wywołania (z ponowieniami i ponownymi pytaniami)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    attempts: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+# --- cache ------------------------------------------------------------------------------------------------------------
+
+
+def _cache_key(target: Target, msgs: Sequence[BaseMessage], schema: type[BaseModel] | None) -> str:
+    payload = {
+        "provider": target.provider,
+        "model": target.model,
+        "role": target.role,
+        "temperature": target.cfg.temperature,
+        "max_tokens": target.cfg.max_tokens,
+        "messages": [[m.type, m.content] for m in msgs],
+        "schema": _schema_json(schema) if schema is not None else None,
+    }
+    return f"{CACHE_VERSION}:{hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()}"
+
+
+@functools.lru_cache(maxsize=512)
+def _schema_json(schema: type[BaseModel]) -> str:
+    """Schemat JSON odpowiedzi (do klucza cache), liczony raz na klasę."""
+    return json.dumps(schema.model_json_schema(), sort_keys=True)
+
+
+async def _cache_get(key: str, schema: type[BaseModel] | None) -> BaseModel | str | None:
+    try:
+        # Klient Redisa jest bezpieczny wątkowo: odczyt poza wątkiem ORM nie czeka w kolejce za zapisami do bazy.
+        cached = await sync_to_async(django_cache.get, thread_sensitive=False)(key)
+    except Exception:  # noqa: BLE001 - brak Redisa to brak cache, nie błąd wywołania
+        log.warning("LLM cache read failed", exc_info=True)
+        return None
+    if cached is None:
+        return None
+    if schema is None:
+        return cached if isinstance(cached, str) else None
+    try:
+        return schema.model_validate(cached)
+    except ValidationError:
+        return None
+
+
+async def _cache_set(key: str, value: BaseModel | str) -> None:
+    stored = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    try:
+        await sync_to_async(django_cache.set, thread_sensitive=False)(key, stored, timeout=settings.SIGHT_LLM_CACHE_TTL)
+    except Exception:  # noqa: BLE001 - jw.
+        log.warning("LLM cache write failed", exc_info=True)
+
+
+# --- koszt i zapis użycia ---------------------------------------------------------------------------------------------
+
+
+def cost_usd(model: str, input_tokens: int, output_tokens: int) -> Decimal:
+    """Koszt wywołania wg cennika z `models.yaml` (USD, 6 miejsc po przecinku)."""
+    price = config.load_models().price(model)
+    cost = Decimal(input_tokens) * Decimal(str(price.input_per_million)) + Decimal(output_tokens) * Decimal(
+        str(price.output_per_million)
+    )
+    return (cost / Decimal(1_000_000)).quantize(Decimal("0.000001"))
+
+
+async def _record(
+    target: Target,
+    project: Project | None,
+    job: Job | None,
+    tally: _Tally,
+    started: float,
+    *,
+    cache_hit: bool = False,
+    error: str = "",
+) -> None:
+    """Zapisuje wiersz LLMCall (ORM synchroniczny w wątku, pętla zdarzeń nie czeka na bazę)."""
+    from sight.models import LLMCall
+
+    fields = {
+        "project_id": project.pk if project is not None else None,
+        "job_id": job.pk if job is not None else None,
+        "role": target.role,
+        "provider": target.provider,
+        "model": target.model,
+        "input_tokens": tally.input_tokens,
+        "output_tokens": tally.output_tokens,
+        "cost_usd": cost_usd(target.model, tally.input_tokens, tally.output_tokens),
+        "latency_ms": int((time.monotonic() - started) * 1000),
+        "cache_hit": cache_hit,
+        "ok": not error,
+        "error": error[:4000],
+        "attempts": tally.attempts,
+    }
+    try:
+        await sync_to_async(LLMCall.objects.create)(**fields)
+        if project is not None:
+            _Budget.note_spent(project.pk, tally.tokens)
+    except Exception:
+        if not error:
+            raise
+        log.exception("could not record failed LLM call for role %s", target.role)
+
+
+# --- budżet -----------------------------------------------------------------------------------------------------------
+
+
+class _Budget:
+    """Pilnuje budżetu tokenów projektu; rezerwacje w procesie chronią przed przekroczeniem przez równoległe
+    wywołania.
+    """
+
+    _lock = threading.Lock()
+    _reserved: collections.Counter[Any] = collections.Counter()
+    # Zużycie projektu z bazy, odświeżane co REFRESH sekund i powiększane o wywołania zapisane w tym procesie:
+    # zapytanie SUM przy każdym wywołaniu kolejkowałoby się za zapisami w wątku ORM i spowalniało równoległe
+    # generowanie.
+    _used: ClassVar[dict[Any, tuple[float, int]]] = {}
+    REFRESH = 0.5
+
+    def __init__(self, project: Project | None) -> None:
+        self.project, self.held = project, 0
+
+    async def admit(self, estimate: int, *, spent: int) -> None:
+        """Sprawdza przed żądaniem, czy zostało dość tokenów (szacunek: wejście + max_tokens roli)."""
+        project = self.project
+        if project is None or project.token_budget is None:
+            return
+        left = project.token_budget - await self._tokens_used(project)
+        with self._lock:
+            others = self._reserved[project.pk] - self.held
+            needed = spent + estimate
+            if left - others < needed:
+                self._release_locked()
+                raise BudgetExceeded(
+                    f"project {project.pk} token budget exhausted: {max(0, left - others - spent)} token(s) "
+                    f"left, the next call may need up to {estimate}"
+                )
+            self._reserved[project.pk] = others + needed
+            self.held = needed
+
+    @classmethod
+    async def _tokens_used(cls, project: Project) -> int:
+        now = time.monotonic()
+        with cls._lock:
+            entry = cls._used.get(project.pk)
+        if entry is not None and now - entry[0] <= cls.REFRESH:
+            return entry[1]
+        used = await sync_to_async(project.tokens_used)()
+        with cls._lock:
+            cls._used[project.pk] = (now, used)
+        return used
+
+    @classmethod
+    def note_spent(cls, project_pk: Any, tokens: int) -> None:
+        """Dolicza zapisane właśnie zużycie do pamiętanej sumy projektu."""
+        with cls._lock:
+            if project_pk in cls._used:
+                at, used = cls._used[project_pk]
+                cls._used[project_pk] = (at, used + tokens)
+
+    def release(self) -> None:
+        """Zwalnia rezerwację (po zapisaniu LLMCall zużycie widać już w bazie)."""
+        with self._lock:
+            self._release_locked()
+
+    def _release_locked(self) -> None:
+        if self.project is not None and self.held:
+            self._reserved[self.project.pk] -= self.held
+            if self._reserved[self.project.pk] <= 0:
+                del self._reserved[self.project.pk]
+        self.held = 0
