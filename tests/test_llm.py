@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 import config
 from sight import jobs, llm, tasks
-from sight.llm import calls
+from sight.llm import retry
 from sight.models import Job, LLMCall
 from tests.conftest import create_project
 from tests.gemini_stub import StubServer, openai_tool_call
@@ -61,7 +61,7 @@ def waits(monkeypatch) -> list[float]:
     async def no_sleep(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(calls, "backoff_sleep", no_sleep)
+    monkeypatch.setattr(retry, "backoff_sleep", no_sleep)
     return recorded
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 import config
 from sight import llm
-from sight.llm import calls
+from sight.llm import retry
 from sight.models import LLMCall
 from tests.gemini_stub import StubResponse, StubServer, gemini_error, gemini_json, gemini_text
 
@@ -37,7 +37,7 @@ def waits(monkeypatch) -> list[float]:
     async def no_sleep(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(calls, "backoff_sleep", no_sleep)
+    monkeypatch.setattr(retry, "backoff_sleep", no_sleep)
     return recorded
 
 

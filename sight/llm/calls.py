@@ -13,7 +13,6 @@ from asgiref.sync import async_to_sync, sync_to_async
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 import config
 from sight.llm.base import (
@@ -28,7 +27,7 @@ from sight.llm.base import (
     to_messages,
 )
 from sight.llm.providers import Target, _runnable_for_loop, limiter, resolve
-from sight.llm.retry import _chain, _wait, backoff_sleep, is_transient
+from sight.llm.retry import _chain, retrying
 from sight.llm.usage import _Budget, _cache_get, _cache_key, _cache_set, _record, _Tally
 
 if TYPE_CHECKING:
@@ -158,16 +157,9 @@ async def _converse(
 
 
 async def _ask(runnable: Runnable, conversation: list[BaseMessage], target: Target, tally: _Tally) -> Any:
-    """Jedno żądanie z jedną polityką ponowień: twardy stop, wykładnicze czekanie z jitterem, podpowiedzi 429."""
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(target.cfg.max_attempts),
-        wait=_wait,
-        retry=retry_if_exception(is_transient),
-        sleep=backoff_sleep,
-        reraise=True,
-    )
+    """Jedno żądanie z timeoutem i ponowieniami (`retry.retrying`); dolicza tokeny do licznika wywołania."""
     try:
-        async for attempt in retrying:
+        async for attempt in retrying(target.cfg.max_attempts):
             with attempt:
                 tally.attempts += 1
                 output = await asyncio.wait_for(runnable.ainvoke(conversation), timeout=target.cfg.timeout)

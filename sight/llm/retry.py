@@ -12,12 +12,23 @@ from datetime import UTC, datetime
 from functools import cache
 
 from langchain_core.exceptions import ModelError
-from tenacity import RetryCallState, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from sight.llm.base import LLMError
 
 MAX_RETRY_HINT_SECONDS = 60.0
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def retrying(max_attempts: int) -> AsyncRetrying:
+    """Jedna polityka ponowień żądania: twardy stop, tylko błędy przejściowe, podpowiedź 429 albo backoff z jitterem."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(max_attempts),
+        wait=_wait,
+        retry=retry_if_exception(is_transient),
+        sleep=backoff_sleep,
+        reraise=True,
+    )
 
 
 async def backoff_sleep(seconds: float) -> None:
