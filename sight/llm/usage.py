@@ -145,8 +145,11 @@ async def _record(
 
 
 class _Budget:
-    """Pilnuje budżetu tokenów projektu; rezerwacje w procesie chronią przed przekroczeniem przez równoległe
-    wywołania.
+    """Pilnuje budżetu tokenów projektu przed każdym żądaniem.
+
+    Rezerwacje są w pamięci procesu: w jednym workerze równoległe wywołania nie przekroczą budżetu (kontrola dokładna),
+    przy kilku workerach jest przybliżona — każdy widzi tylko zapisane już LLMCall pozostałych, a nie ich wywołania
+    w toku.
     """
 
     _lock = threading.Lock()
