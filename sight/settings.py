@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from sight.devstack import running_stack
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -118,7 +120,13 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sight"))}
+# `python manage.py …` w drugim terminalu obok `make run`: gdy środowisko nie wskazuje żadnej usługi, adresy z pliku
+# stanu działającego `make run` (`.data/run/services.json`).
+_stack = running_stack()
+_database_url = env("DATABASE_URL", _stack.get("DATABASE_URL", ""))
+# Bez bazy w środowisku i bez `make run` zostaje domyślny lokalny PostgreSQL; manage.py podpowie, gdy go nie ma.
+SIGHT_DATABASE_CONFIGURED = bool(_database_url)
+DATABASES = {"default": database_from_url(_database_url or "postgresql://postgres@127.0.0.1:5432/sight")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "sight.User"
 LOGIN_URL = "login"
@@ -133,7 +141,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Redis: bazy 1 (RQ), 2 (kanały), 3 (cache odpowiedzi LLM); grafy FalkorDB zostają w bazie 0.
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379")
+REDIS_URL = env("REDIS_URL", _stack.get("REDIS_URL", "redis://127.0.0.1:6379"))
 RQ_REDIS_URL = redis_db_url(REDIS_URL, envint("RQ_REDIS_DB", 1))
 CHANNELS_REDIS_URL = redis_db_url(REDIS_URL, envint("CHANNELS_REDIS_DB", 2))
 CACHE_REDIS_URL = redis_db_url(REDIS_URL, envint("CACHE_REDIS_DB", 3))
@@ -162,7 +170,7 @@ SIGHT_JOB_MAX_ATTEMPTS = envint("SIGHT_JOB_MAX_ATTEMPTS", 5)
 
 # Graf: FalkorDB (wbudowany, domyślny) albo Neo4j 5 (produkcja).
 GRAPH_BACKEND = env("GRAPH_BACKEND", "neo4j" if env("NEO4J_URI") else "falkordb")
-FALKORDB_URL = env("FALKORDB_URL", REDIS_URL)
+FALKORDB_URL = env("FALKORDB_URL", _stack.get("FALKORDB_URL", REDIS_URL))
 GRAPH_NAME = env("GRAPH_NAME", "sight")
 NEO4J_URI = env("NEO4J_URI")
 NEO4J_USER = env("NEO4J_USER", "neo4j")
