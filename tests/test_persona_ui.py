@@ -2,6 +2,7 @@
 cofnięciem, CSRF, izolacja, polecenie.
 """
 
+import asyncio
 import itertools
 import re
 from io import StringIO
@@ -491,6 +492,25 @@ def test_the_command_generates_n_personas_inline_and_prints_the_result(user):
     assert Job.objects.get(pk=run.job_id).status == "succeeded"
     text = out.getvalue()
     assert "created 5 of 5, failed 0; validation:" in text and str(run.job_id) in text
+    assert "[5/5] succeeded" in text, text
+    assert all(f"  + {name}\n" in text for name in Persona.objects.filter(run=run).values_list("full_name", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_prints_each_new_persona_once_while_following_the_job_row(user):
+    project = create_project(owner=user, target_demographics=TARGET)
+
+    async def slow_profile(messages) -> dict:
+        await asyncio.sleep(0.4)
+        return profile(messages)
+
+    llm.script("persona_generation", [slow_profile] * 4)
+    out = StringIO()
+    call_command("generate_personas", str(project.id), "4", "--no-segments", "--no-rag", stdout=out)
+    lines = out.getvalue().splitlines()
+    names = list(Persona.objects.filter(project=project).values_list("full_name", flat=True))
+    assert len(names) == 4 and sorted(line[4:] for line in lines if line.startswith("  + ")) == sorted(names)
+    assert sum(line.startswith("[4/4] succeeded") for line in lines) == 1, lines
 
 
 def test_the_command_can_only_enqueue(user):

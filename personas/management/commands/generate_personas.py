@@ -1,84 +1,52 @@
-"""`manage.py generate_personas PROJECT_ID N`: generuje panel person w tym procesie (z --enqueue tylko wstawia
-zadanie).
+"""`manage.py generate_personas PROJECT_ID N`: generuje panel person w tym procesie i drukuje postęp z wiersza Job
+(z --enqueue tylko wstawia zadanie).
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from channels.layers import get_channel_layer
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from personas.generation import start_generation
-from sight import jobs, live
+from personas.models import Persona, PersonaRun
+from sight import jobs
+from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project
 
 
-class ProgressPrinter(threading.Thread):
-    """Wypisuje zdarzenia zadania z warstwy kanałów (te same, które dostaje przeglądarka): postęp i nowe persony."""
+class Progress:
+    """Postęp zadania (z wiersza Job) i imiona nowych person przebiegu; drukuje tylko to, co się zmieniło."""
 
-    def __init__(self, job_id: uuid.UUID, write: Callable[[str], Any]) -> None:
-        super().__init__(daemon=True, name=f"progress-{job_id}")
-        self.group, self.write = live.job_group(job_id), write
-        self.ready, self.stopped = threading.Event(), threading.Event()
-        self.last: tuple[Any, ...] = ()
+    def __init__(self, run: PersonaRun, write: Callable[[str], Any]) -> None:
+        self.run, self.write = run, write
+        self.last: tuple[Any, ...] | None = None
+        self.named: set[uuid.UUID] = set()
 
-    def run(self) -> None:
-        """Pętla zdarzeń wątku; błąd warstwy kanałów kończy tylko wypisywanie postępu."""
+    def follow(self, stop: threading.Event) -> None:
+        """Wątek obok zadania: `show` co pół sekundy, na koniec zamyka własne połączenie z bazą."""
         try:
-            asyncio.run(self.listen())
-        except Exception as exc:  # noqa: BLE001 - bez Redisa nie ma postępu na żywo, ale generowanie trwa dalej
-            self.write(f"(no live progress: {exc})")
+            while not stop.wait(0.5):
+                self.show()
         finally:
-            self.ready.set()
+            connection.close()
 
-    async def listen(self) -> None:
-        """Słucha grupy zadania, aż polecenie skończy i zdarzenia przestaną napływać."""
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        channel = await layer.new_channel()
-        await layer.group_add(self.group, channel)
-        self.ready.set()
-        # Jedno oczekiwanie na raz, nieprzerywane co chwilę: anulowane `receive` potrafi zgubić już odebrane zdarzenie.
-        pending: asyncio.Future[Any] | None = None
-        try:
-            while True:
-                pending = pending or asyncio.ensure_future(layer.receive(channel))
-                done, _ = await asyncio.wait({pending}, timeout=0.3)
-                if not done:
-                    if self.stopped.is_set():
-                        return
-                    continue
-                event, pending = pending.result(), None
-                self.show(event.get("payload", {}))
-        finally:
-            if pending is not None:
-                pending.cancel()
-            await layer.group_discard(self.group, channel)
-
-    def show(self, payload: dict[str, Any]) -> None:
-        """Jedna linia na nową personę albo zmianę postępu."""
-        if payload.get("type") == "persona":
-            card = payload["persona"]
-            self.write(
-                f"  + {card['full_name']} "
-                f"({', '.join(str(v) for v in (card['age'], card['gender'], card['location'], card['segment']) if v)})"
-            )
-        elif payload.get("type") == "job":
-            job = payload["job"]
-            state = (job["status"], job["done"], job["total"], job["message"])
-            if state != self.last:
-                self.last = state
-                self.write(
-                    f"[{job['done']}/{job['total']}] {job['status']}"
-                    + (f": {job['message']}" if job["message"] else "")
-                )
+    def show(self) -> None:
+        """Linia `[zrobione/wszystkie] stan`, gdy się zmieniła, i po jednej linii na każdą nową personę."""
+        fields = ("status", "progress_done", "progress_total", "message")
+        state = Job.objects.filter(pk=self.run.job_id).values_list(*fields).first()
+        if state is not None and state != self.last:
+            self.last = status, done, total, message = state
+            self.write(f"[{done}/{total}] {status}" + (f": {message}" if message else ""))
+        new = Persona.objects.filter(run=self.run).exclude(pk__in=self.named).order_by("index")
+        for pk, name in new.values_list("pk", "full_name"):
+            self.named.add(pk)
+            self.write(f"  + {name}")
 
 
 class Command(BaseCommand):
@@ -112,7 +80,7 @@ class Command(BaseCommand):
                 use_rag=not options["no_rag"],
                 trait_preset=options["trait_preset"],
             )
-        except ValueError as exc:
+        except (ValueError, InvalidInput, Conflict) as exc:
             raise CommandError(str(exc)) from exc
         if options["enqueue"]:
             self.stdout.write(f"enqueued job {run.job_id} (run {run.id})")
@@ -120,7 +88,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"generating {run.num_requested} personas for {project.name!r} (run {run.id}, job {run.job_id})"
         )
-        job = self.execute_inline(run.job_id)
+        job = self.execute_inline(run)
         run.refresh_from_db()
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(f"job {job.id} {job.status}: {job.error.splitlines()[0] if job.error else job.message}")
@@ -140,22 +108,22 @@ class Command(BaseCommand):
             raise CommandError(f"no project with id {project_id}")
         return project
 
-    def execute_inline(self, job_id: uuid.UUID) -> Job:
-        """Wykonuje zadanie w tym procesie; kopia z kolejki zastanie je zakończone (albo, gdy worker był szybszy,
-        czekamy na niego).
-        """
-        printer = ProgressPrinter(job_id, self.stdout.write)
-        printer.start()
-        printer.ready.wait(5)
+    def execute_inline(self, run: PersonaRun) -> Job:
+        """Wykonuje zadanie w tym procesie, a wątek obok drukuje postęp; gdy worker był szybszy, czekamy na niego."""
+        progress, stop = Progress(run, self.stdout.write), threading.Event()
+        watcher = threading.Thread(target=progress.follow, args=(stop,), daemon=True, name=f"progress-{run.job_id}")
+        watcher.start()
         try:
-            jobs.execute(str(job_id))
-            job = Job.objects.get(pk=job_id)
+            jobs.execute(str(run.job_id))
+            job = Job.objects.get(pk=run.job_id)
             if not job.is_final:
                 self.stdout.write("a worker picked the job up first; waiting for it to finish")
             while not job.is_final:
-                time.sleep(1)
+                time.sleep(0.5)
                 job.refresh_from_db()
         finally:
-            printer.stopped.set()
-            printer.join(10)
+            stop.set()
+            watcher.join(10)
+        # Ostatni stan z połączenia tego wątku (drugi wątek nie widzi niezatwierdzonej transakcji, np. w testach).
+        progress.show()
         return job
