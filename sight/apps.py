@@ -6,14 +6,17 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SightConfig(AppConfig):
-    """Rdzeń Sight: rejestruje kontrole systemowe i wczytuje obsługę zadań (`<app>.tasks`)."""
+    """Rdzeń Sight: rejestruje kontrole systemowe, wczytuje obsługę zadań (`<app>.tasks`) i sekcje strony projektu
+    (`<app>.sections`).
+    """
 
     name = "sight"
     verbose_name = _("Sight")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Rejestruje kontrole i obsługę zadań wszystkich aplikacji."""
+        """Rejestruje kontrole, obsługę zadań i sekcje strony projektu wszystkich aplikacji."""
         from sight import checks  # noqa: F401
 
         autodiscover_modules("tasks")
+        autodiscover_modules("sections")

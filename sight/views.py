@@ -23,7 +23,7 @@ import config
 from sight import health, jobs
 from sight.forms import ApiTokenForm, ProjectForm, SignupForm, display_order
 from sight.models import ApiToken, Job, Project, get_job_for_user, get_project_for_user
-from sight.projects import delete_project
+from sight.projects import delete_project, sections_context
 
 SMOKE_CALLS = 5
 JOB_KIND_LABELS = {
@@ -152,9 +152,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_detail(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
-    """Projekt: pola, rozkład jako słupki, test połączenia z LLM, sekcja person."""
-    from personas.views import panel_context  # personas.views importuje ten moduł, więc import dopiero tutaj
-
+    """Projekt: pola, rozkład jako słupki, test połączenia z LLM i sekcje zarejestrowane przez aplikacje."""
     project = get_project_for_user(request.user, project_id)
     smoke = Job.objects.for_user(request.user).filter(project=project, kind="llm.smoke").first()
     context = {
@@ -162,7 +160,7 @@ def project_detail(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
         "distribution": distribution_rows(project.target_demographics),
         "smoke_job": smoke.as_dict() if smoke else None,
     }
-    return render(request, "projects/detail.html", context | panel_context(project))
+    return render(request, "projects/detail.html", sections_context(request, project) | context)
 
 
 @login_required

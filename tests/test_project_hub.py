@@ -1,0 +1,88 @@
+"""Strona projektu jako węzeł: sekcje zarejestrowane przez aplikacje, w kolejności, bez zapytań rosnących z danymi."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from focus_groups.models import FocusGroup
+from sight import projects
+from sight.models import Project
+from tests.conftest import create_persona, create_project
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(user) -> Client:
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(user)
+    return client
+
+
+def create_focus_group(project: Project, name: str) -> FocusGroup:
+    return FocusGroup.objects.create(project=project, name=name, questions=[{"text": "Co sądzisz?", "probes": []}])
+
+
+def test_every_app_registers_its_section_of_the_project_page():
+    assert [(s.name, s.template) for s in projects.sections()] == [
+        ("personas", "personas/_section.html#personas_section"),
+        ("focus_groups", "focus_groups/_section.html#focus_groups_section"),
+    ]
+
+
+def test_the_project_page_shows_each_apps_section_in_registered_order(client, user):
+    project = create_project(owner=user)
+    create_persona(project=project, full_name="Zofia Lis")
+    create_focus_group(project, "Rozmowa o cenach")
+    html = client.get(f"/projects/{project.id}/").content.decode()
+    assert html.index("Target demographics") < html.index('id="personas"') < html.index('id="focus-groups"')
+    assert "Zofia Lis" in html and "Rozmowa o cenach" in html and "Is the panel representative?" in html
+    assert html.count('src="/static/js/personas.js"') == 1
+
+
+def test_sections_are_merged_in_order_and_a_newly_registered_one_shows_up(monkeypatch, client, user):
+    monkeypatch.setattr(projects, "SECTIONS", dict(projects.SECTIONS))
+    calls = []
+
+    @projects.project_section("probe", order=15, template="sight/health.html#health", scripts=("js/personas.js",))
+    def probe(request, project):
+        calls.append(project.id)
+        return {"health": {"database": {"ok": True}}}
+
+    project = create_project(owner=user)
+    context = projects.sections_context(None, project)
+    assert context["project_sections"] == [
+        "personas/_section.html#personas_section",
+        "sight/health.html#health",
+        "focus_groups/_section.html#focus_groups_section",
+    ]
+    assert (
+        context["project_scripts"] == ["js/personas.js"]
+        and context["health"]["database"]["ok"]
+        and calls == [project.id]
+    )
+    html = client.get(f"/projects/{project.id}/").content.decode()
+    assert html.index('id="personas"') < html.index('class="health"') < html.index('id="focus-groups"')
+
+
+def _page_queries(client: Client, project: Project) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/projects/{project.id}/").status_code == 200
+    return len(queries)
+
+
+def test_the_project_page_query_count_does_not_grow_with_the_number_of_focus_groups(client, user):
+    project = create_project(owner=user)
+    few = _page_queries(client, project)
+    for n in range(5):
+        create_focus_group(project, f"Grupa {n}")
+    five = _page_queries(client, project)
+    for n in range(5, 25):
+        create_focus_group(project, f"Grupa {n}")
+    html = client.get(f"/projects/{project.id}/").content.decode()
+    assert _page_queries(client, project) == five <= few + 1
+    assert "All 25 focus groups" in html and html.count('class="fg-list__item"') == 5
+    assert "Grupa 24" in html and "Grupa 19" not in html
