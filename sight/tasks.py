@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from sight import jobs
 from sight.models import Job
 
@@ -18,7 +20,7 @@ def reconcile_job() -> int:
     return len(jobs.reconcile())
 
 
-@jobs.job_handler("llm.smoke")
+@jobs.job_handler("llm.smoke", label=_("LLM connection test"))
 def llm_smoke(job: Job) -> dict[str, Any]:
     """Próbne wywołania roli `smoke` — sprawdza konfigurację dostawcy LLM; wznawia od ostatniego kroku."""
     from sight import llm

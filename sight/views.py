@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -26,13 +26,6 @@ from sight.models import ApiToken, Job, Project, get_job_for_user, get_project_f
 from sight.projects import delete_project, sections_context
 
 SMOKE_CALLS = 5
-JOB_KIND_LABELS = {
-    "llm.smoke": gettext_lazy("LLM connection test"),
-    "personas.generate": gettext_lazy("Persona generation"),
-    "personas.needs": gettext_lazy("Needs and pains"),
-    "focus_groups.run": gettext_lazy("Focus group run"),
-    "focus_groups.summary": gettext_lazy("Focus group summary"),
-}
 
 
 def site_context(request: HttpRequest) -> dict[str, Any]:
@@ -213,7 +206,7 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     return render(
         request,
         "sight/job_detail.html",
-        {"job": job.as_dict(), "job_row": job, "kind_label": JOB_KIND_LABELS.get(job.kind, job.kind)},
+        {"job": job.as_dict(), "job_row": job, "kind_label": jobs.job_label(job.kind)},
     )
 
 

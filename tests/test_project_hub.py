@@ -6,10 +6,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from focus_groups.models import FocusGroup
-from sight import projects
-from sight.models import Project
+from sight import jobs, projects
+from sight.models import Job, Project
 from tests.conftest import create_persona, create_project
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,29 @@ def test_the_project_page_query_count_does_not_grow_with_the_number_of_focus_gro
     assert _page_queries(client, project) == five <= few + 1
     assert "All 25 focus groups" in html and html.count('class="fg-list__item"') == 5
     assert "Grupa 24" in html and "Grupa 19" not in html
+
+
+def test_every_registered_job_kind_has_a_human_name():
+    app_kinds = {kind for kind in jobs.HANDLERS if not kind.startswith("test.")}
+    assert app_kinds >= {"llm.smoke", "personas.generate", "focus_groups.run"} and app_kinds <= set(jobs.LABELS)
+    assert jobs.job_label("no.such.kind") == "no.such.kind"
+
+
+@pytest.mark.parametrize(
+    ("kind", "polish"),
+    [
+        ("llm.smoke", "Test połączenia z LLM"),
+        ("personas.generate", "Generowanie person"),
+        ("personas.needs", "Potrzeby i bolączki"),
+        ("focus_groups.run", "Przebieg grupy fokusowej"),
+        ("focus_groups.summary", "Podsumowanie grupy fokusowej"),
+    ],
+)
+def test_the_job_page_names_the_kind_from_the_registry_in_the_viewers_language(user, kind, polish):
+    job = Job.objects.create(kind=kind, user=user, project=create_project(owner=user))
+    client = Client(headers={"accept-language": "pl"})
+    client.force_login(user)
+    html = client.get(f"/jobs/{job.id}/").content.decode()
+    assert f"<h1>{polish}</h1>" in html
+    with translation.override("en"):
+        assert jobs.job_label(kind) == str(jobs.LABELS[kind]) != polish
