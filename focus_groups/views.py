@@ -26,7 +26,7 @@ from focus_groups.setup import create_focus_group, update_focus_group
 from personas.models import Persona
 from sight.errors import Conflict, InvalidInput
 from sight.models import Project, get_project_for_user
-from sight.views import render_screen
+from sight.screens import render_screen
 
 Status = FocusGroup.Status
 LIVE = frozenset({Status.QUEUED, Status.RUNNING, Status.PAUSED})

@@ -31,7 +31,7 @@ from personas.sampling import BIG_FIVE, HOFSTEDE
 from personas.sections import SECTION_TEMPLATE, panel_context
 from sight.errors import Conflict
 from sight.models import Job, Project, get_project_for_user
-from sight.views import distribution_rows, render_screen
+from sight.screens import distribution_rows, render_screen
 
 UNDO_SESSION_KEY = "personas_undo"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -14,6 +17,9 @@ from sight.models import Job, Project
 from tests.conftest import create_persona, create_project
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("sight", "personas", "focus_groups", "surveys", "rag")
 
 
 @pytest.fixture
@@ -113,3 +119,24 @@ def test_the_job_page_names_the_kind_from_the_registry_in_the_viewers_language(u
     assert f"<h1>{polish}</h1>" in html
     with translation.override("en"):
         assert jobs.job_label(kind) == str(jobs.LABELS[kind]) != polish
+
+
+def _imports(path: Path) -> set[str]:
+    """Moduły importowane przez plik (`import a.b`, `from a.b import c` → `a.b` oraz `a.b.c`)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_no_module_imports_a_view_module_of_another_app():
+    offenders = []
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            own = {f"{app}.views"} if path.name == "urls.py" else set()
+            views = {name for name in _imports(path) if name.endswith(".views") and name.split(".")[0] in APPS}
+            offenders += [f"{path.relative_to(ROOT)} → {name}" for name in views - own]
+    assert offenders == []
