@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SightConfig(AppConfig):
-    """Rdzeń Sight: rejestruje kontrole systemowe, wczytuje obsługę zadań (`<app>.tasks`) i sekcje strony projektu
-    (`<app>.sections`).
+    """Rdzeń Sight: rejestruje kontrole systemowe i wczytuje to, co aplikacje do niego wnoszą: obsługę zadań
+    (`<app>.tasks`), sekcje strony projektu (`<app>.sections`) i kroki odbudowy grafu (`<app>.graph`).
     """
 
     name = "sight"
@@ -15,8 +15,7 @@ class SightConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Rejestruje kontrole, obsługę zadań i sekcje strony projektu wszystkich aplikacji."""
+        """Rejestruje kontrole, obsługę zadań, sekcje strony projektu i kroki odbudowy grafu wszystkich aplikacji."""
         from sight import checks  # noqa: F401
 
-        autodiscover_modules("tasks")
-        autodiscover_modules("sections")
+        autodiscover_modules("tasks", "sections", "graph")

@@ -140,3 +140,27 @@ def test_no_module_imports_a_view_module_of_another_app():
             views = {name for name in _imports(path) if name.endswith(".views") and name.split(".")[0] in APPS}
             offenders += [f"{path.relative_to(ROOT)} → {name}" for name in views - own]
     assert offenders == []
+
+
+def test_core_names_no_app_outside_the_composition_root():
+    """Rdzeń nie importuje aplikacji ani nie zna ich rodzajów zadań i modeli; wyjątek: miejsca, które je montują."""
+    composition_root = {"api.py", "routing.py", "urls.py", "settings.py"}
+    apps = tuple(app for app in APPS if app != "sight")
+    offenders = []
+    for path in (ROOT / "sight").rglob("*.py"):
+        if path.name in composition_root or "migrations" in path.parts:
+            continue
+        tree = ast.parse(path.read_text())
+        named = {name for name in _imports(path) if name.split(".")[0] in apps}
+        named |= {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith(tuple(f"{app}." for app in apps))
+        }
+        named |= {
+            "apps.get_model" for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "get_model"
+        }
+        offenders += [f"{path.relative_to(ROOT)}: {name}" for name in sorted(named)]
+    assert offenders == []
