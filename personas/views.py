@@ -31,7 +31,7 @@ from personas.sampling import BIG_FIVE, HOFSTEDE
 from personas.sections import SECTION_TEMPLATE, panel_context
 from sight.errors import Conflict
 from sight.models import Job, Project, get_project_for_user
-from sight.screens import distribution_rows, render_screen
+from sight.screens import bar_rows, distribution_rows, render_screen
 
 UNDO_SESSION_KEY = "personas_undo"
 
@@ -84,14 +84,6 @@ def export(request: HttpRequest, project_id: uuid.UUID, fmt: str) -> HttpRespons
 # --- lista -----------------------------------------------------------------------------------------------------------
 
 
-def chart_rows(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    """Pary (etykieta, liczba) jako słupki; długość względem największej wartości."""
-    top = max((count for _label, count in pairs), default=0)
-    return [
-        {"label": label, "count": count, "percent": round(100 * count / top, 1) if top else 0} for label, count in pairs
-    ]
-
-
 def _remember_undo(request: HttpRequest, project: Project, ids: list[uuid.UUID]) -> None:
     """Zapamiętuje w sesji właśnie usunięte persony, by lista pokazała „Cofnij”."""
     request.session[UNDO_SESSION_KEY] = {"project": str(project.id), "ids": [str(i) for i in ids]}
@@ -120,7 +112,7 @@ def persona_list(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
         "deleted_view": filters.deleted,
         "undo": _pop_undo(request, project),
         "page": Paginator(personas, config.load_features().page_size).get_page(request.GET.get("page")),
-        "charts": {name: chart_rows(pairs) for name, pairs in charts.items()},
+        "charts": {name: bar_rows(pairs) for name, pairs in charts.items()},
         "active_count": Persona.objects.filter(project=project).active().count(),
         "deleted_count": Persona.objects.filter(project=project).deleted().count(),
     }
@@ -207,15 +199,7 @@ def membership_rows(persona: Persona) -> list[dict[str, Any]]:
 
 def _trait_rows(persona: Persona, traits: tuple[str, ...]) -> list[dict[str, Any]]:
     """Cechy persony jako słupki 0–1."""
-    return [
-        {
-            "name": trait,
-            "label": capfirst(Persona.trait_label(trait)),
-            "value": getattr(persona, trait),
-            "percent": round(100 * getattr(persona, trait), 1),
-        }
-        for trait in traits
-    ]
+    return bar_rows(((capfirst(Persona.trait_label(trait)), getattr(persona, trait)) for trait in traits), scale=1)
 
 
 def needs_context(request: HttpRequest, persona: Persona) -> dict[str, Any]:

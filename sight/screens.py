@@ -1,10 +1,11 @@
-"""Pomocnicze ekranów HTML wspólne dla aplikacji: fragment htmx albo cały ekran, etykiety presetów, rozkłady.
+"""Pomocnicze ekranów HTML wspólne dla aplikacji: fragment htmx albo cały ekran, etykiety presetów, rozkłady, słupki.
 
 Widoki aplikacji importują stąd, nigdy z cudzego `views.py`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -57,9 +58,23 @@ def distribution_rows(distribution: dict[str, dict[str, float]]) -> list[dict[st
                 "key": name,
                 "label": _label(category.label, name) if category else name,
                 "buckets": [
-                    {"key": b, "label": _label(bucket_labels.get(b, {}), b), "weight": w, "percent": round(100 * w, 1)}
+                    {"key": b, "label": _label(bucket_labels.get(b, {}), b), "weight": w, "percent": percent(w, 1)}
                     for b, w in buckets
                 ],
             }
         )
     return rows
+
+
+def percent(value: float, whole: float) -> float:
+    """Udział w procentach z jednym miejscem po przecinku; 0, gdy całość jest zerowa."""
+    return round(100 * value / whole, 1) if whole else 0.0
+
+
+def bar_rows(items: Iterable[tuple[str, float]], *, scale: float | None = None) -> list[dict[str, Any]]:
+    """Pary (etykieta, wartość) jako wiersze słupków `_bar.html#bar`: label, value i percent — długość względem
+    `scale` (np. 1 dla cech 0–1, liczby porównanych dla udziałów), a bez niej względem największej wartości.
+    """
+    items = list(items)
+    whole = max((value for _label, value in items), default=0) if scale is None else scale
+    return [{"label": label, "value": value, "percent": percent(value, whole)} for label, value in items]
