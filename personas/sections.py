@@ -12,6 +12,7 @@ from personas.browsing import validation_report
 from personas.forms import GenerateForm
 from personas.generation import persona_card
 from personas.models import Persona, PersonaRun
+from personas.validation import duplicate_names_text, low_spread_traits_text, whole_percent
 from sight.models import Project
 from sight.projects import project_section
 
@@ -26,12 +27,13 @@ def _language() -> str:
 
 
 def validity_context(report: dict[str, Any]) -> dict[str, Any]:
-    """Raport trafności gotowy do szablonu: zdania i etykiety w języku widza, cechy z nazwami."""
+    """Raport trafności gotowy do szablonu: etykiety w języku widza, cechy z nazwami, liczby do zdań karty."""
     language = _language()
     categories = [
         {
             **c,
             "display_label": c["label"].get(language, c["category"]),
+            "tvd_percent": None if c["tvd"] is None else whole_percent(c["tvd"]),
             "buckets": [{**b, "display_label": b["label"].get(language, b["bucket"])} for b in c["buckets"]],
         }
         for c in report["categories"]
@@ -45,7 +47,8 @@ def validity_context(report: dict[str, Any]) -> dict[str, Any]:
         "categories": categories,
         "trait_rows": traits,
         "low_spread_count": sum(t["low_spread"] for t in traits),
-        "statements_shown": report["statements"].get(language, report["statements"]["en"]),
+        "duplicate_names_text": duplicate_names_text(report),
+        "low_spread_text": low_spread_traits_text(report),
     }
 
 
