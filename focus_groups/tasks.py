@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from focus_groups import discussion, summary
 from sight.jobs import job_handler
 from sight.models import Job
 
 
-@job_handler("focus_groups.run")
+@job_handler("focus_groups.run", label=_("Focus group run"))
 def run_focus_group_job(job: Job) -> dict[str, Any]:
     """Prowadzi (albo wznawia) dyskusję grupy `job.params["focus_group_id"]`."""
     return discussion.run_focus_group(job)
 
 
-@job_handler("focus_groups.summary")
+@job_handler("focus_groups.summary", label=_("Focus group summary"))
 def summarise_focus_group_job(job: Job) -> dict[str, Any]:
     """Pisze podsumowanie z cytowaniami dla grupy `job.params["focus_group_id"]`."""
     return summary.summarise(job)

@@ -26,7 +26,7 @@ from focus_groups.setup import create_focus_group, update_focus_group
 from personas.models import Persona
 from sight.errors import Conflict, InvalidInput
 from sight.models import Project, get_project_for_user
-from sight.views import render_screen
+from sight.screens import bar_rows, percent, render_screen
 
 Status = FocusGroup.Status
 LIVE = frozenset({Status.QUEUED, Status.RUNNING, Status.PAUSED})
@@ -40,36 +40,24 @@ EXPORT_FORMATS = ("md", "pdf", "csv", "json")
 # --- prezentacja (dane do szablonu) ----------------------------------------------------------------------------------
 
 
-def _percent(value: float, whole: float) -> float:
-    return round(100 * value / whole, 1) if whole else 0.0
-
-
 def statistics_rows(stats: dict[str, Any]) -> dict[str, Any]:
-    """Statystyki z szerokościami słupków (udział, długość wypowiedzi, stanowiska przed/po jako słupki skumulowane)."""
-    top_turns = max((p["turns"] for p in stats["participation"]), default=0)
-    top_words = max((p["words"] for p in stats["participation"]), default=0)
-    top_length = max((b["count"] for b in stats["turn_lengths"]), default=0)
-    shifts = []
-    for shift in stats["stance_shifts"]:
-        parts = {
-            when: [
-                {
-                    "stance": s,
-                    "count": shift[when].get(s, 0),
-                    "percent": _percent(shift[when].get(s, 0), shift["compared"]),
-                }
-                for s in STANCE_ORDER
-            ]
-            for when in ("before", "after")
+    """Statystyki jako słupki (udział, długość wypowiedzi) i słupki skumulowane stanowisk przed/po."""
+    participation = stats["participation"]
+    shifts = [
+        {
+            **shift,
+            **{
+                when: bar_rows(((s, shift[when].get(s, 0)) for s in STANCE_ORDER), scale=shift["compared"])
+                for when in ("before", "after")
+            },
         }
-        shifts.append({**shift, **parts})
+        for shift in stats["stance_shifts"]
+    ]
     return {
         "total_turns": stats["total_turns"],
-        "participation": [
-            {**p, "turns_percent": _percent(p["turns"], top_turns), "words_percent": _percent(p["words"], top_words)}
-            for p in stats["participation"]
-        ],
-        "turn_lengths": [{**b, "percent": _percent(b["count"], top_length)} for b in stats["turn_lengths"]],
+        "turns_bars": bar_rows((p["name"], p["turns"]) for p in participation),
+        "words_bars": bar_rows((p["name"], p["words"]) for p in participation),
+        "length_bars": bar_rows((b["range"], b["count"]) for b in stats["turn_lengths"]),
         "stance_shifts": shifts,
     }
 
@@ -108,7 +96,7 @@ def _detail_context(
     }
     spoken = fg.events.filter(kind__in=SPOKEN).count()
     context["progress"] = {"done": spoken, "total": discussion.planned_steps(fg)}
-    context["progress"]["percent"] = min(100, int(_percent(spoken, context["progress"]["total"])))
+    context["progress"]["percent"] = min(100, int(percent(spoken, context["progress"]["total"])))
     if fg.status == Status.PENDING:
         context["estimate"] = summary.estimate_cost(fg)
     if context["is_live"]:

@@ -17,7 +17,7 @@ from ninja import Field, Schema
 
 from personas.models import Persona, PersonaRun
 from personas.sampling import TRAITS
-from personas.validation import validate_personas
+from personas.validation import statements, validate_personas
 from sight.errors import InvalidInput as ValidationFailed
 from sight.models import Project
 from sight.text import spreadsheet_safe
@@ -102,8 +102,11 @@ def panel_charts(personas: QuerySet[Persona], *, top: int = 10) -> dict[str, Any
 
 
 def validation_report(project: Project) -> dict[str, Any]:
-    """Świeży raport trafności panelu (na zapisanych personach) i stan ostatniego przebiegu generowania."""
+    """Świeży raport trafności panelu (na zapisanych personach), jego zdania po polsku i angielsku (dla klientów API)
+    i stan ostatniego przebiegu generowania.
+    """
     report = validate_personas(project)
+    report["statements"] = {language: statements(report, language) for language in ("pl", "en")}
     run = PersonaRun.objects.filter(project=project).order_by("-created_at").first()
     report["last_run"] = (
         None

@@ -257,6 +257,11 @@ class Persona(models.Model):
         """Czy persona jest usunięta (miękko)."""
         return self.deleted_at is not None
 
+    @classmethod
+    def trait_label(cls, trait: str) -> str:
+        """Nazwa cechy w bieżącym języku, małą literą (verbose_name pola)."""
+        return str(cls._meta.get_field(trait).verbose_name)
+
     @property
     def traits(self) -> dict[str, float]:
         """Wszystkie 11 cech: Big Five, potem Hofstede."""

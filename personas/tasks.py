@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from personas import generation
 from sight.jobs import job_handler
 from sight.models import Job
 
 
-@job_handler("personas.generate")
+@job_handler("personas.generate", label=_("Persona generation"))
 def generate_personas_job(job: Job) -> dict[str, Any]:
     """Generuje (albo dokańcza) panel person z przebiegu `job.params["run_id"]`."""
     return generation.run_generation(job)
 
 
-@job_handler("personas.needs")
+@job_handler("personas.needs", label=_("Needs and pains"))
 def persona_needs_job(job: Job) -> dict[str, Any]:
     """Generuje potrzeby i bolączki persony `job.params["persona_id"]`."""
     return generation.generate_needs(job)

@@ -1,4 +1,8 @@
-"""Trafność zapisanych person: zgodność rozkładów z celem (chi-kwadrat, TVD), duplikaty i rozrzut cech."""
+"""Trafność zapisanych person: zgodność rozkładów z celem (chi-kwadrat, TVD), duplikaty i rozrzut cech.
+
+Raport to kody (werdykty) i liczby; zdania o nim powstają z gettext — w API przez `statements(report, język)`,
+na stronie przez `{% blocktranslate %}` karty trafności, z tymi samymi msgid.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from typing import Any
 
 import numpy as np
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.template.defaultfilters import floatformat
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from scipy import sparse
 from scipy.stats import chisquare
 
@@ -20,7 +26,7 @@ from personas.models import Persona, PersonaRun
 from personas.sampling import TRAITS, find_preset
 from sight.models import Project
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: bez zdań — raport to kody i liczby, zdania daje gettext (`statements`, karta trafności)
 ALPHA = 0.05
 TVD_OK = 0.10
 MIN_EXPECTED = 5.0
@@ -75,7 +81,6 @@ def validate_personas(project: Project, personas_qs: QuerySet[Persona] | None = 
         "diversity": diversity,
     }
     report["overall"] = _overall(report)
-    report["statements"] = {language: _statements(report, language) for language in ("pl", "en")}
     return report
 
 
@@ -214,7 +219,7 @@ def _story_similarity(stories: Sequence[tuple[Any, str, str]], *, sampled: bool)
     }
     if len(stories) < 2:
         return result
-    similarity = _tfidf_cosine([story for _, _, story in stories])
+    similarity = _tfidf_cosine([story for _id, _name, story in stories])
     upper = np.triu_indices(len(stories), k=1)
     values = similarity[upper]
     flagged = sorted(
@@ -292,92 +297,74 @@ def _overall(report: Mapping[str, Any]) -> str:
     return "warn" if concerns else "pass"
 
 
-_PHRASES: dict[str, dict[str, str]] = {
-    "pl": {
-        "computed_on": "Policzono na {n} zapisanych personach (bez usuniętych).",
-        "no_personas": "Brak zapisanych person: nie ma czego sprawdzać.",
-        "no_target": "Projekt nie ma docelowego rozkładu demograficznego.",
-        MATCHES: "{label}: zgodny z rozkładem docelowym.",
-        MINOR_DEVIATION: (
-            "{label}: niewielkie, ale statystycznie wykrywalne odchylenie od celu ({tvd} person w "
-            "innym koszyku niż planowano)."
-        ),
-        INCONCLUSIVE: (
-            "{label}: odchylenie {tvd}, ale person jest za mało, by rozstrzygnąć, czy to więcej niż zaokrąglenie."
-        ),
-        DOES_NOT_MATCH: "{label}: niezgodny z celem — {tvd} person musiałoby zmienić koszyk, by rozkład się zgadzał.",
-        "no_duplicates": "Żadne imię i nazwisko się nie powtarza.",
-        "duplicates": "Powtarzające się imiona i nazwiska: {names}.",
-        "no_near_duplicates": "Historie person są od siebie różne (brak par o podobieństwie ≥ {threshold}).",
-        "near_duplicates": "Par historii niemal identycznych (podobieństwo ≥ {threshold}): {count}.",
-        "sampled": "Historie porównano na próbie {n} person.",
-        "traits_ok": "Wszystkie cechy osobowości różnią się między personami.",
-        "traits_low": "Za mały rozrzut cech: {traits}.",
-        "traits": (
-            "otwartość, sumienność, ekstrawersja, ugodowość, neurotyczność, dystans władzy, "
-            "indywidualizm, męskość, unikanie niepewności, orientacja długoterminowa, pobłażliwość"
-        ),
-    },
-    "en": {
-        "computed_on": "Computed on {n} saved personas (deleted ones excluded).",
-        "no_personas": "No saved personas: nothing to check.",
-        "no_target": "The project has no target demographic distribution.",
-        MATCHES: "{label}: matches the target distribution.",
-        MINOR_DEVIATION: (
-            "{label}: a small but statistically detectable deviation from the target ({tvd} of "
-            "personas in a different bucket than planned)."
-        ),
-        INCONCLUSIVE: (
-            "{label}: off by {tvd}, but there are too few personas to tell whether this is more than rounding."
-        ),
-        DOES_NOT_MATCH: (
-            "{label}: does not match the target — {tvd} of personas would have to change bucket for it to match."
-        ),
-        "no_duplicates": "No full name is repeated.",
-        "duplicates": "Repeated full names: {names}.",
-        "no_near_duplicates": "Background stories differ from each other (no pair with similarity ≥ {threshold}).",
-        "near_duplicates": "Near-identical background story pairs (similarity ≥ {threshold}): {count}.",
-        "sampled": "Stories were compared on a sample of {n} personas.",
-        "traits_ok": "Every personality trait varies across personas.",
-        "traits_low": "Too little spread in traits: {traits}.",
-        "traits": (
-            "openness, conscientiousness, extraversion, agreeableness, neuroticism, power distance, "
-            "individualism, masculinity, uncertainty avoidance, long-term orientation, indulgence"
-        ),
-    },
-}
+def whole_percent(share: float) -> str:
+    """Udział jako liczba całkowitych procentów bez znaku % (0.4 → "40"), tak samo w API i na karcie."""
+    return f"{100 * share:.0f}"
 
 
-def _statements(report: Mapping[str, Any], language: str) -> list[str]:
-    """Krótkie zdania na kartę trafności, w danym języku."""
-    phrases = _PHRASES[language]
-    if not report["computed_on"]:
-        return [phrases["no_personas"]]
-    lines = [phrases["computed_on"].format(n=report["computed_on"])]
-    if not report["categories"]:
-        lines.append(phrases["no_target"])
-    lines += [
-        phrases[c["verdict"]].format(label=c["label"][language], tvd=f"{c['tvd']:.0%}") for c in report["categories"]
-    ]
-    diversity = report["diversity"]
-    threshold = f"{report['thresholds']['near_duplicate']:.2f}".replace(".", "," if language == "pl" else ".")
-    names = diversity["duplicate_names"]
-    lines.append(
-        phrases["duplicates"].format(names=", ".join(f"{d['name']} ×{d['count']}" for d in names))
-        if names
-        else phrases["no_duplicates"]
+def duplicate_names_text(report: Mapping[str, Any]) -> str:
+    """Powtarzające się imiona i nazwiska z liczbą wystąpień: „Jan Kowal ×2, Ewa Lis ×3”."""
+    return ", ".join(f"{d['name']} ×{d['count']}" for d in report["diversity"]["duplicate_names"])
+
+
+def low_spread_traits_text(report: Mapping[str, Any]) -> str:
+    """Cechy o zbyt małym rozrzucie, nazwane w bieżącym języku, po przecinku."""
+    return ", ".join(
+        Persona.trait_label(t) for t, spread in report["diversity"]["traits"].items() if spread["low_spread"]
     )
-    stories = diversity["stories"]
-    if stories["compared"] >= 2:
-        count = stories["near_duplicate_count"]
+
+
+def _verdict_statement(verdict: str, label: str, tvd: str) -> str:
+    """Zdanie o zgodności jednej kategorii z celem (te same msgid co `{% blocktranslate %}` na karcie trafności)."""
+    if verdict == MATCHES:
+        return _("%(label)s: matches the target distribution.") % {"label": label}
+    if verdict == MINOR_DEVIATION:
+        return _(
+            "%(label)s: a small but statistically detectable deviation from the target (%(tvd)s%% of personas in a "
+            "different bucket than planned)."
+        ) % {"label": label, "tvd": tvd}
+    if verdict == INCONCLUSIVE:
+        return _(
+            "%(label)s: off by %(tvd)s%%, but there are too few personas to tell whether this is more than rounding."
+        ) % {"label": label, "tvd": tvd}
+    return _(
+        "%(label)s: does not match the target — %(tvd)s%% of personas would have to change bucket for it to match."
+    ) % {"label": label, "tvd": tvd}
+
+
+def statements(report: Mapping[str, Any], language: str) -> list[str]:
+    """Krótkie zdania o raporcie w danym języku (gettext), dla API; strona rysuje je z tych samych kodów szablonem."""
+    with translation.override(language):
+        if not report["computed_on"]:
+            return [_("No saved personas: nothing to check.")]
+        lines = [_("Computed on %(n)s saved personas (deleted ones excluded).") % {"n": report["computed_on"]}]
+        if not report["categories"]:
+            lines.append(_("The project has no target demographic distribution."))
+        lines += [
+            _verdict_statement(c["verdict"], c["label"][language], whole_percent(c["tvd"]))
+            for c in report["categories"]
+        ]
+        names = duplicate_names_text(report)
         lines.append(
-            phrases["near_duplicates"].format(threshold=threshold, count=count)
-            if count
-            else phrases["no_near_duplicates"].format(threshold=threshold)
+            _("Repeated full names: %(names)s.") % {"names": names} if names else _("No full name is repeated.")
         )
-        if stories["sampled"]:
-            lines.append(phrases["sampled"].format(n=stories["compared"]))
-    labels = dict(zip(TRAITS, phrases["traits"].split(", "), strict=True))
-    low = [labels[trait] for trait, spread in diversity["traits"].items() if spread["low_spread"]]
-    lines.append(phrases["traits_low"].format(traits=", ".join(low)) if low else phrases["traits_ok"])
-    return lines
+        stories = report["diversity"]["stories"]
+        threshold = floatformat(report["thresholds"]["near_duplicate"], 2)
+        if stories["compared"] >= 2:
+            count = stories["near_duplicate_count"]
+            lines.append(
+                _("Near-identical background story pairs (similarity ≥ %(threshold)s): %(count)s.")
+                % {"threshold": threshold, "count": count}
+                if count
+                else _("Background stories differ from each other (no pair with similarity ≥ %(threshold)s).")
+                % {"threshold": threshold}
+            )
+            if stories["sampled"]:
+                lines.append(_("Stories were compared on a sample of %(n)s personas.") % {"n": stories["compared"]})
+        low = low_spread_traits_text(report)
+        lines.append(
+            _("Too little spread in traits: %(traits)s.") % {"traits": low}
+            if low
+            else _("Every personality trait varies across personas.")
+        )
+        return lines

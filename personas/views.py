@@ -16,82 +16,27 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 import config
 from personas.browsing import bulk_delete as soft_delete_many
 from personas.browsing import bulk_restore as restore_many
-from personas.browsing import export_response, filter_personas, panel_charts, validation_report
+from personas.browsing import export_response, filter_personas, panel_charts
 from personas.forms import GenerateForm, PersonaFilterForm
-from personas.generation import persona_card, start_generation, start_needs
-from personas.models import Persona, PersonaRun, get_persona_for_user
+from personas.generation import start_generation, start_needs
+from personas.models import Persona, get_persona_for_user
 from personas.sampling import BIG_FIVE, HOFSTEDE
+from personas.sections import SECTION_TEMPLATE, panel_context
 from sight.errors import Conflict
 from sight.models import Job, Project, get_project_for_user
-from sight.views import distribution_rows, render_screen
+from sight.screens import bar_rows, distribution_rows, render_screen
 
-CARD_PREVIEW = 12
 UNDO_SESSION_KEY = "personas_undo"
 
 
-def _language() -> str:
-    """Język bieżącego widoku dla tekstów z raportu (pl albo en)."""
-    language = (get_language() or "pl")[:2]
-    return language if language in ("pl", "en") else "en"
-
-
-def _trait_label(trait: str) -> str:
-    """Nazwa cechy do wyświetlenia (z verbose_name pola modelu, przetłumaczona)."""
-    return capfirst(str(Persona._meta.get_field(trait).verbose_name))
-
-
 # --- sekcja „Persony” na stronie projektu ------------------------------------------------------------------------
-
-
-def validity_context(report: dict[str, Any]) -> dict[str, Any]:
-    """Raport trafności gotowy do szablonu: zdania i etykiety w języku widza, cechy z nazwami."""
-    language = _language()
-    categories = [
-        {
-            **c,
-            "display_label": c["label"].get(language, c["category"]),
-            "buckets": [{**b, "display_label": b["label"].get(language, b["bucket"])} for b in c["buckets"]],
-        }
-        for c in report["categories"]
-    ]
-    traits = [
-        {"name": trait, "label": _trait_label(trait), **spread}
-        for trait, spread in report["diversity"]["traits"].items()
-    ]
-    return {
-        **report,
-        "categories": categories,
-        "trait_rows": traits,
-        "low_spread_count": sum(t["low_spread"] for t in traits),
-        "statements_shown": report["statements"].get(language, report["statements"]["en"]),
-    }
-
-
-def panel_context(project: Project, *, form: GenerateForm | None = None) -> dict[str, Any]:
-    """Kontekst sekcji „Persony”: formularz, ostatni przebieg z postępem na żywo, karty person i karta trafności."""
-    run = PersonaRun.objects.filter(project=project).select_related("job").first()
-    job = run.job if run else None
-    live = job is not None and not job.is_final
-    personas = Persona.objects.filter(project=project).active().select_related("segment")
-    shown = personas.filter(run=run) if run else personas
-    return {
-        "project": project,
-        "generate_form": form or GenerateForm(project=project),
-        "persona_count": personas.count(),
-        "persona_run": run,
-        "persona_run_created": run.personas.count() if run else 0,
-        "persona_job": job.as_dict() if job else None,
-        "persona_job_live": live,
-        "persona_cards": [persona_card(p) for p in (shown if live else shown[:CARD_PREVIEW])],
-        "validity": validity_context(validation_report(project)),
-    }
 
 
 @login_required
@@ -100,7 +45,7 @@ def panel(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     project = get_project_for_user(request.user, project_id)
     if not request.htmx:
         return redirect(reverse("projects:detail", args=[project.id]) + "#personas")
-    return render(request, "projects/detail.html#personas_section", panel_context(project))
+    return render(request, SECTION_TEMPLATE, panel_context(project))
 
 
 @login_required
@@ -119,14 +64,12 @@ def generate(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
             form.add_error(None, str(exc))
     if form.is_bound and not form.errors:
         if request.htmx:
-            return render(request, "projects/detail.html#personas_section", panel_context(project))
+            return render(request, SECTION_TEMPLATE, panel_context(project))
         messages.info(request, _("Persona generation started."))
         return redirect(reverse("projects:detail", args=[project.id]) + "#personas")
     status = 422 if form.errors else 200
     if request.htmx:
-        return render(
-            request, "projects/detail.html#personas_section", panel_context(project, form=form), status=status
-        )
+        return render(request, SECTION_TEMPLATE, panel_context(project, form=form), status=status)
     return render(request, "personas/generate.html", {"project": project, "form": form}, status=status)
 
 
@@ -139,14 +82,6 @@ def export(request: HttpRequest, project_id: uuid.UUID, fmt: str) -> HttpRespons
 
 
 # --- lista -----------------------------------------------------------------------------------------------------------
-
-
-def chart_rows(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    """Pary (etykieta, liczba) jako słupki; długość względem największej wartości."""
-    top = max((count for _label, count in pairs), default=0)
-    return [
-        {"label": label, "count": count, "percent": round(100 * count / top, 1) if top else 0} for label, count in pairs
-    ]
 
 
 def _remember_undo(request: HttpRequest, project: Project, ids: list[uuid.UUID]) -> None:
@@ -177,7 +112,7 @@ def persona_list(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
         "deleted_view": filters.deleted,
         "undo": _pop_undo(request, project),
         "page": Paginator(personas, config.load_features().page_size).get_page(request.GET.get("page")),
-        "charts": {name: chart_rows(pairs) for name, pairs in charts.items()},
+        "charts": {name: bar_rows(pairs) for name, pairs in charts.items()},
         "active_count": Persona.objects.filter(project=project).active().count(),
         "deleted_count": Persona.objects.filter(project=project).deleted().count(),
     }
@@ -264,15 +199,7 @@ def membership_rows(persona: Persona) -> list[dict[str, Any]]:
 
 def _trait_rows(persona: Persona, traits: tuple[str, ...]) -> list[dict[str, Any]]:
     """Cechy persony jako słupki 0–1."""
-    return [
-        {
-            "name": trait,
-            "label": _trait_label(trait),
-            "value": getattr(persona, trait),
-            "percent": round(100 * getattr(persona, trait), 1),
-        }
-        for trait in traits
-    ]
+    return bar_rows(((capfirst(Persona.trait_label(trait)), getattr(persona, trait)) for trait in traits), scale=1)
 
 
 def needs_context(request: HttpRequest, persona: Persona) -> dict[str, Any]:

@@ -6,14 +6,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SightConfig(AppConfig):
-    """Rdzeń Sight: rejestruje kontrole systemowe i wczytuje obsługę zadań (`<app>.tasks`)."""
+    """Rdzeń Sight: rejestruje kontrole systemowe i wczytuje to, co aplikacje do niego wnoszą: obsługę zadań
+    (`<app>.tasks`), sekcje strony projektu (`<app>.sections`) i kroki odbudowy grafu (`<app>.graph`).
+    """
 
     name = "sight"
     verbose_name = _("Sight")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Rejestruje kontrole i obsługę zadań wszystkich aplikacji."""
+        """Rejestruje kontrole, obsługę zadań, sekcje strony projektu i kroki odbudowy grafu wszystkich aplikacji."""
         from sight import checks  # noqa: F401
 
-        autodiscover_modules("tasks")
+        autodiscover_modules("tasks", "sections", "graph")

@@ -27,9 +27,7 @@ from urllib.parse import urlsplit
 import neo4j
 import neo4j.exceptions
 import redis.exceptions
-from django.apps import apps
 from django.conf import settings
-from django.db import models
 from falkordb import FalkorDB
 
 if TYPE_CHECKING:
@@ -551,36 +549,24 @@ def _graph_project_ids() -> set[str]:
     return {row["id"] for row in rows if row["id"] is not None}
 
 
-def _model(app_label: str, name: str) -> type[models.Model] | None:
-    """Model, jeśli aplikacja jest zainstalowana i już go definiuje (persony przyjdą w kolejnych zadaniach)."""
-    if not apps.is_installed(app_label):
-        return None
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:
-        return None
+RebuildStep = Callable[["Project"], None]
+REBUILD_STEPS: list[RebuildStep] = []
 
 
-def _persona_rows(project_id: uuid.UUID) -> Iterator[dict[str, Any]]:
-    """Wiersze `upsert_personas` z modelu personas.Persona (tylko nieusunięte); pusto, póki modelu nie ma."""
-    if (persona_model := _model("personas", "Persona")) is None:
-        return
-    personas = persona_model.objects.filter(project_id=project_id, deleted_at__isnull=True).order_by("id")
-    for row in personas.values("id", "full_name", "segment__name", "demographics").iterator():
-        yield {
-            "id": row["id"],
-            "name": row["full_name"],
-            "segment": row["segment__name"] or "",
-            "demographics": row["demographics"],
-        }
+def rebuild_step(func: RebuildStep) -> RebuildStep:
+    """Rejestruje krok odbudowy projektu: aplikacja zapisuje w grafie swoją część (np. persony) z PostgreSQL."""
+    if func not in REBUILD_STEPS:
+        REBUILD_STEPS.append(func)
+    return func
 
 
 def rebuild_project(project: Project) -> dict[str, int]:
     """Przepisuje jeden projekt z PostgreSQL do grafu (czyści jego zawartość i zapisuje od nowa)."""
     clear_project(project.id)
     upsert_project(project.id, project.name, project.language)
-    upsert_personas(project.id, _persona_rows(project.id))
-    # Tu dojdą wzmianki o pojęciach, gdy ekstrakcja z grup fokusowych zapisze je w PostgreSQL (upsert_concepts).
+    # Kroki aplikacji z `<app>/graph.py`; wzmianki o pojęciach dojdą tak samo, gdy ekstrakcja zapisze je w PostgreSQL.
+    for step in REBUILD_STEPS:
+        step(project)
     return counts(project.id)
 
 

@@ -1,7 +1,8 @@
 """Zadania w tle: start po commicie, wykonanie w workerze RQ z heartbeatem, postęp, anulowanie i rekoncyliacja.
 
-Każda długa operacja to wiersz `Job` w PostgreSQL i funkcja obsługi zarejestrowana przez `@job_handler("rodzaj")`
-w `<app>/tasks.py`. Funkcja obsługi musi być idempotentna: po ponownym uruchomieniu kontynuuje, nie powtarza.
+Każda długa operacja to wiersz `Job` w PostgreSQL i funkcja obsługi zarejestrowana przez
+`@job_handler("rodzaj", label=…)` w `<app>/tasks.py`. Funkcja obsługi musi być idempotentna: po ponownym uruchomieniu
+kontynuuje, nie powtarza.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.functional import Promise
 from rq.job import Job as RQJob
 
 from sight import live
@@ -28,20 +30,30 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Job], dict[str, Any] | None]
 HANDLERS: dict[str, Handler] = {}
+LABELS: dict[str, str | Promise] = {}
 
 
 class JobCancelled(Exception):
     """Badacz anulował zadanie; obsługa przerywa pracę przy najbliższym raporcie postępu."""
 
 
-def job_handler(kind: str) -> Callable[[Handler], Handler]:
-    """Rejestruje funkcję obsługi rodzaju zadania."""
+def job_handler(kind: str, *, label: str | Promise | None = None) -> Callable[[Handler], Handler]:
+    """Rejestruje funkcję obsługi rodzaju zadania i jego nazwę dla ludzi (leniwy gettext, tłumaczony przy
+    wyświetleniu).
+    """
 
     def register(func: Handler) -> Handler:
         HANDLERS[kind] = func
+        if label is not None:
+            LABELS[kind] = label
         return func
 
     return register
+
+
+def job_label(kind: str) -> str:
+    """Nazwa rodzaju zadania w bieżącym języku; rodzaj bez nazwy — sam identyfikator."""
+    return str(LABELS.get(kind, kind))
 
 
 def start_job(

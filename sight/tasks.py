@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field
 
 from sight import jobs, llm
@@ -26,7 +27,7 @@ class SmokeEcho(BaseModel):
     sentence: str = Field(min_length=1, max_length=300, description="The sentence repeated verbatim.")
 
 
-@jobs.job_handler("llm.smoke")
+@jobs.job_handler("llm.smoke", label=_("LLM connection test"))
 def llm_smoke(job: Job) -> dict[str, Any]:
     """Próbne wywołania roli `smoke` — sprawdza konfigurację dostawcy LLM; wznawia od ostatniego kroku."""
     total = int(job.params.get("calls", 5))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,41 +12,19 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
-from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 import config
 from sight import health, jobs
-from sight.forms import ApiTokenForm, ProjectForm, SignupForm, display_order
+from sight.forms import ApiTokenForm, ProjectForm, SignupForm
 from sight.models import ApiToken, Job, Project, get_job_for_user, get_project_for_user
-from sight.projects import delete_project
+from sight.projects import delete_project, sections_context
+from sight.screens import distribution_rows, preset_choices, render_screen
 
 SMOKE_CALLS = 5
-JOB_KIND_LABELS = {
-    "llm.smoke": gettext_lazy("LLM connection test"),
-    "personas.generate": gettext_lazy("Persona generation"),
-    "personas.needs": gettext_lazy("Needs and pains"),
-    "focus_groups.run": gettext_lazy("Focus group run"),
-    "focus_groups.summary": gettext_lazy("Focus group summary"),
-}
-
-
-def site_context(request: HttpRequest) -> dict[str, Any]:
-    """Kontekst każdej strony: czy działa tryb offline (baner „offline demo”)."""
-    return {"llm_offline": settings.SIGHT_LLM_PROVIDER == "offline", "llm_provider": settings.SIGHT_LLM_PROVIDER}
-
-
-def render_screen(
-    request: HttpRequest, template: str, fragment: str, context: dict[str, Any], *, status: int = 200
-) -> HttpResponse:
-    """Cały ekran albo — dla żądania htmx — jego nazwany fragment z tego samego szablonu."""
-    partial = bool(request.htmx) and not request.htmx.history_restore_request
-    response = render(request, f"{template}#{fragment}" if partial else template, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -75,39 +52,6 @@ def health_status(request: HttpRequest) -> HttpResponse:
 
 
 # --- projekty ------------------------------------------------------------------------------------------------------
-
-
-def preset_choices() -> list[tuple[str, str]]:
-    """Presety rynków z `config/demographics` jako (id, etykieta w bieżącym języku)."""
-    return [(pid, _label(preset.label, pid)) for pid, preset in config.load_demographics().items()]
-
-
-def _label(labels: dict[str, str], fallback: str) -> str:
-    """Etykieta w bieżącym języku, inaczej pierwsza dostępna, inaczej klucz."""
-    return labels.get((get_language() or "pl")[:2]) or next(iter(labels.values()), fallback)
-
-
-def distribution_rows(distribution: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
-    """Rozkład projektu jako wiersze słupków, z etykietami z presetów, gdy klucze się zgadzają."""
-    presets = list(config.load_demographics().values())
-    rows = []
-    for name, buckets in display_order(distribution):
-        # Ta sama nazwa kategorii bywa w kilku presetach (np. dochód w zł i w USD): etykiety z tego, którego koszyki
-        # pasują.
-        candidates = [p.categories[name] for p in presets if name in p.categories]
-        category = max(candidates, key=lambda c: len(set(c.buckets) & {b for b, _w in buckets}), default=None)
-        bucket_labels = category.bucket_labels if category else {}
-        rows.append(
-            {
-                "key": name,
-                "label": _label(category.label, name) if category else name,
-                "buckets": [
-                    {"key": b, "label": _label(bucket_labels.get(b, {}), b), "weight": w, "percent": round(100 * w, 1)}
-                    for b, w in buckets
-                ],
-            }
-        )
-    return rows
 
 
 def _render_project_form(request: HttpRequest, form: ProjectForm, project: Project | None) -> HttpResponse:
@@ -152,9 +96,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_detail(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
-    """Projekt: pola, rozkład jako słupki, test połączenia z LLM, sekcja person."""
-    from personas.views import panel_context  # personas.views importuje ten moduł, więc import dopiero tutaj
-
+    """Projekt: pola, rozkład jako słupki, test połączenia z LLM i sekcje zarejestrowane przez aplikacje."""
     project = get_project_for_user(request.user, project_id)
     smoke = Job.objects.for_user(request.user).filter(project=project, kind="llm.smoke").first()
     context = {
@@ -162,7 +104,7 @@ def project_detail(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
         "distribution": distribution_rows(project.target_demographics),
         "smoke_job": smoke.as_dict() if smoke else None,
     }
-    return render(request, "projects/detail.html", context | panel_context(project))
+    return render(request, "projects/detail.html", sections_context(request, project) | context)
 
 
 @login_required
@@ -215,7 +157,7 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     return render(
         request,
         "sight/job_detail.html",
-        {"job": job.as_dict(), "job_row": job, "kind_label": JOB_KIND_LABELS.get(job.kind, job.kind)},
+        {"job": job.as_dict(), "job_row": job, "kind_label": jobs.job_label(job.kind)},
     )
 
 

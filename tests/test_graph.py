@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 from falkordb import FalkorDB
 
+from personas.models import Persona
 from sight import graph
 from sight.devstack import free_port
 from tests.conftest import create_project
@@ -306,26 +307,20 @@ def test_rebuild_from_database_rewrites_the_graph_idempotently(new_project):
     graph.upsert_concepts(
         project.id, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "cena", "sentiment": 1, "seq": 1}]
     )
-    personas = 0
-    if (
-        persona_model := graph._model("personas", "Persona")
-    ) is not None:  # persony z PostgreSQL, gdy model już istnieje
-        persona_model.objects.create(project=project, full_name="Anna it's", demographics={"age_group": "18-34"})
-        persona_model.objects.create(project=project, full_name="Usunięta", index=1, deleted_at=timezone.now())
-        personas = 1
+    Persona.objects.create(project=project, full_name="Anna it's", demographics={"age_group": "18-34"})
+    Persona.objects.create(project=project, full_name="Usunięta", index=1, deleted_at=timezone.now())
     try:
         first = graph.rebuild_from_database()
         second = graph.rebuild_from_database()
         assert first["projects"] == second["projects"] >= 1
         assert first["removed"] >= 1 and second["removed"] == 0
         assert graph.counts(stale)["projects"] == 0
-        assert graph.counts(project.id) == {"projects": 1, "personas": personas, "concepts": 0, "mentions": 0}
-        if personas:
-            [persona] = graph.project_personas(project.id)
-            assert (persona["name"], persona["segment"], persona["demo_age_group"]) == ("Anna it's", "", "18-34")
+        assert graph.counts(project.id) == {"projects": 1, "personas": 1, "concepts": 0, "mentions": 0}
+        [persona] = graph.project_personas(project.id)
+        assert (persona["name"], persona["segment"], persona["demo_age_group"]) == ("Anna it's", "", "18-34")
         out = StringIO()
         call_command("rebuild_graph", "--project", str(project.id), stdout=out)
-        assert out.getvalue().split() == ["projects=1", f"personas={personas}", "concepts=0", "mentions=0", "removed=0"]
+        assert out.getvalue().split() == ["projects=1", "personas=1", "concepts=0", "mentions=0", "removed=0"]
         gone = uuid.uuid4()
         graph.upsert_project(gone, "usunięty w PostgreSQL", "pl")
         call_command("rebuild_graph", "--project", str(gone), stdout=StringIO())

@@ -12,10 +12,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.template.loader import render_to_string
 from django.test import Client
+from django.utils.html import escape
 
 import config
 from personas.generation import persona_card
 from personas.models import Persona, PersonaRun
+from personas.validation import validate_personas
 from sight import jobs, llm
 from sight.models import Job
 from tests.conftest import create_project, create_user
@@ -195,6 +197,33 @@ def test_the_validity_card_tells_about_failures_and_the_segment_fallback(client,
     assert "did not return usable market segments" in html and "brak segmentów" in html
     assert "Repeated full names: Jan Kowal ×2." in html
     assert "Does not match the target" in html or "Usable, with caveats" in html
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_the_validity_card_and_the_api_say_the_same_sentences_from_one_translation(user, language):
+    project = create_project(
+        owner=user, target_demographics={"gender": {"female": 0.5, "male": 0.5}, "age_group": TARGET["age_group"]}
+    )
+    for i in range(12):
+        create_persona(
+            project=project,
+            demographics={"gender": "female" if i < 9 else "male", "age_group": "18-34" if i % 2 else "35+"},
+            full_name="Ewa Lis" if i < 2 else f"Osoba {i}",
+            background_story="ta sama historia o opłatach" if i < 2 else f"historia {i} " * (i + 3),
+            openness=0.5,
+        )
+    client = Client(headers={"accept-language": language})
+    client.force_login(user)
+    sentences = client.get(f"/api/v1/projects/{project.id}/personas/validation").json()["statements"][language]
+    card = re.search(
+        r'<ul class="statements">(.*?)</ul>', client.get(f"/projects/{project.id}/").content.decode(), re.S
+    )[1]
+    assert re.findall(r"<li>(.*?)</li>", card) == [escape(s) for s in sentences] and len(sentences) == 6
+    assert (
+        not any("%(" in s for s in sentences) and {"pl": "≥ 0,90): 1.", "en": "≥ 0.90): 1."}[language] in sentences[4]
+    )
+    opening = {"pl": "Policzono na 12 zapisanych personach", "en": "Computed on 12 saved personas"}[language]
+    assert sentences[0].startswith(opening) and "statements" not in validate_personas(project)
 
 
 def test_the_live_card_fragment_is_appended_out_of_band(db):

@@ -15,7 +15,7 @@ from django.test import Client
 import config
 from personas.models import Persona, PersonaRun, Segment, get_persona_for_user, get_persona_run_for_user
 from personas.sampling import TRAITS, plan_profiles
-from personas.validation import validate_personas, validate_run
+from personas.validation import statements, validate_personas, validate_run
 from sight.models import Project
 from tests.conftest import DEMOGRAPHICS, create_project, create_user
 
@@ -67,8 +67,8 @@ def test_personas_matching_the_target_pass_with_every_category_matching():
         result = _category(report, name)
         assert result["verdict"] == "matches" and result["tvd"] == 0 and result["p_value"] == pytest.approx(1.0)
         assert result["method"] == "chi_square" and result["dof"] == 1
-    assert report["statements"]["en"][0] == "Computed on 40 saved personas (deleted ones excluded)."
-    assert len(report["statements"]["pl"]) == len(report["statements"]["en"])
+    assert statements(report, "en")[0] == "Computed on 40 saved personas (deleted ones excluded)."
+    assert len(statements(report, "pl")) == len(statements(report, "en"))
     assert json.loads(json.dumps(report, allow_nan=False)) == report
 
 
@@ -88,10 +88,10 @@ def test_skewed_saved_personas_fail_with_small_p_large_tvd_and_plain_words():
     assert (
         f"{gender['label']['en']}: does not match the target — 40% of personas would have to change "
         "bucket for it to match."
-    ) in report["statements"]["en"]
+    ) in statements(report, "en")
     assert (
         f"{gender['label']['pl']}: niezgodny z celem — 40% person musiałoby zmienić koszyk, by rozkład się zgadzał."
-        in report["statements"]["pl"]
+        in statements(report, "pl")
     )
 
 
@@ -155,8 +155,8 @@ def test_duplicate_names_and_near_duplicate_stories_are_flagged():
     assert {pair["a"], pair["b"]} == {str(first.id), str(second.id)} and pair["similarity"] >= 0.9
     assert stories["mean_similarity"] < 0.5
     assert report["overall"] == "warn"
-    assert any("Near-identical background story pairs (similarity ≥ 0.90): 1." == s for s in report["statements"]["en"])
-    assert any("podobieństwo ≥ 0,90" in s for s in report["statements"]["pl"])
+    assert any("Near-identical background story pairs (similarity ≥ 0.90): 1." == s for s in statements(report, "en"))
+    assert any("podobieństwo ≥ 0,90" in s for s in statements(report, "pl"))
 
 
 def test_distinct_personas_raise_no_diversity_flags_and_traits_show_their_spread():
@@ -182,8 +182,8 @@ def test_identical_traits_are_flagged_as_low_spread():
         report["diversity"]["traits"]["openness"]["low_spread"]
         and report["diversity"]["traits"]["openness"]["std"] == 0
     )
-    assert "Too little spread in traits: openness." in report["statements"]["en"]
-    assert "Za mały rozrzut cech: otwartość." in report["statements"]["pl"]
+    assert "Too little spread in traits: openness." in statements(report, "en")
+    assert "Za mały rozrzut cech: otwartość." in statements(report, "pl")
 
 
 def test_zero_weight_buckets_missing_values_and_single_bucket_categories_are_handled():
@@ -235,7 +235,7 @@ def test_a_project_without_personas_reports_no_data():
     report = validate_personas(create_project())
     assert report["computed_on"] == 0 and report["overall"] == "no_data"
     assert all(c["verdict"] == "no_data" for c in report["categories"])
-    assert report["statements"]["en"] == ["No saved personas: nothing to check."]
+    assert statements(report, "en") == ["No saved personas: nothing to check."]
 
 
 def test_validation_query_count_does_not_grow_with_the_number_of_personas(django_assert_max_num_queries):
@@ -266,7 +266,7 @@ def test_story_comparison_is_capped_at_a_deterministic_sample_of_500(django_asse
         report = validate_personas(project)
     stories = report["diversity"]["stories"]
     assert report["computed_on"] == 510 and stories["compared"] == 500 and stories["sampled"]
-    assert "Stories were compared on a sample of 500 personas." in report["statements"]["en"]
+    assert "Stories were compared on a sample of 500 personas." in statements(report, "en")
     assert validate_personas(project)["diversity"]["stories"] == stories
 
 
