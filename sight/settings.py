@@ -145,10 +145,25 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", "sight"),
     }
 }
+# Warstwa kanałów czeka na wiadomość BZPOPMIN-em przez 5 s (channels-redis `brpop_timeout`), a klient redis-py domyślnie
+# przerywa odczyt gniazda po 5 s: cichy konsument ginął z TimeoutError co ~6 s. Odczyt gniazda musi trwać dłużej niż
+# blokujące polecenie; martwe połączenie wykrywają keepalive TCP i PING przed poleceniem po dłuższej ciszy.
+CHANNELS_SOCKET_TIMEOUT = envint("CHANNELS_SOCKET_TIMEOUT", 30)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNELS_REDIS_URL], "prefix": env("CHANNELS_PREFIX", "sight")},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": CHANNELS_REDIS_URL,
+                    "socket_timeout": CHANNELS_SOCKET_TIMEOUT,
+                    "socket_connect_timeout": 5,
+                    "socket_keepalive": True,
+                    "health_check_interval": 30,
+                }
+            ],
+            "prefix": env("CHANNELS_PREFIX", "sight"),
+        },
     }
 }
 RQ_QUEUES = {

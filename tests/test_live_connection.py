@@ -1,0 +1,73 @@
+"""Połączenia na żywo: bezczynny websocket trwa dłużej niż blokujący odczyt warstwy kanałów, wygasła sesja → 4401."""
+
+import asyncio
+import logging
+
+import pytest
+import redis.exceptions
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from sight import jobs
+from sight.asgi import application
+from sight.models import Job
+from tests.conftest import create_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _session_headers(user) -> list[tuple[bytes, bytes]]:
+    client = Client()
+    client.force_login(user)
+    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()), (b"origin", b"http://testserver")]
+
+
+def test_an_idle_live_page_outlasts_two_blocking_reads_and_still_receives_the_next_update(caplog):
+    user = create_user()
+    job = Job.objects.create(kind="llm.smoke", user=user, progress_total=4)
+    # channels-redis czeka na wiadomość BZPOPMIN-em po `brpop_timeout` sekund (5); dwa takie odczyty bez ruchu.
+    idle = 2 * get_channel_layer().brpop_timeout + 1
+    headers = _session_headers(user)
+
+    async def scenario():
+        comm = WebsocketCommunicator(application, f"/ws/jobs/{job.id}/", headers=headers)
+        connected, _ = await comm.connect()
+        assert connected
+        await comm.receive_from()
+        assert await comm.receive_nothing(timeout=idle, interval=0.5)
+        await database_sync_to_async(jobs.report_progress)(job, done=3, message="after the silence")
+        update = await comm.receive_from(timeout=5)
+        await comm.disconnect()
+        return update
+
+    with caplog.at_level(logging.WARNING):
+        update = async_to_sync(scenario)()
+    assert "after the silence" in update
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_socket_timeout_shorter_than_the_blocking_read_kills_an_idle_consumer(settings):
+    # Kontrola mechanizmu w skali sekund: odczyt gniazda krótszy niż BZPOPMIN zabija cichego konsumenta. Domyślne 5 s
+    # redis-py wobec 5 s BZPOPMIN to wyścig, który klient prawie zawsze przegrywa (pusta odpowiedź serwera przychodzi po
+    # czasie), więc kontrola bierze 1 s wobec 2 s, żeby wynik był pewny; zapas w sight/settings.py to naprawia.
+    host = {**settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0], "socket_timeout": 1}
+    settings.CHANNEL_LAYERS = {
+        "default": {**settings.CHANNEL_LAYERS["default"], "CONFIG": {"hosts": [host], "prefix": "sight-control"}}
+    }
+    get_channel_layer().brpop_timeout = 2
+    user = create_user()
+    job = Job.objects.create(kind="llm.smoke", user=user, progress_total=4)
+    headers = _session_headers(user)
+
+    async def scenario():
+        comm = WebsocketCommunicator(application, f"/ws/jobs/{job.id}/", headers=headers)
+        assert (await comm.connect())[0]
+        await comm.receive_from()
+        await asyncio.sleep(1.5)
+        await comm.receive_nothing(timeout=0.1)
+
+    with pytest.raises(redis.exceptions.TimeoutError):
+        async_to_sync(scenario)()
