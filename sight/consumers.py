@@ -17,6 +17,9 @@ from sight import live
 from sight.models import Job
 
 CLOSE_NOT_FOUND = 4404
+# Przeglądarka bez sesji (wygasła): zamknięcie po `accept`, bo odmowa przed nim dociera do strony jako 1006, na który
+# rozszerzenie ws htmx łączy się w kółko; na 4401 strona się przeładowuje i trafia na logowanie z `next` (static/js).
+CLOSE_UNAUTHENTICATED = 4401
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
@@ -30,7 +33,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         return self.scope.get("auth") == "bearer"
 
     async def connect(self) -> None:
-        """Odmawia przed `accept`, gdy obiekt nie istnieje albo jest cudzy."""
+        """Odmawia przed `accept`, gdy obiekt nie istnieje albo jest cudzy; przeglądarce bez sesji zamyka z 4401."""
+        user = self.scope.get("user")
+        if not self.wants_json and (user is None or not user.is_authenticated):
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         if not await self.authorize():
             await self.close(code=CLOSE_NOT_FOUND)
             return

@@ -2,6 +2,9 @@
 
 import asyncio
 import logging
+import uuid
+from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 import redis.exceptions
@@ -9,7 +12,9 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.models import Session
 from django.test import Client
+from django.utils import timezone
 
 from sight import jobs
 from sight.asgi import application
@@ -71,3 +76,53 @@ def test_a_socket_timeout_shorter_than_the_blocking_read_kills_an_idle_consumer(
 
     with pytest.raises(redis.exceptions.TimeoutError):
         async_to_sync(scenario)()
+
+
+def _expire_sessions() -> None:
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+
+
+def test_an_htmx_action_after_the_session_expired_redirects_the_whole_page_to_login_with_next():
+    user = create_user()
+    client = Client()
+    client.force_login(user)
+    _expire_sessions()
+    fg_id = uuid.uuid4()
+    page = f"/focus-groups/{fg_id}/?tab=live"
+    response = client.post(
+        f"/focus-groups/{fg_id}/pause/",
+        headers={"hx-request": "true", "hx-current-url": f"http://testserver{page}"},
+    )
+    assert response.status_code == 200 and response.content == b""
+    assert response["HX-Redirect"] == f"/accounts/login/?next={quote(page)}"
+    assert "Location" not in response
+
+
+def test_next_falls_back_to_the_requested_path_when_the_current_url_is_foreign():
+    response = Client().get(
+        "/projects/", headers={"hx-request": "true", "hx-current-url": "https://evil.example/phish/"}
+    )
+    assert response["HX-Redirect"] == "/accounts/login/?next=/projects/"
+
+
+def test_a_plain_request_without_a_session_keeps_the_ordinary_login_redirect():
+    response = Client().get("/projects/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/projects/"
+    assert "HX-Redirect" not in response
+
+
+def test_a_live_page_whose_session_expired_gets_its_websocket_closed_with_4401():
+    user = create_user()
+    job = Job.objects.create(kind="llm.smoke", user=user, progress_total=4)
+    headers = _session_headers(user)
+    _expire_sessions()
+
+    async def scenario():
+        comm = WebsocketCommunicator(application, f"/ws/jobs/{job.id}/", headers=headers)
+        connected, _ = await comm.connect()
+        closed = await comm.receive_output()
+        return connected, closed
+
+    connected, closed = async_to_sync(scenario)()
+    # Przyjęte i od razu zamknięte (odmowa przed accept byłaby dla przeglądarki kodem 1006), bez żadnych danych.
+    assert connected and closed == {"type": "websocket.close", "code": 4401}
