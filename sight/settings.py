@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_rq",
     "channels",
+    "axes",
     "sight",
     "personas",
     "focus_groups",
@@ -95,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "sight.middleware.htmx_login_middleware",
+    # Ostatni, jak zaleca django-axes: zamienia oznaczone żądanie zablokowanego logowania na odpowiedź 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sight.urls"
@@ -125,6 +129,20 @@ AUTH_USER_MODEL = "sight.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Ochrona konta (sight/accounts.py). django-axes liczy nieudane logowania (także do panelu admina) osobno dla konta
+# i dla adresu klienta (REMOTE_ADDR; za odwrotnym proxy daphne z --proxy-headers) i po AXES_FAILURE_LIMIT blokuje na
+# AXES_COOLOFF_TIME; jego backend musi być pierwszy. Tokeny API nie przechodzą przez authenticate(): ich nie dotyczy.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("SIGHT_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGHT_LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"  # AuthenticationForm (strona i admin) wysyła e-mail w polu `username`
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "sight.accounts.lockout_response"
+# E-maile resetu hasła na godzinę: na adres e-mail i na adres klienta (formularz odpowiada zawsze tak samo).
+SIGHT_PASSWORD_RESET_PER_EMAIL = envint("SIGHT_PASSWORD_RESET_PER_EMAIL", 3)
+SIGHT_PASSWORD_RESET_PER_IP = envint("SIGHT_PASSWORD_RESET_PER_IP", 20)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
