@@ -6,7 +6,6 @@ import hashlib
 import logging
 from typing import Any
 
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
@@ -15,6 +14,16 @@ from django.shortcuts import render
 from django.utils.translation import ngettext
 
 log = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """Adres klienta do liczenia prób. Za jednym zaufanym proxy (DJANGO_BEHIND_PROXY) daphne widzi tylko adres proxy,
+    więc liczy się ostatni wpis X-Forwarded-For — dopisany przez to proxy; wcześniejsze mógł podrobić klient."""
+    if settings.SIGHT_BEHIND_PROXY:
+        last = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def lockout_message() -> str:
@@ -56,7 +65,7 @@ def allow_password_reset(email: str, request: HttpRequest | None) -> bool:
     window = 3600
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
     allowed = _count(f"password-reset:email:{digest}", window) <= settings.SIGHT_PASSWORD_RESET_PER_EMAIL
-    ip = get_client_ip_address(request) if request is not None else None
+    ip = client_ip(request) if request is not None else None
     if ip:
         allowed &= _count(f"password-reset:ip:{ip}", window) <= settings.SIGHT_PASSWORD_RESET_PER_IP
     if not allowed:

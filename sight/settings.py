@@ -131,8 +131,9 @@ LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"
 
 # Ochrona konta (sight/accounts.py). django-axes liczy nieudane logowania (także do panelu admina) osobno dla konta
-# i dla adresu klienta (REMOTE_ADDR; za odwrotnym proxy daphne z --proxy-headers) i po AXES_FAILURE_LIMIT blokuje na
-# AXES_COOLOFF_TIME; jego backend musi być pierwszy. Tokeny API nie przechodzą przez authenticate(): ich nie dotyczy.
+# i dla adresu klienta (REMOTE_ADDR; za proxy z DJANGO_BEHIND_PROXY ostatni wpis X-Forwarded-For) i po
+# AXES_FAILURE_LIMIT blokuje na AXES_COOLOFF_TIME; jego backend musi być pierwszy. Tokeny API nie przechodzą przez
+# authenticate(), więc ich nie dotyczy.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = envint("SIGHT_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGHT_LOGIN_LOCKOUT_MINUTES", 30))
@@ -140,6 +141,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"  # AuthenticationForm (strona i admin) wysyła e-mail w polu `username`
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "sight.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "sight.accounts.client_ip"
+SIGHT_BEHIND_PROXY = envbool("DJANGO_BEHIND_PROXY", False)
 # E-maile resetu hasła na godzinę: na adres e-mail i na adres klienta (formularz odpowiada zawsze tak samo).
 SIGHT_PASSWORD_RESET_PER_EMAIL = envint("SIGHT_PASSWORD_RESET_PER_EMAIL", 3)
 SIGHT_PASSWORD_RESET_PER_IP = envint("SIGHT_PASSWORD_RESET_PER_IP", 20)

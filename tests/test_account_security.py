@@ -124,3 +124,17 @@ def test_password_reset_requests_from_one_address_are_limited_across_recipients(
     assert len(mail.outbox) == 4
     _client(ip="10.0.0.8").post("/accounts/password/reset/", {"email": "u5@example.com"})
     assert len(mail.outbox) == 5
+
+
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_appended_and_cannot_be_spoofed(db, settings):
+    settings.SIGHT_BEHIND_PROXY = True
+    create_user(email="ola@example.com", password=STRONG)
+    proxy = "172.16.0.1"
+    attacker = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.5")
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        # Podrobiony pierwszy wpis nie zmienia liczonego adresu (ostatni dopisało proxy).
+        attacker.defaults["HTTP_X_FORWARDED_FOR"] = f"10.9.9.{i}, 203.0.113.5"
+        _login(attacker, f"guess{i}@example.com", "wrong")
+    assert _login(attacker, "ola@example.com", STRONG).status_code == 429
+    owner = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert _login(owner, "ola@example.com", STRONG).status_code == 302
