@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from sight import jobs
 from sight.asgi import application
+from sight.consumers import LiveConsumer
 from sight.models import Job
 from tests.conftest import create_user
 
@@ -126,3 +127,22 @@ def test_a_live_page_whose_session_expired_gets_its_websocket_closed_with_4401()
     connected, closed = async_to_sync(scenario)()
     # Przyjęte i od razu zamknięte (odmowa przed accept byłaby dla przeglądarki kodem 1006), bez żadnych danych.
     assert connected and closed == {"type": "websocket.close", "code": 4401}
+
+
+def test_an_open_live_page_is_closed_with_4401_once_its_session_is_logged_out(monkeypatch):
+    monkeypatch.setattr(LiveConsumer, "session_check_seconds", 0.2)
+    user = create_user()
+    job = Job.objects.create(kind="llm.smoke", user=user, progress_total=4)
+    headers = _session_headers(user)
+
+    async def scenario():
+        comm = WebsocketCommunicator(application, f"/ws/jobs/{job.id}/", headers=headers)
+        assert (await comm.connect())[0]
+        await comm.receive_from()
+        still_open = await comm.receive_nothing(timeout=0.8)
+        await database_sync_to_async(Session.objects.all().delete)()  # wylogowanie w innej karcie
+        closed = await comm.receive_output(timeout=2)
+        return still_open, closed
+
+    still_open, closed = async_to_sync(scenario)()
+    assert still_open and closed == {"type": "websocket.close", "code": 4401}
