@@ -187,7 +187,7 @@ def test_summary_export_and_errors(django_capture_on_commit_callbacks):
     md = client.get(f"{url}/export?format=md").content.decode()
     assert "Wniosek pierwszy." in md and f"#{turn_seqs[0]}" in md
     assert client.get(f"{url}/export?format=pdf").content.startswith(b"%PDF")
-    rows = list(csv.reader(io.StringIO(client.get(f"{url}/export?format=csv").content.decode())))
+    rows = list(csv.reader(io.StringIO(client.get(f"{url}/export?format=csv").content.decode("utf-8-sig"))))
     assert rows[0][0] == "seq" and len(rows) > 6
     assert (
         len(json.loads(client.get(f"{url}/export?format=json").content)["events"])

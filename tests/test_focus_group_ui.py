@@ -828,7 +828,9 @@ def test_exports_download_in_every_format(client, project, people):
     )
     pdf = client.get(f"/focus-groups/{fg.id}/export/pdf/")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    rows = list(csv.DictReader(io.StringIO(client.get(f"/focus-groups/{fg.id}/export/csv/").content.decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(f"/focus-groups/{fg.id}/export/csv/").content.decode("utf-8-sig")))
+    )
     assert {r["text"] for r in rows if r["kind"] == "turn"} == {
         "Zmieniłabym bank dla aplikacji.",
         "Zostaję, bo ufam oddziałowi.",
