@@ -38,7 +38,15 @@ def _unit(vectors: ArrayLike) -> FloatArray:
 
 def similarities(responses: ArrayLike, anchors: ArrayLike) -> FloatArray:
     """Cosinusy odpowiedzi (m, d) z kotwicami (zestawy, punkty, d) → tablica (m, zestawy, punkty)."""
-    return np.einsum("md,snd->msn", _unit(np.atleast_2d(responses)), _unit(anchors))
+    vectors = np.atleast_2d(np.asarray(responses, dtype=np.float64))
+    unit_anchors = _unit(anchors)
+    sets, points, dimension = unit_anchors.shape
+    # Iloczyny przez BLAS, potem dzielenie przez normy: bez kopii znormalizowanej macierzy (m × d bywa 10⁴ × 3072).
+    dots = vectors @ unit_anchors.reshape(sets * points, dimension).T
+    norms = np.sqrt(np.einsum("md,md->m", vectors, vectors))
+    if np.any(norms == 0):
+        raise ValueError("zero-length embedding: cosine similarity is undefined")
+    return (dots / norms[:, None]).reshape(-1, sets, points)
 
 
 def set_pmfs(cosines: ArrayLike, *, epsilon: float = 0.0) -> FloatArray:
