@@ -189,3 +189,27 @@ def check_ladder(embedder: Embedder, *, construct: str, language: str, points: i
         "anchors_version": anchors_version(sets),
         "ladder_version": anchor_set_hash([f"{level}:{statement}" for level, statement in ladder])[:12],
     }
+
+
+def score_intents(
+    embedder: Embedder, intents: Sequence[str], *, construct: str, language: str, points: int, seed: int
+) -> list[dict[str, Any]]:
+    """Zdania intencji odpowiedzi → per odpowiedź rozkład, wartość oczekiwana, jedno losowanie i wersja kotwic.
+
+    Parametry T i ε z `config/surveys/ssr.yaml`; losowanie i-tej odpowiedzi zależy od ziarna i kolejności zdań.
+    """
+    surveys = config.load_surveys()
+    sets = surveys.anchor_sets(construct, language, points)
+    anchors = embed_anchor_sets(embedder, sets)
+    pmfs = rate(embedder(list(intents)), anchors, temperature=surveys.ssr.temperature, epsilon=surveys.ssr.epsilon)
+    version = anchors_version(sets)
+    return [
+        {
+            "method": METHOD,
+            "pmf": pmf.tolist(),
+            "expected_value": float(mean),
+            "draw": int(draw),
+            "anchors_version": version,
+        }
+        for pmf, mean, draw in zip(pmfs, expected_values(pmfs), draw_ratings(pmfs, seed=seed), strict=True)
+    ]

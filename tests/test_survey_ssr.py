@@ -216,3 +216,14 @@ def test_offline_wordllama_passes_the_english_ladder_but_not_the_polish_one():
         for construct in config.SURVEY_CONSTRUCTS
     ]
     assert min(scores) > 0.5
+
+
+def test_intents_are_scored_with_the_configured_anchors_and_a_repeatable_draw():
+    intents = [statement for _, statement in config.load_surveys().ladder("likelihood", "en")]
+    scored = ssr.score_intents(oracle_embedder, intents, construct="likelihood", language="en", points=5, seed=3)
+    assert len(scored) == len(intents)
+    assert all(a["method"] == "ssr" and len(a["pmf"]) == 5 and 1 <= a["draw"] <= 5 for a in scored)
+    assert scored[0]["expected_value"] < scored[-1]["expected_value"]
+    assert scored[0]["anchors_version"] == ssr.anchors_version(config.load_surveys().anchor_sets("likelihood", "en", 5))
+    again = ssr.score_intents(oracle_embedder, intents, construct="likelihood", language="en", points=5, seed=3)
+    assert [a["draw"] for a in again] == [a["draw"] for a in scored]
