@@ -76,10 +76,6 @@ def _fg(request: HttpRequest, focus_group_id: uuid.UUID) -> FocusGroup:
     return get_focus_group_for_user(request.user, focus_group_id)
 
 
-def _state_error(exc: ValueError) -> Conflict:
-    return Conflict(str(exc))
-
-
 @router.post("/projects/{project_id}/focus-groups", response={201: FocusGroupOut})
 def create(request: HttpRequest, project_id: uuid.UUID, payload: FocusGroupIn) -> tuple[int, FocusGroup]:
     """Tworzy grupę fokusową (uczestnicy z panelu projektu)."""
@@ -125,20 +121,14 @@ def estimate(request: HttpRequest, focus_group_id: uuid.UUID) -> dict[str, Any]:
 @router.post("/focus-groups/{focus_group_id}/run", response={202: JobAccepted})
 def run(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Startuje przebieg w tle (albo wznawia wstrzymany)."""
-    try:
-        job = discussion.start_run(_fg(request, focus_group_id), user=request.user)
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    job = discussion.start_run(_fg(request, focus_group_id), user=request.user)
     return 202, {"job_id": job.id}
 
 
 @router.post("/focus-groups/{focus_group_id}/resume", response={202: JobAccepted})
 def resume(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Wznawia wstrzymaną grupę od miejsca, w którym stanęła."""
-    try:
-        job = discussion.resume_run(_fg(request, focus_group_id), user=request.user)
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    job = discussion.resume_run(_fg(request, focus_group_id), user=request.user)
     return 202, {"job_id": job.id}
 
 
@@ -155,21 +145,13 @@ def stop(request: HttpRequest, focus_group_id: uuid.UUID) -> FocusGroup:
 
 
 def _control(request: HttpRequest, focus_group_id: uuid.UUID, control: str) -> FocusGroup:
-    try:
-        return discussion.request_control(_fg(request, focus_group_id), control)
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    return discussion.request_control(_fg(request, focus_group_id), control)
 
 
 @router.post("/focus-groups/{focus_group_id}/interject", response={201: dict[str, Any]})
 def interject(request: HttpRequest, focus_group_id: uuid.UUID, payload: InterjectionIn) -> tuple[int, dict[str, Any]]:
     """Wtrącenie badacza: moderator zada je jako następną kwestię."""
-    try:
-        event = discussion.interject(
-            _fg(request, focus_group_id), text=clean_text(payload.text, "text"), user=request.user
-        )
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    event = discussion.interject(_fg(request, focus_group_id), text=clean_text(payload.text, "text"), user=request.user)
     return 201, event.as_dict()
 
 
@@ -214,10 +196,7 @@ def start_summary(
     request: HttpRequest, focus_group_id: uuid.UUID, regenerate: bool = False
 ) -> tuple[int, dict[str, Any]]:
     """Pisze (albo odświeża) podsumowanie w tle."""
-    try:
-        job = summary.start_summary(_fg(request, focus_group_id), user=request.user, regenerate=regenerate)
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    job = summary.start_summary(_fg(request, focus_group_id), user=request.user, regenerate=regenerate)
     return 202, {"job_id": job.id}
 
 

@@ -10,10 +10,12 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field, model_validator
 
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from sight import jobs, llm
+from sight.errors import Conflict
 from sight.models import Job, User
 from sight.text import spreadsheet_safe
 
@@ -162,7 +164,7 @@ def summary_schema(valid: frozenset[int]) -> type[SummaryOut]:
 def start_summary(fg: FocusGroup, *, user: User | None, regenerate: bool = False) -> Job:
     """Wstawia zadanie podsumowania (rola `summary`); `regenerate` omija cache."""
     if not fg.events.filter(kind__in=SPOKEN).exists():
-        raise ValueError("there is nothing to summarise yet")
+        raise Conflict(_("There is nothing to summarise yet."))
     job = jobs.start_job(
         kind="focus_groups.summary",
         user=user,

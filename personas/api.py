@@ -10,6 +10,7 @@ from ninja.pagination import paginate
 
 from personas import browsing, generation
 from personas.models import Persona, get_persona_for_user
+from sight.errors import InvalidInput
 from sight.models import get_project_for_user
 from sight.pagination import Pages
 
@@ -85,10 +86,7 @@ class Count(Schema):
 def generate(request: HttpRequest, project_id: uuid.UUID, payload: GenerateIn) -> tuple[int, dict[str, Any]]:
     """Planuje panel i startuje zadanie generowania (postęp: GET /jobs/{job_id})."""
     project = get_project_for_user(request.user, project_id)
-    try:
-        run = generation.start_generation(project, user=request.user, **payload.dict())
-    except ValueError as exc:
-        raise browsing.ValidationFailed("num_personas" if "number" in str(exc) else "trait_preset", str(exc)) from exc
+    run = generation.start_generation(project, user=request.user, **payload.dict())
     return 202, {"job_id": run.job_id, "run_id": run.id}
 
 
@@ -110,7 +108,7 @@ def validation(request: HttpRequest, project_id: uuid.UUID) -> dict[str, Any]:
 def export(request: HttpRequest, project_id: uuid.UUID, format: str = "json") -> HttpResponse:  # noqa: A002 - nazwa parametru w API
     """Eksport panelu: `format=csv` albo `format=json`."""
     if format not in {"csv", "json"}:
-        raise browsing.ValidationFailed("format", "format must be csv or json")
+        raise InvalidInput("format", "format must be csv or json")
     return browsing.export_response(get_project_for_user(request.user, project_id), format)
 
 

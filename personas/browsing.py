@@ -18,13 +18,11 @@ from ninja import Field, Schema
 from personas.models import Persona, PersonaRun
 from personas.sampling import TRAITS
 from personas.validation import validate_personas
-from sight.errors import InvalidInput as ValidationFailed
 from sight.models import Project
 from sight.text import spreadsheet_safe
 
 __all__ = [
     "PersonaFilters",
-    "ValidationFailed",
     "bulk_delete",
     "bulk_restore",
     "export_response",

@@ -22,7 +22,7 @@ from sight import health, jobs
 from sight import projects as project_ops
 from sight.auth import api_auth
 from sight.demographics import demographics_errors
-from sight.errors import Conflict, InvalidInput
+from sight.errors import Conflict, InvalidInput, in_english
 from sight.graph import GraphUnavailable
 from sight.models import Language, Project, get_job_for_user, get_project_for_user
 from sight.pagination import Pages
@@ -54,15 +54,14 @@ def django_validation_error(request: HttpRequest, exc: DjangoValidationError) ->
 @api.exception_handler(InvalidInput)
 def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
     """Niepoprawne pole wykryte przez logikę domenową: 422 z `loc` jak w walidacji schematu."""
-    return api.create_response(
-        request, {"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]}, status=422
-    )
+    detail = [{"loc": ["body", exc.field], "msg": in_english(exc), "type": "value_error"}]
+    return api.create_response(request, {"detail": detail}, status=InvalidInput.status)
 
 
 @api.exception_handler(Conflict)
 def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
-    """Operacja niemożliwa w obecnym stanie obiektu."""
-    return api.create_response(request, {"detail": str(exc)}, status=409)
+    """Operacja niemożliwa w obecnym stanie obiektu: 409."""
+    return api.create_response(request, {"detail": in_english(exc)}, status=Conflict.status)
 
 
 @api.exception_handler(OperationalError)

@@ -491,14 +491,14 @@ def test_pause_resume_stop_and_interjections_change_state(client, project, peopl
     assert fg.status == "stopped"
     resp = client.post(f"/focus-groups/{fg.id}/interject/", {"text": "Za późno"}, **HTMX)
     assert (
-        resp.status_code == 422
+        resp.status_code == 409
         and "has finished" in resp.content.decode()
         and fg.events.filter(kind="interjection").count() == 2
     )
     resp = client.post(f"/focus-groups/{fg.id}/resume/", **HTMX)
     assert resp["HX-Redirect"] == f"/focus-groups/{fg.id}/"
     fg.refresh_from_db()
-    assert fg.status == "stopped" and "cannot be started" in client.get(f"/focus-groups/{fg.id}/").content.decode()
+    assert fg.status == "stopped" and "can be resumed" in client.get(f"/focus-groups/{fg.id}/").content.decode()
     for url in (
         f"/focus-groups/{fg.id}/run/",
         f"/focus-groups/{fg.id}/pause/",
@@ -815,7 +815,7 @@ def test_summary_of_a_silent_group_is_refused_in_place(client, project, people):
     fg.append_event("question", key="q0:question", payload={"text": "?"}, question_index=0)
     fg.set_status(FocusGroup.Status.STOPPED)
     resp = client.post(f"/focus-groups/{fg.id}/summary/", **HTMX)
-    assert resp.status_code == 422 and "nothing to summarise" in resp.content.decode() and not Job.objects.exists()
+    assert resp.status_code == 409 and "nothing to summarise" in resp.content.decode() and not Job.objects.exists()
 
 
 def test_exports_download_in_every_format(client, project, people):

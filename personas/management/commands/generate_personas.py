@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from personas.generation import start_generation
 from sight import jobs, live
+from sight.errors import DomainError, in_english
 from sight.models import Job, Project
 
 
@@ -112,8 +113,8 @@ class Command(BaseCommand):
                 use_rag=not options["no_rag"],
                 trait_preset=options["trait_preset"],
             )
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        except DomainError as exc:
+            raise CommandError(in_english(exc)) from exc
         if options["enqueue"]:
             self.stdout.write(f"enqueued job {run.job_id} (run {run.id})")
             return
