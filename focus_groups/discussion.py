@@ -71,9 +71,9 @@ def start_run(focus_group: FocusGroup, *, user: User | None) -> Job:
     """Startuje (albo wznawia) przebieg w tle; grupa zakończona albo już trwająca to Conflict."""
     with transaction.atomic():
         fg = FocusGroup.objects.select_for_update().get(pk=focus_group.pk)
-        if fg.status in (FocusGroup.Status.QUEUED, FocusGroup.Status.RUNNING):
+        if fg.is_active:
             raise Conflict(_("The focus group is already running."))
-        if fg.status in (FocusGroup.Status.COMPLETED, FocusGroup.Status.STOPPED):
+        if fg.is_closed:
             raise Conflict(_("The focus group has finished; create a new one to run it again."))
         if not fg.questions or not fg.participant_links.exists():
             raise Conflict(_("Add at least one question and one participant before running the focus group."))
@@ -93,7 +93,7 @@ def start_run(focus_group: FocusGroup, *, user: User | None) -> Job:
 
 def resume_run(focus_group: FocusGroup, *, user: User | None) -> Job:
     """Wznawia wstrzymaną (albo przerwaną błędem lub budżetem) grupę od miejsca, w którym stanęła."""
-    if focus_group.status not in FocusGroup.RESUMABLE:
+    if not focus_group.is_resumable:
         raise Conflict(
             format_lazy(
                 _("Only a paused, failed or over-budget focus group can be resumed; this one is {status}."),
@@ -133,8 +133,10 @@ def request_control(fg: FocusGroup, control: str) -> FocusGroup:
 
 
 def interject(fg: FocusGroup, *, text: str, user: User | None) -> FocusGroupEvent:
-    """Pytanie albo sonda badacza: zdarzenie, które moderator zada jako następną kwestię."""
-    if fg.status in (FocusGroup.Status.COMPLETED, FocusGroup.Status.STOPPED, FocusGroup.Status.FAILED):
+    """Pytanie albo sonda badacza: zdarzenie, które moderator zada jako następną kwestię (w przerwanej dyskusji — po
+    wznowieniu); grupa zamknięta to Conflict.
+    """
+    if not fg.accepts_interjections:
         raise Conflict(_("The discussion has finished, so it can no longer be interrupted."))
     count = fg.events.filter(kind=Kind.INTERJECTION).count()
     # Wtrącenie należy do pytania, które właśnie trwa (w transkrypcji stoi przy nim); przed pierwszym pytaniem — do
@@ -597,16 +599,11 @@ def _first_sentence(text: str) -> str:
 # --- na żywo ---------------------------------------------------------------------------------------------------------
 
 
-def group_name(fg_id: object) -> str:
-    """Grupa kanałów grupy fokusowej."""
-    return f"focus-group-{fg_id}"
-
-
 def publish_event(fg: FocusGroup, event: FocusGroupEvent) -> None:
     """Powiadamia widzów: JSON dla API, fragment `#event` strony dla przeglądarki (po zapisie w PostgreSQL)."""
     data = event.as_dict()
     live.publish(
-        group_name(fg.id),
+        fg.group_name,
         {
             "type": "event",
             "event": data,
@@ -616,12 +613,12 @@ def publish_event(fg: FocusGroup, event: FocusGroupEvent) -> None:
 
 
 def _publish_status(fg: FocusGroup) -> None:
-    state = {"id": str(fg.id), "status": fg.status, "control": fg.control, "last_seq": fg.last_seq}
+    state = fg.live_state()
     live.publish(
-        group_name(fg.id),
+        fg.group_name,
         {
             "type": "status",
             "focus_group": state,
-            "fragments": [{"template": "focus_groups/detail.html#status_live", "context": {"fg": state}}],
+            "fragments": [{"template": "focus_groups/detail.html#status_live", "context": {"state": state}}],
         },
     )

@@ -29,8 +29,6 @@ from sight.models import Project, get_project_for_user
 from sight.views import render_screen
 
 Status = FocusGroup.Status
-LIVE = frozenset({Status.QUEUED, Status.RUNNING, Status.PAUSED})
-FINISHED = frozenset({Status.COMPLETED, Status.STOPPED, Status.FAILED, Status.BUDGET_EXCEEDED})
 SPOKEN = (FocusGroupEvent.Kind.TURN, FocusGroupEvent.Kind.ANSWER)
 SPEAKING = (*SPOKEN, FocusGroupEvent.Kind.MODERATOR, FocusGroupEvent.Kind.INTERJECTION)
 STANCE_ORDER = ("support", "neutral", "oppose")
@@ -100,8 +98,9 @@ def _detail_context(
         "fg": fg,
         "project": fg.project,
         "people": people,
-        "is_live": fg.status in LIVE,
-        "is_finished": fg.status in FINISHED,
+        # Na żywo śledzimy każdy przebieg, który się zaczął i nie skończył (także wstrzymany).
+        "is_live": fg.status != Status.PENDING and not fg.is_finished,
+        "state": fg.live_state(),
         "interject_form": interject_form or InterjectForm(),
         "interjected": interjected,
         **_summary_context(fg),
@@ -115,7 +114,7 @@ def _detail_context(
         events = [e.as_dict() for e in fg.events.order_by("seq")]
         # `after` to numer ostatniego wyrenderowanego zdarzenia (nie `fg.last_seq`), więc nic nie wpadnie w lukę.
         context.update(events=events, after=events[-1]["seq"] if events else 0, now=now_playing(events))
-    elif context["is_finished"] and fg.last_seq:
+    elif fg.is_finished and fg.last_seq:
         filter_form = TranscriptFilterForm(request.GET or None, focus_group=fg, people=people)
         context.update(
             filter_form=filter_form,
@@ -254,7 +253,7 @@ def focus_group_control(request: HttpRequest, focus_group_id: uuid.UUID, *, cont
         show_domain_error(request, exc)
         return _after_control(request, fg)
     if request.htmx:
-        return render(request, "focus_groups/detail.html#status_live", {"fg": fg})
+        return render(request, "focus_groups/detail.html#status_live", {"state": fg.live_state()})
     messages.info(
         request,
         _("The discussion will pause before the next turn.")
