@@ -12,10 +12,11 @@ from ninja.pagination import paginate
 
 from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup, FocusGroupEvent, get_focus_group_for_user
-from focus_groups.setup import FocusGroupIn, FocusGroupPatch, clean_text, create_focus_group, update_focus_group
+from focus_groups.setup import FocusGroupIn, FocusGroupPatch, create_focus_group, update_focus_group
 from sight.errors import Conflict
 from sight.models import get_project_for_user
 from sight.pagination import Pages
+from sight.text import CleanText
 
 router = Router(tags=["focus groups"])
 
@@ -60,7 +61,7 @@ class JobAccepted(Schema):
 class InterjectionIn(Schema):
     """Pytanie albo sonda badacza w trakcie dyskusji."""
 
-    text: str = Field(min_length=1, max_length=1000)
+    text: CleanText = Field(min_length=1, max_length=1000)
 
 
 class EventsOut(Schema):
@@ -151,7 +152,7 @@ def _control(request: HttpRequest, focus_group_id: uuid.UUID, control: str) -> F
 @router.post("/focus-groups/{focus_group_id}/interject", response={201: dict[str, Any]})
 def interject(request: HttpRequest, focus_group_id: uuid.UUID, payload: InterjectionIn) -> tuple[int, dict[str, Any]]:
     """Wtrącenie badacza: moderator zada je jako następną kwestię."""
-    event = discussion.interject(_fg(request, focus_group_id), text=clean_text(payload.text, "text"), user=request.user)
+    event = discussion.interject(_fg(request, focus_group_id), text=payload.text, user=request.user)
     return 201, event.as_dict()
 
 
@@ -174,7 +175,7 @@ def events(
 def transcript(
     request: HttpRequest,
     focus_group_id: uuid.UUID,
-    q: str = Query("", max_length=200),
+    q: CleanText = Query("", max_length=200),  # noqa: B008 - parametr zapytania ninja, jak obok
     persona: uuid.UUID | None = None,
     question: int | None = Query(None, ge=0),
     stance: str = Query("", pattern="^(|support|neutral|oppose)$"),

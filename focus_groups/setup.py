@@ -17,13 +17,14 @@ from personas.browsing import PersonaFilters, filter_personas
 from personas.models import Persona
 from sight.errors import Conflict, InvalidInput
 from sight.models import Project
+from sight.text import CleanText
 
 
 class QuestionIn(Schema):
     """Pytanie przewodnika z opcjonalnymi sondami."""
 
-    text: str = Field(min_length=1, max_length=1000)
-    probes: list[str] = Field(default_factory=list, max_length=5)
+    text: CleanText = Field(min_length=1, max_length=1000)
+    probes: list[CleanText] = Field(default_factory=list, max_length=5)
 
 
 class ParticipantsIn(Schema):
@@ -38,8 +39,8 @@ class ParticipantsIn(Schema):
 class FocusGroupIn(Schema):
     """Nowa grupa fokusowa."""
 
-    name: str = Field(min_length=1, max_length=255)
-    description: str = Field("", max_length=4000)
+    name: CleanText = Field(min_length=1, max_length=255)
+    description: CleanText = Field("", max_length=4000)
     mode: FocusGroup.Mode = FocusGroup.Mode.DISCUSSION
     questions: list[QuestionIn] = Field(min_length=1, max_length=100)
     turns_per_question: int | None = Field(None, ge=1, le=100)
@@ -49,42 +50,20 @@ class FocusGroupIn(Schema):
 class FocusGroupPatch(Schema):
     """Zmiana grupy przed startem."""
 
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = Field(None, max_length=4000)
+    name: CleanText | None = Field(None, min_length=1, max_length=255)
+    description: CleanText | None = Field(None, max_length=4000)
     mode: FocusGroup.Mode | None = None
     questions: list[QuestionIn] | None = Field(None, min_length=1, max_length=100)
     turns_per_question: int | None = Field(None, ge=1, le=100)
     participants: ParticipantsIn | None = None
 
 
-def clean_text(text: str, field: str) -> str:
-    """Tekst bez znaku NUL (inaczej InvalidInput przy polu), bez skrajnych spacji."""
-    if "\x00" in text:
-        raise InvalidInput(field, "Text must not contain NUL characters.")
-    return text.strip()
-
-
-def _name(text: str) -> str:
-    name = clean_text(text, "name")
-    if not name:
-        raise InvalidInput("name", "the name must not be blank")
-    return name
-
-
 def _questions(items: Sequence[QuestionIn]) -> list[dict[str, Any]]:
     limit = config.load_features().focus_groups.max_questions
     if len(items) > limit:
         raise InvalidInput("questions", f"at most {limit} questions are allowed")
-    result = [
-        {
-            "text": clean_text(q.text, "questions"),
-            "probes": [p for p in (clean_text(x, "questions") for x in q.probes) if p],
-        }
-        for q in items
-    ]
-    if any(not q["text"] for q in result):
-        raise InvalidInput("questions", "every question needs text")
-    return result
+    # Tekst jest już czysty (CleanText, niepusty); pustą sondę po prostu pomijamy.
+    return [{"text": q.text, "probes": [p for p in q.probes if p]} for q in items]
 
 
 def resolve_participants(project: Project, spec: ParticipantsIn, *, mode: str) -> list[Persona]:
@@ -121,8 +100,8 @@ def create_focus_group(project: Project, data: FocusGroupIn) -> FocusGroup:
     people = resolve_participants(project, data.participants, mode=data.mode)
     fg = FocusGroup.objects.create(
         project=project,
-        name=_name(data.name),
-        description=clean_text(data.description, "description"),
+        name=data.name,
+        description=data.description,
         mode=data.mode,
         questions=_questions(data.questions),
         turns_per_question=data.turns_per_question or config.load_features().focus_groups.default_turns_per_question,
@@ -139,9 +118,9 @@ def update_focus_group(fg: FocusGroup, data: FocusGroupPatch) -> FocusGroup:
         raise Conflict("a focus group can be edited only while it is pending")
     values = data.dict(exclude_unset=True)
     if values.get("name") is not None:
-        fg.name = _name(values["name"])
+        fg.name = values["name"]
     if values.get("description") is not None:
-        fg.description = clean_text(values["description"], "description")
+        fg.description = values["description"]
     if data.mode is not None:
         fg.mode = data.mode
     if data.turns_per_question is not None:

@@ -41,7 +41,7 @@ def transcript(
     if persona:
         events = events.filter(persona_id=persona)
     if q:
-        events = events.filter(payload__text__icontains=q.replace("\x00", ""))
+        events = events.filter(payload__text__icontains=q)
     if stance:
         holders = fg.events.filter(kind=Kind.STANCE, payload__when="after", payload__stance=stance).values_list(
             "persona_id", "question_index"

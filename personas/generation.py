@@ -29,6 +29,7 @@ from rag.retrieval import persona_context
 from sight import jobs, live, llm
 from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
+from sight.text import ModelText
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +64,17 @@ class SegmentPlan(BaseModel):
 class PersonaProfile(BaseModel):
     """Profil persony napisany przez model (wszystko zapisujemy)."""
 
-    full_name: str = Field(min_length=3, max_length=120)
-    title: str = Field(min_length=2, max_length=200)
-    headline: str = Field(min_length=10, max_length=300)
-    background_story: str = Field(
+    full_name: ModelText = Field(min_length=3, max_length=120)
+    title: ModelText = Field(min_length=2, max_length=200)
+    headline: ModelText = Field(min_length=10, max_length=300)
+    background_story: ModelText = Field(
         min_length=400, max_length=6000, description="3-5 paragraphs separated by blank lines"
     )
     values: list[str] = Field(min_length=3, max_length=8)
     interests: list[str] = Field(min_length=3, max_length=8)
-    occupation: str = Field(min_length=2, max_length=200)
-    communication_style: str = Field(min_length=10, max_length=1000)
-    decision_style: str = Field(min_length=10, max_length=1000)
+    occupation: ModelText = Field(min_length=2, max_length=200)
+    communication_style: ModelText = Field(min_length=10, max_length=1000)
+    decision_style: ModelText = Field(min_length=10, max_length=1000)
     concerns: list[str] = Field(min_length=2, max_length=6)
 
     @field_validator("background_story")
@@ -85,13 +86,6 @@ class PersonaProfile(BaseModel):
                 f"background_story must have 3 to 5 paragraphs separated by blank lines, got {len(paragraphs)}"
             )
         return story.strip()
-
-    @field_validator(
-        "full_name", "title", "headline", "occupation", "communication_style", "decision_style", "background_story"
-    )
-    @classmethod
-    def _no_nul(cls, text: str) -> str:
-        return text.replace("\x00", "").strip()
 
 
 # --- start ---------------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from sight.errors import Conflict, InvalidInput, in_english
 from sight.graph import GraphUnavailable
 from sight.models import Language, Project, get_job_for_user, get_project_for_user
 from sight.pagination import Pages
+from sight.text import CleanText
 
 log = logging.getLogger(__name__)
 api = NinjaAPI(title="Sight API", version="1", urls_namespace="api", auth=api_auth, docs_url="/docs")
@@ -92,29 +93,18 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
     )
 
 
-def _clean_text(value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
-        raise ValueError("Text must not contain NUL characters.")
-    return value
-
-
 class ProjectIn(Schema):
     """Dane projektu przy tworzeniu i pełnej aktualizacji."""
 
-    name: str = Field(min_length=1, max_length=255)
-    description: str = Field("", max_length=2000)
-    target_audience: str = Field("", max_length=2000)
-    research_objectives: str = Field("", max_length=4000)
-    notes: str = Field("", max_length=4000)
+    name: CleanText = Field(min_length=1, max_length=255)
+    description: CleanText = Field("", max_length=2000)
+    target_audience: CleanText = Field("", max_length=2000)
+    research_objectives: CleanText = Field("", max_length=4000)
+    notes: CleanText = Field("", max_length=4000)
     language: Language = Language.PL
     target_demographics: dict[str, Any]
     target_sample_size: int = Field(20, ge=1, le=1000)
     token_budget: int | None = Field(None, ge=0, le=10**12)
-
-    @field_validator("name", "description", "target_audience", "research_objectives", "notes")
-    @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        return _clean_text(value)
 
     @field_validator("target_demographics")
     @classmethod
@@ -130,19 +120,15 @@ class ProjectIn(Schema):
 class ProjectPatch(Schema):
     """Częściowa aktualizacja projektu (PATCH)."""
 
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = Field(None, max_length=2000)
-    target_audience: str | None = Field(None, max_length=2000)
-    research_objectives: str | None = Field(None, max_length=4000)
-    notes: str | None = Field(None, max_length=4000)
+    name: CleanText | None = Field(None, min_length=1, max_length=255)
+    description: CleanText | None = Field(None, max_length=2000)
+    target_audience: CleanText | None = Field(None, max_length=2000)
+    research_objectives: CleanText | None = Field(None, max_length=4000)
+    notes: CleanText | None = Field(None, max_length=4000)
     language: Language | None = None
     target_demographics: dict[str, Any] | None = None
     target_sample_size: int | None = Field(None, ge=1, le=1000)
     token_budget: int | None = Field(None, ge=0, le=10**12)
-
-    _no_nul = field_validator("name", "description", "target_audience", "research_objectives", "notes")(
-        ProjectIn._no_nul.__func__
-    )  # type: ignore[attr-defined]
 
     @field_validator("description", "target_audience", "research_objectives", "notes")
     @classmethod

@@ -8,6 +8,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from sight.text import has_nul
+
 MAX_CATEGORIES = 12
 MAX_BUCKETS = 40
 MAX_KEY_LENGTH = 64
@@ -35,7 +37,7 @@ def _key_problems(key: Any) -> list[str]:
         return [_("Names must be non-empty text.")]
     if len(key) > MAX_KEY_LENGTH:
         return [_("Names may have at most %(n)d characters.") % {"n": MAX_KEY_LENGTH}]
-    if "\x00" in key:
+    if has_nul(key):
         return [_("Text must not contain NUL characters.")]
     return []
 
