@@ -87,10 +87,12 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    """Brak uwierzytelnienia."""
-    return api.create_response(
+    """Brak uwierzytelnienia: 401 z `WWW-Authenticate: Bearer` dla każdej metody (także POST bez tokenu)."""
+    response = api.create_response(
         request, {"detail": "Authentication required: log in or send Authorization: Bearer <token>."}, status=401
     )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 class ProjectIn(Schema):

@@ -123,6 +123,16 @@ def test_requests_without_valid_credentials_get_401():
     assert api_client("sight_not-a-real-token").get("/api/v1/projects").status_code == 401
 
 
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_any_method_without_credentials_is_a_401_asking_for_a_bearer_token(method):
+    project = create_project()
+    url = f"/api/v1/projects/{project.id}" if method != "post" else "/api/v1/projects"
+    client = Client(enforce_csrf_checks=True)
+    body = {"data": "{}", "content_type": "application/json"} if method in ("post", "put", "patch") else {}
+    resp = getattr(client, method)(url, **body)
+    assert resp.status_code == 401 and resp["WWW-Authenticate"] == "Bearer" and "Bearer" in resp.json()["detail"]
+
+
 def test_a_revoked_token_stops_working():
     user = create_user()
     token, raw = ApiToken.issue(user=user, name="ci")
