@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
 from ninja import Field, Schema
+from pydantic import field_validator
 
 import config
 from focus_groups.models import FocusGroup, Participant
@@ -19,12 +20,18 @@ from sight.errors import Conflict, InvalidInput
 from sight.models import Project
 from sight.text import CleanText
 
+QuestionText = Annotated[CleanText, Field(min_length=1, max_length=1000)]
+PersonaIds = Annotated[
+    list[uuid.UUID],
+    Field(min_length=1, max_length=50, description='Shorthand for {"persona_ids": [...]}: these personas, in order.'),
+]
+
 
 class QuestionIn(Schema):
     """Pytanie przewodnika z opcjonalnymi sondami."""
 
-    text: CleanText = Field(min_length=1, max_length=1000)
-    probes: list[CleanText] = Field(default_factory=list, max_length=5)
+    text: QuestionText
+    probes: list[Annotated[CleanText, Field(max_length=1000)]] = Field(default_factory=list, max_length=5)
 
 
 class ParticipantsIn(Schema):
@@ -36,26 +43,46 @@ class ParticipantsIn(Schema):
     count: int | None = Field(None, ge=1, le=50)
 
 
-class FocusGroupIn(Schema):
+GUIDE_DESCRIPTION = "Ordered questions; each is a plain string or {text, probes}."
+PARTICIPANTS_DESCRIPTION = "A list of persona ids, or {persona_ids} | {segment_id} | {count, filters}."
+
+
+class _Shorthands(Schema):
+    """Skróty klienta API: pytanie jako sam tekst, uczestnicy jako lista identyfikatorów; dalej zawsze pełne formy."""
+
+    @field_validator("questions", check_fields=False)
+    @classmethod
+    def _full_questions(cls, items: list[QuestionIn | str] | None) -> list[QuestionIn] | None:
+        return None if items is None else [QuestionIn(text=q) if isinstance(q, str) else q for q in items]
+
+    @field_validator("participants", check_fields=False)
+    @classmethod
+    def _full_participants(cls, spec: ParticipantsIn | list[uuid.UUID] | None) -> ParticipantsIn | None:
+        return ParticipantsIn(persona_ids=spec) if isinstance(spec, list) else spec
+
+
+class FocusGroupIn(_Shorthands):
     """Nowa grupa fokusowa."""
 
     name: CleanText = Field(min_length=1, max_length=255)
     description: CleanText = Field("", max_length=4000)
     mode: FocusGroup.Mode = FocusGroup.Mode.DISCUSSION
-    questions: list[QuestionIn] = Field(min_length=1, max_length=100)
+    questions: list[QuestionIn | QuestionText] = Field(min_length=1, max_length=100, description=GUIDE_DESCRIPTION)
     turns_per_question: int | None = Field(None, ge=1, le=100)
-    participants: ParticipantsIn
+    participants: ParticipantsIn | PersonaIds = Field(description=PARTICIPANTS_DESCRIPTION)
 
 
-class FocusGroupPatch(Schema):
+class FocusGroupPatch(_Shorthands):
     """Zmiana grupy przed startem."""
 
     name: CleanText | None = Field(None, min_length=1, max_length=255)
     description: CleanText | None = Field(None, max_length=4000)
     mode: FocusGroup.Mode | None = None
-    questions: list[QuestionIn] | None = Field(None, min_length=1, max_length=100)
+    questions: list[QuestionIn | QuestionText] | None = Field(
+        None, min_length=1, max_length=100, description=GUIDE_DESCRIPTION
+    )
     turns_per_question: int | None = Field(None, ge=1, le=100)
-    participants: ParticipantsIn | None = None
+    participants: ParticipantsIn | PersonaIds | None = Field(None, description=PARTICIPANTS_DESCRIPTION)
 
 
 def _questions(items: Sequence[QuestionIn]) -> list[dict[str, Any]]:
