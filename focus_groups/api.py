@@ -13,10 +13,11 @@ from ninja.pagination import paginate
 from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup, FocusGroupEvent, get_focus_group_for_user
 from focus_groups.setup import FocusGroupIn, FocusGroupPatch, create_focus_group, update_focus_group
-from sight.errors import Conflict
+from sight.errors import Conflict, ErrorOut
 from sight.models import get_project_for_user
 from sight.pagination import Pages
-from sight.text import CleanText
+from sight.schemas import InputSchema
+from sight.text import CleanText, RequiredText
 
 router = Router(tags=["focus groups"])
 
@@ -58,10 +59,10 @@ class JobAccepted(Schema):
     job_id: uuid.UUID
 
 
-class InterjectionIn(Schema):
+class InterjectionIn(InputSchema):
     """Pytanie albo sonda badacza w trakcie dyskusji."""
 
-    text: CleanText = Field(min_length=1, max_length=1000)
+    text: RequiredText = Field(max_length=1000)
 
 
 class EventsOut(Schema):
@@ -97,13 +98,13 @@ def detail(request: HttpRequest, focus_group_id: uuid.UUID) -> FocusGroup:
     return _fg(request, focus_group_id)
 
 
-@router.patch("/focus-groups/{focus_group_id}", response=FocusGroupOut)
+@router.patch("/focus-groups/{focus_group_id}", response={200: FocusGroupOut, 409: ErrorOut})
 def update(request: HttpRequest, focus_group_id: uuid.UUID, payload: FocusGroupPatch) -> FocusGroup:
     """Zmienia grupę przed startem (potem 409)."""
     return update_focus_group(_fg(request, focus_group_id), payload)
 
 
-@router.delete("/focus-groups/{focus_group_id}", response={204: None})
+@router.delete("/focus-groups/{focus_group_id}", response={204: None, 409: ErrorOut})
 def delete(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, None]:
     """Usuwa grupę, która nie trwa."""
     fg = _fg(request, focus_group_id)
@@ -119,27 +120,27 @@ def estimate(request: HttpRequest, focus_group_id: uuid.UUID) -> dict[str, Any]:
     return summary.estimate_cost(_fg(request, focus_group_id))
 
 
-@router.post("/focus-groups/{focus_group_id}/run", response={202: JobAccepted})
+@router.post("/focus-groups/{focus_group_id}/run", response={202: JobAccepted, 409: ErrorOut})
 def run(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Startuje przebieg w tle (albo wznawia wstrzymany)."""
     job = discussion.start_run(_fg(request, focus_group_id), user=request.user)
     return 202, {"job_id": job.id}
 
 
-@router.post("/focus-groups/{focus_group_id}/resume", response={202: JobAccepted})
+@router.post("/focus-groups/{focus_group_id}/resume", response={202: JobAccepted, 409: ErrorOut})
 def resume(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Wznawia wstrzymaną grupę od miejsca, w którym stanęła."""
     job = discussion.resume_run(_fg(request, focus_group_id), user=request.user)
     return 202, {"job_id": job.id}
 
 
-@router.post("/focus-groups/{focus_group_id}/pause", response=FocusGroupOut)
+@router.post("/focus-groups/{focus_group_id}/pause", response={200: FocusGroupOut, 409: ErrorOut})
 def pause(request: HttpRequest, focus_group_id: uuid.UUID) -> FocusGroup:
     """Wstrzymuje przebieg przed następną turą."""
     return _control(request, focus_group_id, FocusGroup.Control.PAUSE)
 
 
-@router.post("/focus-groups/{focus_group_id}/stop", response=FocusGroupOut)
+@router.post("/focus-groups/{focus_group_id}/stop", response={200: FocusGroupOut, 409: ErrorOut})
 def stop(request: HttpRequest, focus_group_id: uuid.UUID) -> FocusGroup:
     """Kończy przebieg przed następną turą (bez możliwości wznowienia)."""
     return _control(request, focus_group_id, FocusGroup.Control.STOP)
@@ -149,7 +150,7 @@ def _control(request: HttpRequest, focus_group_id: uuid.UUID, control: str) -> F
     return discussion.request_control(_fg(request, focus_group_id), control)
 
 
-@router.post("/focus-groups/{focus_group_id}/interject", response={201: dict[str, Any]})
+@router.post("/focus-groups/{focus_group_id}/interject", response={201: dict[str, Any], 409: ErrorOut})
 def interject(request: HttpRequest, focus_group_id: uuid.UUID, payload: InterjectionIn) -> tuple[int, dict[str, Any]]:
     """Wtrącenie badacza: moderator zada je jako następną kwestię."""
     event = discussion.interject(_fg(request, focus_group_id), text=payload.text, user=request.user)
@@ -192,7 +193,7 @@ def statistics(request: HttpRequest, focus_group_id: uuid.UUID) -> dict[str, Any
     return summary.statistics(_fg(request, focus_group_id))
 
 
-@router.post("/focus-groups/{focus_group_id}/summary", response={202: JobAccepted})
+@router.post("/focus-groups/{focus_group_id}/summary", response={202: JobAccepted, 409: ErrorOut})
 def start_summary(
     request: HttpRequest, focus_group_id: uuid.UUID, regenerate: bool = False
 ) -> tuple[int, dict[str, Any]]:
@@ -201,7 +202,7 @@ def start_summary(
     return 202, {"job_id": job.id}
 
 
-@router.get("/focus-groups/{focus_group_id}/summary", response={200: dict[str, Any], 404: dict[str, str]})
+@router.get("/focus-groups/{focus_group_id}/summary", response={200: dict[str, Any], 404: ErrorOut})
 def get_summary(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Podsumowanie z cytowaniami (numery `seq` wypowiedzi)."""
     fg = _fg(request, focus_group_id)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from django.db import transaction
-from ninja import Field, Schema
+from ninja import Field
 from pydantic import field_validator
 
 import config
@@ -18,36 +18,52 @@ from personas.browsing import PersonaFilters, filter_personas
 from personas.models import Persona
 from sight.errors import Conflict, InvalidInput
 from sight.models import Project
-from sight.text import CleanText
+from sight.schemas import InputSchema, json_int, schema_bound
+from sight.text import CleanText, RequiredText
 
-QuestionText = Annotated[CleanText, Field(min_length=1, max_length=1000)]
+
+def _limits() -> Any:
+    return config.load_features().focus_groups
+
+
+# Granice z features.yaml trafiają do schematu OpenAPI przy jego budowie; serwer sprawdza je w `_questions` i
+# `resolve_participants` (InvalidInput), a pydantic tylko twardy sufit.
+AT_MOST_PARTICIPANTS = schema_bound(maxItems=lambda: _limits().max_participants)
+AT_MOST_PARTICIPANTS_COUNT = schema_bound(maximum=lambda: _limits().max_participants)
+QuestionText = Annotated[RequiredText, Field(max_length=1000)]
 PersonaIds = Annotated[
     list[uuid.UUID],
-    Field(min_length=1, max_length=50, description='Shorthand for {"persona_ids": [...]}: these personas, in order.'),
+    Field(
+        min_length=1,
+        max_length=50,
+        description='Shorthand for {"persona_ids": [...]}: these personas, in order.',
+        json_schema_extra=AT_MOST_PARTICIPANTS,
+    ),
 ]
 
 
-class QuestionIn(Schema):
+class QuestionIn(InputSchema):
     """Pytanie przewodnika z opcjonalnymi sondami."""
 
     text: QuestionText
     probes: list[Annotated[CleanText, Field(max_length=1000)]] = Field(default_factory=list, max_length=5)
 
 
-class ParticipantsIn(Schema):
+class ParticipantsIn(InputSchema):
     """Uczestnicy: wskazane persony, cały segment albo N person pasujących do filtrów."""
 
-    persona_ids: list[uuid.UUID] | None = Field(None, max_length=50)
+    persona_ids: Annotated[list[uuid.UUID], Field(max_length=50, json_schema_extra=AT_MOST_PARTICIPANTS)] | None = None
     segment_id: uuid.UUID | None = None
     filters: PersonaFilters | None = None
-    count: int | None = Field(None, ge=1, le=50)
+    count: json_int(ge=1, le=50, json_schema_extra=AT_MOST_PARTICIPANTS_COUNT) | None = None
 
 
 GUIDE_DESCRIPTION = "Ordered questions; each is a plain string or {text, probes}."
+AT_MOST_QUESTIONS = schema_bound(maxItems=lambda: _limits().max_questions)
 PARTICIPANTS_DESCRIPTION = "A list of persona ids, or {persona_ids} | {segment_id} | {count, filters}."
 
 
-class _Shorthands(Schema):
+class _Shorthands(InputSchema):
     """Skróty klienta API: pytanie jako sam tekst, uczestnicy jako lista identyfikatorów; dalej zawsze pełne formy."""
 
     @field_validator("questions", check_fields=False)
@@ -64,24 +80,26 @@ class _Shorthands(Schema):
 class FocusGroupIn(_Shorthands):
     """Nowa grupa fokusowa."""
 
-    name: CleanText = Field(min_length=1, max_length=255)
+    name: RequiredText = Field(max_length=255)
     description: CleanText = Field("", max_length=4000)
     mode: FocusGroup.Mode = FocusGroup.Mode.DISCUSSION
-    questions: list[QuestionIn | QuestionText] = Field(min_length=1, max_length=100, description=GUIDE_DESCRIPTION)
-    turns_per_question: int | None = Field(None, ge=1, le=100)
+    questions: list[QuestionIn | QuestionText] = Field(
+        min_length=1, max_length=100, description=GUIDE_DESCRIPTION, json_schema_extra=AT_MOST_QUESTIONS
+    )
+    turns_per_question: json_int(ge=1, le=100) | None = None
     participants: ParticipantsIn | PersonaIds = Field(description=PARTICIPANTS_DESCRIPTION)
 
 
 class FocusGroupPatch(_Shorthands):
     """Zmiana grupy przed startem."""
 
-    name: CleanText | None = Field(None, min_length=1, max_length=255)
+    name: RequiredText | None = Field(None, max_length=255)
     description: CleanText | None = Field(None, max_length=4000)
     mode: FocusGroup.Mode | None = None
     questions: list[QuestionIn | QuestionText] | None = Field(
-        None, min_length=1, max_length=100, description=GUIDE_DESCRIPTION
+        None, min_length=1, max_length=100, description=GUIDE_DESCRIPTION, json_schema_extra=AT_MOST_QUESTIONS
     )
-    turns_per_question: int | None = Field(None, ge=1, le=100)
+    turns_per_question: json_int(ge=1, le=100) | None = None
     participants: ParticipantsIn | PersonaIds | None = Field(None, description=PARTICIPANTS_DESCRIPTION)
 
 

@@ -13,12 +13,13 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
-from ninja import Field, Schema
+from ninja import Field
 
 from personas.models import Persona, PersonaRun
 from personas.sampling import TRAITS
 from personas.validation import validate_personas
 from sight.models import Project
+from sight.schemas import InputSchema
 from sight.text import CleanText, spreadsheet_safe
 
 __all__ = [
@@ -54,7 +55,7 @@ CSV_COLUMNS = (
 )
 
 
-class PersonaFilters(Schema):
+class PersonaFilters(InputSchema):
     """Filtry listy person (te same w UI i API)."""
 
     gender: CleanText | None = Field(None, max_length=64)

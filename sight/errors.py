@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import messages
 from django.utils import translation
+from ninja import Schema
 
 if TYPE_CHECKING:
     from django import forms
@@ -66,3 +67,9 @@ def show_domain_error(request: HttpRequest, exc: DomainError, *, form: forms.For
         field = field_for(exc.field) if field_for else (exc.field if exc.field in form.fields else None)
     form.add_error(field, exc.message)
     return exc.status
+
+
+class ErrorOut(Schema):
+    """Wspólny kształt błędu API: `{"detail": "..."}` albo lista błędów pól `{"detail": [{"loc", "msg", "type"}]}`."""
+
+    detail: str | list[dict[str, Any]]

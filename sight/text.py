@@ -14,8 +14,10 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
 NUL_MESSAGE = "Text must not contain NUL characters."
-# Wzorzec dla OpenAPI: klient (i fuzzer) wie ze schematu, że NUL jest odrzucany.
+# Wzorce dla OpenAPI: klient (i fuzzer) wie ze schematu, że NUL jest odrzucany, a pole wymagane nie może być puste
+# ani złożone z samych spacji (serwer obcina skrajne spacje przed sprawdzeniem długości).
 NUL_FREE_PATTERN = "^[^\\x00]*$"
+NON_BLANK_PATTERN = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
 
 
 def has_nul(value: object) -> bool:
@@ -40,6 +42,8 @@ def no_nul(value: str) -> None:
 class _NulFree:
     """Znacznik typu: walidacja przez `reject_nul`, w schemacie JSON wzorzec bez NUL."""
 
+    pattern: str = NUL_FREE_PATTERN
+
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_after_validator_function(reject_nul, handler(source))
 
@@ -47,7 +51,7 @@ class _NulFree:
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         json_schema = handler(schema)
-        json_schema.setdefault("pattern", NUL_FREE_PATTERN)
+        json_schema.setdefault("pattern", self.pattern)
         return json_schema
 
 
@@ -58,6 +62,8 @@ def drop_nul(value: str) -> str:
 
 # Tekst od klienta (pole schematu albo parametr zapytania): bez skrajnych spacji, NUL to 422; długość dokłada pole.
 CleanText = Annotated[str, StringConstraints(strip_whitespace=True), _NulFree()]
+# To samo dla pola wymaganego: po obcięciu spacji zostaje co najmniej jeden znak (serwer: `min_length=1`).
+RequiredText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _NulFree(NON_BLANK_PATTERN)]
 # Tekst z odpowiedzi modelu: NUL usunięty, bez wzorca w schemacie JSON, który dostaje dostawca LLM.
 ModelText = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(drop_nul)]
 
