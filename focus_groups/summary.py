@@ -11,10 +11,12 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field, model_validator
 
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from sight import jobs, llm
+from sight.errors import Conflict
 from sight.models import Job, User
 from sight.text import spreadsheet_safe
 
@@ -40,7 +42,7 @@ def transcript(
     if persona:
         events = events.filter(persona_id=persona)
     if q:
-        events = events.filter(payload__text__icontains=q.replace("\x00", ""))
+        events = events.filter(payload__text__icontains=q)
     if stance:
         holders = fg.events.filter(kind=Kind.STANCE, payload__when="after", payload__stance=stance).values_list(
             "persona_id", "question_index"
@@ -163,7 +165,7 @@ def summary_schema(valid: frozenset[int]) -> type[SummaryOut]:
 def start_summary(fg: FocusGroup, *, user: User | None, regenerate: bool = False) -> Job:
     """Wstawia zadanie podsumowania (rola `summary`); `regenerate` omija cache."""
     if not fg.events.filter(kind__in=SPOKEN).exists():
-        raise ValueError("there is nothing to summarise yet")
+        raise Conflict(_("There is nothing to summarise yet."))
     job = jobs.start_job(
         kind="focus_groups.summary",
         user=user,
