@@ -15,6 +15,19 @@ from personas.models import Persona, Segment
 from sight.models import Project
 
 MAX_SEED = 2**62
+MAX_POSTED_IDS = 1000
+
+
+def posted_persona_ids(values: list[str]) -> list[uuid.UUID]:
+    """Poprawne identyfikatory UUID z pola `ids` formularza zbiorczego (reszta jest pomijana, najwyżej 1000)."""
+    field = forms.UUIDField()
+    ids = []
+    for value in values[:MAX_POSTED_IDS]:
+        try:
+            ids.append(field.clean(value))
+        except forms.ValidationError:
+            continue
+    return ids
 
 
 def trait_preset_label(name: str, shifts: dict[str, float]) -> str:

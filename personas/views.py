@@ -24,7 +24,7 @@ import config
 from personas.browsing import bulk_delete as soft_delete_many
 from personas.browsing import bulk_restore as restore_many
 from personas.browsing import export_response, filter_personas, panel_charts
-from personas.forms import GenerateForm, PersonaFilterForm
+from personas.forms import GenerateForm, PersonaFilterForm, posted_persona_ids
 from personas.generation import start_generation, start_needs
 from personas.models import Persona, get_persona_for_user
 from personas.sampling import BIG_FIVE, HOFSTEDE
@@ -115,17 +115,6 @@ def persona_list(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     return render_screen(request, "personas/list.html", "persona_list", context)
 
 
-def _posted_ids(request: HttpRequest) -> list[uuid.UUID]:
-    """Poprawne identyfikatory UUID z pola `ids` (reszta jest pomijana)."""
-    ids = []
-    for value in request.POST.getlist("ids")[:1000]:
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    return ids
-
-
 def _back(request: HttpRequest, default: str) -> HttpResponse:
     """Przekierowanie do `next` (tylko ten sam serwis) albo do adresu domyślnego; htmx podąża za nim po fragment."""
     target = request.POST.get("next", "")
@@ -142,7 +131,9 @@ def bulk_delete(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """Usuwa miękko zaznaczone persony projektu (obce są pomijane) i proponuje „Cofnij”."""
     project = get_project_for_user(request.user, project_id)
     ids = list(
-        Persona.objects.filter(project=project, pk__in=_posted_ids(request)).active().values_list("id", flat=True)
+        Persona.objects.filter(project=project, pk__in=posted_persona_ids(request.POST.getlist("ids")))
+        .active()
+        .values_list("id", flat=True)
     )
     if ids:
         soft_delete_many(project, ids)
@@ -157,7 +148,7 @@ def bulk_delete(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
 def bulk_restore(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """Przywraca zaznaczone (albo właśnie usunięte) persony projektu."""
     project = get_project_for_user(request.user, project_id)
-    restored = restore_many(project, _posted_ids(request))
+    restored = restore_many(project, posted_persona_ids(request.POST.getlist("ids")))
     if restored:
         messages.success(
             request,
