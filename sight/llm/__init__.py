@@ -20,7 +20,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -136,8 +136,12 @@ def _build(target: Target) -> BaseChatModel:
             thinking_budget=thinking,
         )
     if target.provider == "openai":
+        import openai
         from langchain_openai import ChatOpenAI
 
+        # Własni klienci HTTP modelu: bez nich langchain-openai daje wszystkim modelom jeden klient na proces, którego
+        # połączenia należą do pierwszej pętli zdarzeń — w następnej pętli „Event loop is closed”. Zamyka je
+        # `aclose_loop_clients` na końcu pętli, w której model żył.
         return ChatOpenAI(
             model=target.model,
             base_url=settings.SIGHT_LLM_BASE_URL or None,
@@ -146,6 +150,8 @@ def _build(target: Target) -> BaseChatModel:
             max_tokens=cfg.max_tokens,
             timeout=cfg.timeout,
             max_retries=0,
+            http_client=openai.DefaultHttpxClient(),
+            http_async_client=openai.DefaultAsyncHttpxClient(),
         )
     if target.provider == "offline":
         return OfflineChatModel(role=cfg.name)
@@ -210,6 +216,42 @@ def _model_for_loop(target: Target) -> BaseChatModel:
     if key not in models:
         models[key] = _build(target)
     return models[key]
+
+
+async def aclose_loop_clients() -> None:
+    """Zamyka klientów HTTP modeli zbudowanych w bieżącej pętli i zapomina jej modele (połączenia należą do pętli)."""
+    loop = asyncio.get_running_loop()
+    models = _loop_models.pop(loop, {})
+    _loop_runnables.pop(loop, None)
+    _loop_limiters.pop(loop, None)
+    for model in models.values():
+        try:
+            await _close_model(model)
+        except Exception:  # noqa: BLE001 - niedomknięty klient to wyciek połączeń, nie błąd zadania
+            log.warning("could not close the HTTP client of %s", type(model).__name__, exc_info=True)
+
+
+async def _close_model(model: BaseChatModel) -> None:
+    if (aclose := getattr(model, "aclose", None)) is not None:  # Gemini: pule google-genai tej pętli
+        await aclose()
+    elif (client := getattr(model, "root_async_client", None)) is not None:  # OpenAI: własni klienci z `_build`
+        await client.close()
+        model.root_client.close()  # type: ignore[attr-defined]
+
+
+def run_in_loop[T](func: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+    """Jedna pętla zdarzeń na zadanie: uruchamia korutynę w nowej pętli i na końcu zamyka klientów HTTP tej pętli.
+
+    Nowa pętla zawsze (także wołane z wątku `sync_to_async`), bo zamykamy klientów, których nikt inny nie używa.
+    """
+
+    async def scoped() -> T:
+        try:
+            return await func(*args, **kwargs)
+        finally:
+            await aclose_loop_clients()
+
+    return async_to_sync(scoped, force_new_loop=True)()
 
 
 def limiter(role: str) -> asyncio.Semaphore:
@@ -370,7 +412,7 @@ def generate(
 ) -> str: ...
 def generate(role: str, messages: MessagesLike | None = None, **kwargs: Any) -> BaseModel | str:
     """Synchroniczna wersja `agenerate` (kod poza pętlą zdarzeń, np. zadanie z jednym wywołaniem)."""
-    return async_to_sync(agenerate)(role, messages, **kwargs)
+    return run_in_loop(agenerate, role, messages, **kwargs)
 
 
 async def _converse(
@@ -889,6 +931,7 @@ __all__ = [
     "ScriptExhausted",
     "ScriptedChatModel",
     "WordLlamaEmbeddings",
+    "aclose_loop_clients",
     "agenerate",
     "build_chat_model",
     "build_embeddings",
@@ -899,6 +942,7 @@ __all__ = [
     "prompt_messages",
     "reset_scripts",
     "resolve",
+    "run_in_loop",
     "run_smoke",
     "script",
     "scripted_calls",
