@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from pydantic import BaseModel, Field
 
@@ -178,13 +178,7 @@ def run_focus_group(job: Job) -> dict[str, Any]:
     fg.set_status(FocusGroup.Status.RUNNING)
     _publish_status(fg)
     try:
-        for qi, question in enumerate(fg.questions):
-            if f"q{qi}:close" in room.keys:
-                continue
-            if fg.mode == FocusGroup.Mode.INTERVIEWS:
-                async_to_sync(_interview_question)(room, qi, question)
-            else:
-                async_to_sync(_discuss_question)(room, qi, question)
+        llm.run_in_loop(_run_questions, room)
     except Halt as halt:
         fg.set_status(halt.status)
         _publish_status(fg)
@@ -205,6 +199,17 @@ def run_focus_group(job: Job) -> dict[str, Any]:
     _publish_status(fg)
     jobs.report_progress(job, done=room.done, message="completed")
     return {"focus_group_id": str(fg.id), "status": fg.status, "events": fg.last_seq}
+
+
+async def _run_questions(room: Room) -> None:
+    """Wszystkie pytania w jednej pętli zdarzeń na zadanie: klienci HTTP dostawcy i limity ról żyją tyle co ona."""
+    for qi, question in enumerate(room.fg.questions):
+        if f"q{qi}:close" in room.keys:
+            continue
+        if room.fg.mode == FocusGroup.Mode.INTERVIEWS:
+            await _interview_question(room, qi, question)
+        else:
+            await _discuss_question(room, qi, question)
 
 
 async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> None:

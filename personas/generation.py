@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydantic import BaseModel, Field, field_validator
@@ -145,7 +145,7 @@ def run_generation(job: Job) -> dict[str, Any]:
         build_segments(run, job)
     missing = run.missing_indexes()
     if missing:
-        async_to_sync(_generate_missing)(run, job, missing)
+        llm.run_in_loop(_generate_missing, run, job, missing)
     return finish_run(run, job)
 
 
