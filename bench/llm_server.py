@@ -67,12 +67,12 @@ class LLMServer:
             protocol_version = "HTTP/1.1"  # połączenia keep-alive jak u prawdziwego serwera
 
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-                server._enter(self.path, None)
+                started = time.monotonic()
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+                server._enter(self.path, body)
                 try:
-                    started = time.monotonic()
                     try:
-                        status, payload = 200, server.answer(self.path, json.loads(raw or b"{}"))
+                        status, payload = 200, server.answer(self.path, body)
                     except LookupError:
                         status, payload = 404, {"error": {"code": 404, "message": f"no route {self.path}"}}
                     except Exception as exc:  # noqa: BLE001 - błąd serwera testowego widać w odpowiedzi
@@ -89,6 +89,17 @@ class LLMServer:
                     self.wfile.write(data)
                 except OSError:  # klient zrezygnował (timeout)
                     pass
+
+            def do_GET(self) -> None:
+                """`/stats`: liczniki (dla benchmarku, gdy serwer działa w osobnym procesie); `/reset` je zeruje."""
+                if self.path == "/reset":
+                    server.reset()
+                data = json.dumps({"requests": server.count, "max_in_flight": server.max_in_flight}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - sygnatura z biblioteki
                 pass
@@ -198,7 +209,7 @@ def main() -> None:
     import django
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=8011)
+    parser.add_argument("--port", type=int, default=8011, help="0: a free port (printed)")
     parser.add_argument("--latency-ms", type=int, default=200)
     options = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sight.settings")

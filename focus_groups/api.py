@@ -32,6 +32,7 @@ class FocusGroupOut(Schema):
     control: str
     questions: list[dict[str, Any]]
     turns_per_question: int
+    interview_context: str
     participant_ids: list[uuid.UUID]
     job_id: uuid.UUID | None
     last_seq: int

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 DIGEST_CHARS = 1500
 TRANSCRIPT_TURNS = 12
+# Równoległe odpowiedzi wywiadów: postęp i sterowanie badacza najwyżej co tyle sekund (ostatni postęp zawsze trafia do
+# bazy), zamiast zapisu i zapytania przy każdej odpowiedzi.
+PROGRESS_THROTTLE_SECONDS = 0.25
+CONTROL_CHECK_SECONDS = 0.25
 Kind = FocusGroupEvent.Kind
 
 
@@ -152,6 +157,7 @@ class Room:
     keys: set[str] = field(default_factory=set)
     digests: list[str] = field(default_factory=list)
     done: int = 0
+    control_checked_at: float = 0.0
 
     @property
     def by_id(self) -> dict[str, Persona]:
@@ -203,12 +209,11 @@ def run_focus_group(job: Job) -> dict[str, Any]:
 
 async def _run_questions(room: Room) -> None:
     """Wszystkie pytania w jednej pętli zdarzeń na zadanie: klienci HTTP dostawcy i limity ról żyją tyle co ona."""
+    if room.fg.mode == FocusGroup.Mode.INTERVIEWS:
+        await _interviews(room)
+        return
     for qi, question in enumerate(room.fg.questions):
-        if f"q{qi}:close" in room.keys:
-            continue
-        if room.fg.mode == FocusGroup.Mode.INTERVIEWS:
-            await _interview_question(room, qi, question)
-        else:
+        if f"q{qi}:close" not in room.keys:
             await _discuss_question(room, qi, question)
 
 
@@ -259,63 +264,90 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
     await _close_question(room, qi)
 
 
-async def _interview_question(room: Room, qi: int, question: dict[str, Any]) -> None:
-    """Jedno pytanie w trybie wywiadów: każda persona odpowiada niezależnie (równolegle, limit roli)."""
-    await _append(
-        room,
-        Kind.QUESTION,
-        f"q{qi}:question",
-        {"text": question["text"], "probes": question.get("probes", [])},
-        question_index=qi,
-    )
+async def _interviews(room: Room) -> None:
+    """Wywiady: każda persona odpowiada na każde pytanie osobno. Niezależne odpowiedzi idą wszystkie naraz (limit roli),
+    a odpowiedzi widzące wcześniejsze odpowiedzi persony — po kolei dla każdej persony (persony równolegle).
+    """
+    pending = [(qi, q) for qi, q in enumerate(room.fg.questions) if f"q{qi}:close" not in room.keys]
+    for qi, question in pending:
+        payload = {"text": question["text"], "probes": question.get("probes", [])}
+        await _append(room, Kind.QUESTION, f"q{qi}:question", payload, question_index=qi)
     await _check_control(room)
-    asked = [question["text"], *question.get("probes", [])]
-    prompt_q = "\n".join(asked)
+    if room.fg.interview_context == FocusGroup.InterviewContext.EARLIER_ANSWERS:
+        earlier = await sync_to_async(_earlier_answers)(room)
+        await _all(_interview_in_order(room, persona, pending, earlier) for persona in room.people)
+    else:
+        await _all(_answer(room, qi, question, persona, "-") for qi, question in pending for persona in room.people)
+    for qi, _question in pending:
+        await _close_question(room, qi)
 
-    async def answer(persona: Persona) -> None:
-        key = f"q{qi}:answer:{persona.id}"
-        if key in room.keys:
-            return
-        variables = {
-            "persona_profile": profile_text(persona),
-            "question": prompt_q,
-            "transcript": "-",
-            "summary_so_far": "-",
-            "addressed_by": "-",
-        }
-        try:
-            out = await llm.agenerate(
-                "focus_group_turn",
-                prompt="focus_group_turn",
-                language=room.fg.project.language,
-                variables=variables,
-                schema=AnswerOut,
-                project=room.fg.project,
-                job=room.job,
-            )
-        except llm.LLMOutputError as exc:
-            await _append(
-                room,
-                Kind.ERROR,
-                key,
-                {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
-                persona=persona,
-                question_index=qi,
-            )
-            return
+
+def _earlier_answers(room: Room) -> dict[tuple[str, int], str]:
+    """Zapisane już odpowiedzi (persona, pytanie) → tekst; po wznowieniu kolejne odpowiedzi wciąż je widzą."""
+    answers = room.fg.events.filter(kind=Kind.ANSWER).values_list("persona_id", "question_index", "payload")
+    return {(str(pid), qi): payload.get("text", "") for pid, qi, payload in answers}
+
+
+async def _interview_in_order(
+    room: Room, persona: Persona, pending: list[tuple[int, dict[str, Any]]], earlier: dict[tuple[str, int], str]
+) -> None:
+    for qi, question in pending:
+        seen = [
+            f"Q{i + 1}: {q['text']}\nA: {earlier[(str(persona.id), i)]}"
+            for i, q in enumerate(room.fg.questions[:qi])
+            if (str(persona.id), i) in earlier
+        ]
+        text = await _answer(room, qi, question, persona, "\n".join(seen) or "-")
+        if text is not None:
+            earlier[(str(persona.id), qi)] = text
+
+
+async def _answer(room: Room, qi: int, question: dict[str, Any], persona: Persona, transcript: str) -> str | None:
+    """Odpowiedź persony na pytanie (z sondami) w wywiadzie; tekst albo None, gdy już była lub zapisano błąd."""
+    key = f"q{qi}:answer:{persona.id}"
+    if key in room.keys:
+        return None
+    await _check_control(room, throttle=CONTROL_CHECK_SECONDS)
+    variables = {
+        "persona_profile": profile_text(persona),
+        "question": "\n".join([question["text"], *question.get("probes", [])]),
+        "transcript": transcript,
+        "summary_so_far": "-",
+        "addressed_by": "-",
+    }
+    try:
+        out = await llm.agenerate(
+            "focus_group_turn",
+            prompt="focus_group_turn",
+            language=room.fg.project.language,
+            variables=variables,
+            schema=AnswerOut,
+            project=room.fg.project,
+            job=room.job,
+        )
+    except llm.LLMOutputError as exc:
         await _append(
             room,
-            Kind.ANSWER,
+            Kind.ERROR,
             key,
-            {"text": out.text, "persona_name": persona.full_name},
+            {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
             persona=persona,
             question_index=qi,
         )
-        room.done += 1
-        await sync_to_async(jobs.report_progress)(room.job, done=room.done, message=persona.full_name)
-
-    await _all(answer(persona) for persona in room.people)
-    await _close_question(room, qi)
+        return None
+    await _append(
+        room,
+        Kind.ANSWER,
+        key,
+        {"text": out.text, "persona_name": persona.full_name},
+        persona=persona,
+        question_index=qi,
+    )
+    room.done += 1
+    await sync_to_async(jobs.report_progress)(
+        room.job, done=room.done, message=persona.full_name, throttle=PROGRESS_THROTTLE_SECONDS
+    )
+    return out.text
 
 
 # --- kroki -----------------------------------------------------------------------------------------------------------
@@ -511,7 +543,12 @@ async def _close_question(room: Room, qi: int) -> None:
     room.digests.append(digest)
 
 
-async def _check_control(room: Room) -> None:
+async def _check_control(room: Room, *, throttle: float = 0.0) -> None:
+    """Pauza albo stop od badacza przerywa przebieg (Halt); `throttle`: nie pytamy bazy częściej niż co tyle sekund."""
+    now = time.monotonic()
+    if throttle and now - room.control_checked_at < throttle:
+        return
+    room.control_checked_at = now
     control = await sync_to_async(lambda: FocusGroup.objects.values_list("control", flat=True).get(pk=room.fg.pk))()
     if control == FocusGroup.Control.PAUSE:
         raise Halt(FocusGroup.Status.PAUSED)

@@ -46,6 +46,10 @@ class FocusGroup(models.Model):
         FAILED = "failed", _("failed")
         BUDGET_EXCEEDED = "budget_exceeded", _("budget exceeded")
 
+    class InterviewContext(models.TextChoices):
+        INDEPENDENT = "independent", _("independent answers")
+        EARLIER_ANSWERS = "earlier_answers", _("each answer sees the persona's earlier answers")
+
     class Control(models.TextChoices):
         NONE = "", _("none")
         PAUSE = "pause", _("pause")
@@ -65,6 +69,13 @@ class FocusGroup(models.Model):
         _("discussion guide"), default=list, help_text=_("Ordered questions, each with optional follow-up probes.")
     )
     turns_per_question = models.PositiveSmallIntegerField(_("turns per question"), default=8)
+    interview_context = models.CharField(
+        _("interview answers"),
+        max_length=16,
+        choices=InterviewContext.choices,
+        default=InterviewContext.INDEPENDENT,
+        help_text=_("Interviews only: whether answers see the persona's earlier answers (then asked in order)."),
+    )
     participants = models.ManyToManyField(
         "personas.Persona", through="Participant", related_name="focus_groups", verbose_name=_("participants")
     )

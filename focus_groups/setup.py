@@ -43,6 +43,7 @@ class FocusGroupIn(Schema):
     mode: FocusGroup.Mode = FocusGroup.Mode.DISCUSSION
     questions: list[QuestionIn] = Field(min_length=1, max_length=100)
     turns_per_question: int | None = Field(None, ge=1, le=100)
+    interview_context: FocusGroup.InterviewContext = FocusGroup.InterviewContext.INDEPENDENT
     participants: ParticipantsIn
 
 
@@ -54,6 +55,7 @@ class FocusGroupPatch(Schema):
     mode: FocusGroup.Mode | None = None
     questions: list[QuestionIn] | None = Field(None, min_length=1, max_length=100)
     turns_per_question: int | None = Field(None, ge=1, le=100)
+    interview_context: FocusGroup.InterviewContext | None = None
     participants: ParticipantsIn | None = None
 
 
@@ -126,6 +128,7 @@ def create_focus_group(project: Project, data: FocusGroupIn) -> FocusGroup:
         mode=data.mode,
         questions=_questions(data.questions),
         turns_per_question=data.turns_per_question or config.load_features().focus_groups.default_turns_per_question,
+        interview_context=data.interview_context,
     )
     Participant.objects.bulk_create([Participant(focus_group=fg, persona=p, position=i) for i, p in enumerate(people)])
     return fg
@@ -146,6 +149,8 @@ def update_focus_group(fg: FocusGroup, data: FocusGroupPatch) -> FocusGroup:
         fg.mode = data.mode
     if data.turns_per_question is not None:
         fg.turns_per_question = data.turns_per_question
+    if data.interview_context is not None:
+        fg.interview_context = data.interview_context
     if data.questions is not None:
         fg.questions = _questions(data.questions)
     if data.participants is not None:

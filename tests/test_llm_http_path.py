@@ -119,3 +119,33 @@ def test_clients_built_in_a_job_loop_are_closed_when_the_loop_ends(openai_server
 
     assert len(seen) == 2 and seen[0] is not seen[1]
     assert all(model.root_async_client.is_closed() for model in seen)
+
+
+def test_independent_interview_answers_are_all_in_flight_at_once(openai_server, django_capture_on_commit_callbacks):
+    openai_server.latency = 0.2
+    project = create_project()
+    people = [create_persona(project=project) for _ in range(3)]
+
+    fg = run_group(make_group(project, people, mode="interviews"), django_capture_on_commit_callbacks)
+
+    assert fg.status == "completed" and fg.events.filter(kind="answer").count() == 9
+    assert openai_server.max_in_flight == 9  # 3 osoby × 3 pytania naraz, nie pytanie po pytaniu
+    assert Job.objects.get(pk=fg.job_id).progress_done == 9
+
+
+def test_answers_that_see_earlier_ones_come_in_order_per_persona(openai_server, django_capture_on_commit_callbacks):
+    openai_server.latency = 0.1
+    project = create_project()
+    people = [create_persona(project=project) for _ in range(3)]
+    group = make_group(project, people, mode="interviews", interview_context="earlier_answers")
+
+    fg = run_group(group, django_capture_on_commit_callbacks)
+
+    assert fg.status == "completed" and fg.events.filter(kind="answer").count() == 9
+    assert openai_server.max_in_flight == 3  # persony równolegle, pytania każdej po kolei
+    prompts = [r["body"]["messages"][-1]["content"] for r in openai_server.requests]
+    for persona in people:
+        answers = dict(fg.events.filter(persona=persona, kind="answer").values_list("question_index", "payload"))
+        later = [p for p in prompts if persona.full_name in p and "A aplikacja?" in p]
+        assert len(later) == 1
+        assert answers[0]["text"] in later[0] and answers[1]["text"] in later[0]
