@@ -12,6 +12,7 @@ import collections
 import email.utils
 import functools
 import hashlib
+import importlib
 import json
 import logging
 import math
@@ -109,6 +110,16 @@ def resolve(role: str) -> Target:
         raise ImproperlyConfigured(f"unknown LLM provider {provider!r} (SIGHT_LLM_PROVIDER)")
     model = {"openai": settings.SIGHT_LLM_MODEL or cfg.model, "offline": "offline"}.get(provider, cfg.model)
     return Target(cfg=cfg, provider=provider, model=model)
+
+
+_PROVIDER_MODULES = {"openai": ("openai", "langchain_openai"), "google": ("langchain_google_genai",)}
+
+
+def preload_providers() -> None:
+    """Importuje biblioteki klientów dostawców używanych przez role (raz w procesie workera, przed zadaniami)."""
+    for provider in {resolve(role).provider for role in config.load_models().roles}:
+        for module in _PROVIDER_MODULES.get(provider, ()):
+            importlib.import_module(module)
 
 
 def build_chat_model(role: str) -> BaseChatModel:
@@ -939,6 +950,7 @@ __all__ = [
     "embedding_dimension",
     "generate",
     "limiter",
+    "preload_providers",
     "prompt_messages",
     "reset_scripts",
     "resolve",
