@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -130,12 +130,16 @@ class FocusGroup(models.Model):
         question_index: int | None = None,
     ) -> tuple[FocusGroupEvent, bool]:
         """Dopisuje zdarzenie z kolejnym `seq`; ten sam klucz idempotencji zwraca istniejące (bez duplikatu)."""
-        existing = self.events.filter(key=key).first()
-        if existing is not None:
-            return existing, False
         try:
             with transaction.atomic():
-                seq = FocusGroup.objects.select_for_update().values_list("last_seq", flat=True).get(pk=self.pk) + 1
+                # Jedno UPDATE … RETURNING blokuje wiersz grupy i daje następny numer (zamiast SELECT FOR UPDATE i
+                # UPDATE); powtórzony klucz łamie unikalność, a wycofanie przywraca last_seq.
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE focus_groups_focusgroup SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
+                        [self.pk],
+                    )
+                    seq = cursor.fetchone()[0]
                 event = FocusGroupEvent.objects.create(
                     focus_group=self,
                     seq=seq,
@@ -145,7 +149,6 @@ class FocusGroup(models.Model):
                     persona_id=persona_id,
                     question_index=question_index,
                 )
-                FocusGroup.objects.filter(pk=self.pk).update(last_seq=seq)
         except IntegrityError:
             return self.events.get(key=key), False
         self.last_seq = seq
