@@ -84,7 +84,7 @@ def interviews(user, project, *, people: int = 6, questions: int = 3, server: An
 
 
 def discussion_overhead(user, project, *, server: Any = None) -> dict:  # noqa: ANN001
-    """Dyskusja 6 person × 3 pytania po 18 tur: czas wobec kroków po kolei; narzut zapisu zdarzenia i publikacji."""
+    """Dyskusja 6 person × 3 pytania po 18 tur: czas wobec kroków po kolei; czas zapisu zdarzenia."""
     import config
     from focus_groups import discussion
     from focus_groups.models import FocusGroup
@@ -102,7 +102,7 @@ def discussion_overhead(user, project, *, server: Any = None) -> dict:  # noqa: 
         ),
     )
     timings: list[float] = []
-    original_append, original_publish = FocusGroup.append_event, discussion.publish_event
+    original_append = FocusGroup.append_event
 
     def timed_append(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         started = time.perf_counter()
@@ -110,12 +110,7 @@ def discussion_overhead(user, project, *, server: Any = None) -> dict:  # noqa: 
         timings.append(time.perf_counter() - started)
         return result
 
-    def timed_publish(fg_, event):  # noqa: ANN001, ANN202
-        started = time.perf_counter()
-        original_publish(fg_, event)
-        timings[-1] += time.perf_counter() - started
-
-    FocusGroup.append_event, discussion.publish_event = timed_append, timed_publish
+    FocusGroup.append_event = timed_append
     try:
         job = discussion.start_run(fg, user=user)
         if server is not None:
@@ -124,7 +119,7 @@ def discussion_overhead(user, project, *, server: Any = None) -> dict:  # noqa: 
         jobs.execute(str(job.id))
         elapsed = time.perf_counter() - started
     finally:
-        FocusGroup.append_event, discussion.publish_event = original_append, original_publish
+        FocusGroup.append_event = original_append
     fg.refresh_from_db()
     # Kroki po kolei: każda kwestia moderatora i każda tura, plus fale stanowisk (przed i po pytaniu).
     stance_waves = math.ceil(len(people) / config.load_models().role("stance").concurrency)
@@ -142,7 +137,7 @@ def discussion_overhead(user, project, *, server: Any = None) -> dict:  # noqa: 
         "critical_path_s": round(critical, 3),
         "ratio": round(elapsed / critical, 3),
         "orchestration_per_step_ms": round(per_step_ms, 1),
-        "event_write_and_publish": stats,
+        "event_write": stats,
         "target_ratio": 1.1,
         "target_per_step_ms": 20,
         "ok": elapsed / critical <= 1.1 and per_step_ms <= 20 and fg.status == "completed",

@@ -34,6 +34,7 @@ TRANSCRIPT_TURNS = 12
 PROGRESS_THROTTLE_SECONDS = 0.25
 CONTROL_CHECK_SECONDS = 0.25
 Kind = FocusGroupEvent.Kind
+SPOKEN = (Kind.MODERATOR, Kind.TURN)
 
 
 class ModeratorLine(BaseModel):
@@ -158,6 +159,9 @@ class Room:
     digests: list[str] = field(default_factory=list)
     done: int = 0
     control_checked_at: float = 0.0
+    # Kwestie moderatora i tury per pytanie (tylko ten worker je dopisuje): transkrypcja, historia i streszczenie bez
+    # zapytań do bazy przy każdej turze.
+    spoken: dict[int, list[FocusGroupEvent]] = field(default_factory=dict)
 
     @property
     def by_id(self) -> dict[str, Persona]:
@@ -179,6 +183,8 @@ def run_focus_group(job: Job) -> dict[str, Any]:
     room = Room(fg=fg, job=job, people=people, keys=set(fg.events.values_list("key", flat=True)))
     room.done = fg.events.filter(kind__in=(Kind.TURN, Kind.ANSWER)).count()
     room.digests = [e.payload.get("digest", "") for e in fg.events.filter(kind=Kind.QUESTION_CLOSED).order_by("seq")]
+    for event in fg.events.filter(kind__in=SPOKEN).order_by("seq"):
+        room.spoken.setdefault(event.question_index, []).append(event)
     fg.control = FocusGroup.Control.NONE
     fg.save(update_fields=["control", "updated_at"])
     fg.set_status(FocusGroup.Status.RUNNING)
@@ -235,7 +241,6 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
     probes = list(question.get("probes", []))
     turns = fg.turns_per_question
     for t in range(turns):
-        await _check_control(room)
         await _pending_interjections(room, qi, question["text"])
         for k, probe in enumerate(probes):
             if t == (k + 1) * turns // (len(probes) + 1) and t > 0:
@@ -249,7 +254,7 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
         key = f"q{qi}:turn:{t}"
         if key in room.keys:
             continue
-        history = await _history(room, qi)
+        history = _history(room, qi)
         speaker = next_speaker(speakers, history, turns_left=turns - t, seed=f"{fg.id}:{qi}")
         if is_forced_floor(speaker, speakers, history, turns_left=turns - t, seed=f"{fg.id}:{qi}"):
             await _moderate(
@@ -335,18 +340,8 @@ async def _answer(room: Room, qi: int, question: dict[str, Any], persona: Person
             question_index=qi,
         )
         return None
-    await _append(
-        room,
-        Kind.ANSWER,
-        key,
-        {"text": out.text, "persona_name": persona.full_name},
-        persona=persona,
-        question_index=qi,
-    )
-    room.done += 1
-    await sync_to_async(jobs.report_progress)(
-        room.job, done=room.done, message=persona.full_name, throttle=PROGRESS_THROTTLE_SECONDS
-    )
+    payload = {"text": out.text, "persona_name": persona.full_name}
+    await _append(room, Kind.ANSWER, key, payload, persona=persona, question_index=qi, step=True)
     return out.text
 
 
@@ -361,16 +356,32 @@ async def _append(
     *,
     persona: Persona | None = None,
     question_index: int | None = None,
+    step: bool = False,
 ) -> FocusGroupEvent | None:
-    """Zapisuje zdarzenie (jeśli klucza jeszcze nie ma) i publikuje je na żywo."""
+    """Zapisuje zdarzenie (jeśli klucza jeszcze nie ma) i publikuje je na żywo; `step`: wypowiedź liczona do postępu.
+
+    Zapis i postęp to jedno przejście do wątku ORM; publikacja idzie z pętli zdarzeń wprost do warstwy kanałów.
+    """
     if key in room.keys:
         return None
-    event, created = await sync_to_async(room.fg.append_event)(
-        kind, key=key, payload=payload, persona_id=persona.id if persona else None, question_index=question_index
-    )
+
+    def store() -> tuple[FocusGroupEvent, bool]:
+        stored = room.fg.append_event(
+            kind, key=key, payload=payload, persona_id=persona.id if persona else None, question_index=question_index
+        )
+        if step:
+            room.done += 1
+            jobs.report_progress(
+                room.job, done=room.done, message=payload.get("persona_name"), throttle=PROGRESS_THROTTLE_SECONDS
+            )
+        return stored
+
+    event, created = await sync_to_async(store)()
     room.keys.add(key)
     if created:
-        await sync_to_async(publish_event)(room.fg, event)
+        if kind in SPOKEN:
+            room.spoken.setdefault(question_index, []).append(event)
+        await live.apublish(group_name(room.fg.id), event_message(event))
     return event
 
 
@@ -379,7 +390,7 @@ async def _moderate(
 ) -> None:
     if key in room.keys:
         return
-    transcript = await _transcript(room, qi)
+    transcript = _transcript(room, qi)
     variables = {
         "project_name": room.fg.project.name,
         "question": question,
@@ -411,13 +422,11 @@ async def _moderate(
 
 async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, history: list[PastTurn]) -> None:
     """Wypowiedź uczestnika z profilem, pytaniem, transkrypcją pytania i streszczeniem poprzednich pytań."""
-    addressed_by = (
-        await _addressed_by(room, qi, persona) if history and history[-1].addressed_id == str(persona.id) else "-"
-    )
+    addressed_by = _addressed_by(room, qi) if history and history[-1].addressed_id == str(persona.id) else "-"
     variables = {
         "persona_profile": profile_text(persona),
         "question": question,
-        "transcript": await _transcript(room, qi) or "-",
+        "transcript": _transcript(room, qi) or "-",
         "summary_so_far": _summary_so_far(room),
         "addressed_by": addressed_by,
     }
@@ -452,9 +461,7 @@ async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, 
         "disagrees_with": [i for i in (_match_name(n, names) for n in out.disagrees_with) if i],
         "turn": int(key.rsplit(":", 1)[1]),
     }
-    await _append(room, Kind.TURN, key, payload, persona=persona, question_index=qi)
-    room.done += 1
-    await sync_to_async(jobs.report_progress)(room.job, done=room.done, message=persona.full_name)
+    await _append(room, Kind.TURN, key, payload, persona=persona, question_index=qi, step=True)
 
 
 def _match_name(name: str | None, names: dict[str, str]) -> str | None:
@@ -470,7 +477,7 @@ def _match_name(name: str | None, names: dict[str, str]) -> str | None:
 
 async def _stances(room: Room, qi: int, question: str, when: str) -> None:
     """Prywatne stanowiska wszystkich uczestników (równolegle), przed albo po pytaniu."""
-    transcript = await _transcript(room, qi) if when == "after" else "-"
+    transcript = _transcript(room, qi) if when == "after" else "-"
 
     async def one(persona: Persona) -> None:
         key = f"q{qi}:stance:{when}:{persona.id}"
@@ -518,14 +525,18 @@ async def _all(coros: Any) -> None:
 
 
 async def _pending_interjections(room: Room, qi: int, question: str) -> None:
-    """Wtrącenia badacza, których moderator jeszcze nie zadał, stają się następną kwestią moderatora."""
-    pending = await sync_to_async(
-        lambda: [
-            e
-            for e in room.fg.events.filter(kind=Kind.INTERJECTION).order_by("seq")
-            if f"interject:{e.seq}" not in room.keys
-        ]
-    )()
+    """Sterowanie badacza przed turą: pauza albo stop (Halt) i wtrącenia, których moderator jeszcze nie zadał — stają
+    się jego następną kwestią. Jedno przejście do wątku ORM na turę.
+    """
+
+    def poll() -> tuple[str, list[FocusGroupEvent]]:
+        control = FocusGroup.objects.values_list("control", flat=True).get(pk=room.fg.pk)
+        events = room.fg.events.filter(kind=Kind.INTERJECTION).order_by("seq")
+        return control, [e for e in events if f"interject:{e.seq}" not in room.keys]
+
+    control, pending = await sync_to_async(poll)()
+    room.control_checked_at = time.monotonic()
+    _halt_on(control)
     for event in pending:
         await _moderate(
             room,
@@ -538,7 +549,7 @@ async def _pending_interjections(room: Room, qi: int, question: str) -> None:
 
 
 async def _close_question(room: Room, qi: int) -> None:
-    digest = await _digest(room, qi)
+    digest = _digest(room, qi)
     await _append(room, Kind.QUESTION_CLOSED, f"q{qi}:close", {"digest": digest}, question_index=qi)
     room.digests.append(digest)
 
@@ -549,7 +560,10 @@ async def _check_control(room: Room, *, throttle: float = 0.0) -> None:
     if throttle and now - room.control_checked_at < throttle:
         return
     room.control_checked_at = now
-    control = await sync_to_async(lambda: FocusGroup.objects.values_list("control", flat=True).get(pk=room.fg.pk))()
+    _halt_on(await sync_to_async(lambda: FocusGroup.objects.values_list("control", flat=True).get(pk=room.fg.pk))())
+
+
+def _halt_on(control: str) -> None:
     if control == FocusGroup.Control.PAUSE:
         raise Halt(FocusGroup.Status.PAUSED)
     if control == FocusGroup.Control.STOP:
@@ -579,32 +593,19 @@ def profile_text(persona: Persona) -> str:
     )
 
 
-async def _question_events(room: Room, qi: int) -> list[FocusGroupEvent]:
-    return await sync_to_async(
-        lambda: list(room.fg.events.filter(question_index=qi, kind__in=(Kind.MODERATOR, Kind.TURN)).order_by("seq"))
-    )()
-
-
-async def _transcript(room: Room, qi: int) -> str:
+def _transcript(room: Room, qi: int) -> str:
     """Ostatnie wypowiedzi bieżącego pytania (koszt nie rośnie z kwadratem całej dyskusji)."""
-    events = (await _question_events(room, qi))[-TRANSCRIPT_TURNS:]
+    events = room.spoken.get(qi, [])[-TRANSCRIPT_TURNS:]
     return "\n".join(f"[{e.seq}] {e.payload.get('persona_name') or 'Moderator'}: {e.text}" for e in events)
 
 
-async def _history(room: Room, qi: int) -> list[PastTurn]:
-    events = await sync_to_async(
-        lambda: list(
-            room.fg.events.filter(question_index=qi, kind=Kind.TURN)
-            .order_by("seq")
-            .values_list("persona_id", "payload")
-        )
-    )()
-    return [PastTurn(str(pid), payload.get("addressed_to_id")) for pid, payload in events]
+def _history(room: Room, qi: int) -> list[PastTurn]:
+    turns = (e for e in room.spoken.get(qi, []) if e.kind == Kind.TURN)
+    return [PastTurn(str(e.persona_id), e.payload.get("addressed_to_id")) for e in turns]
 
 
-async def _addressed_by(room: Room, qi: int, persona: Persona) -> str:
-    events = await _question_events(room, qi)
-    last = next((e for e in reversed(events) if e.kind == Kind.TURN), None)
+def _addressed_by(room: Room, qi: int) -> str:
+    last = next((e for e in reversed(room.spoken.get(qi, [])) if e.kind == Kind.TURN), None)
     return f"{last.payload.get('persona_name')}: {last.text}" if last else "-"
 
 
@@ -614,9 +615,9 @@ def _summary_so_far(room: Room) -> str:
     return text[-DIGEST_CHARS:] or "-"
 
 
-async def _digest(room: Room, qi: int) -> str:
+def _digest(room: Room, qi: int) -> str:
     """Ekstrakcyjne streszczenie pytania: pierwsze zdanie każdej wypowiedzi, przycięte."""
-    events = [e for e in await _question_events(room, qi) if e.kind == Kind.TURN]
+    events = [e for e in room.spoken.get(qi, []) if e.kind == Kind.TURN]
     parts = [f"{e.payload.get('persona_name')}: {_first_sentence(e.text)}" for e in events]
     return " | ".join(parts)[: DIGEST_CHARS // 2]
 
@@ -633,26 +634,16 @@ def group_name(fg_id: object) -> str:
     return f"focus-group-{fg_id}"
 
 
+def event_message(event: FocusGroupEvent) -> dict[str, Any]:
+    """Powiadomienie o zdarzeniu (po zapisie w PostgreSQL); fragment strony dla przeglądarki wybiera konsument."""
+    return {"type": "event", "event": event.as_dict()}
+
+
 def publish_event(fg: FocusGroup, event: FocusGroupEvent) -> None:
-    """Powiadamia widzów: JSON dla API, fragment `#event` strony dla przeglądarki (po zapisie w PostgreSQL)."""
-    data = event.as_dict()
-    live.publish(
-        group_name(fg.id),
-        {
-            "type": "event",
-            "event": data,
-            "fragments": [{"template": "focus_groups/detail.html#event_live", "context": {"e": data}}],
-        },
-    )
+    """Powiadamia widzów grupy o zdarzeniu (kod synchroniczny)."""
+    live.publish(group_name(fg.id), event_message(event))
 
 
 def _publish_status(fg: FocusGroup) -> None:
     state = {"id": str(fg.id), "status": fg.status, "control": fg.control, "last_seq": fg.last_seq}
-    live.publish(
-        group_name(fg.id),
-        {
-            "type": "status",
-            "focus_group": state,
-            "fragments": [{"template": "focus_groups/detail.html#status_live", "context": {"fg": state}}],
-        },
-    )
+    live.publish(group_name(fg.id), {"type": "status", "focus_group": state})
