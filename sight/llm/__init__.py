@@ -112,14 +112,18 @@ def resolve(role: str) -> Target:
     return Target(cfg=cfg, provider=provider, model=model)
 
 
-_PROVIDER_MODULES = {"openai": ("openai", "langchain_openai"), "google": ("langchain_google_genai",)}
+_PROVIDER_MODULES = {
+    "openai": ("openai", "openai.resources.chat.completions", "langchain_openai"),
+    "google": ("langchain_google_genai",),
+}
 
 
 def preload_providers() -> None:
-    """Importuje biblioteki klientów dostawców używanych przez role (raz w procesie workera, przed zadaniami)."""
+    """Importuje biblioteki klientów dostawców używanych przez role i wczytuje prompty (raz w procesie workera)."""
     for provider in {resolve(role).provider for role in config.load_models().roles}:
         for module in _PROVIDER_MODULES.get(provider, ()):
             importlib.import_module(module)
+    config.load_prompts()
 
 
 def build_chat_model(role: str) -> BaseChatModel:
@@ -127,7 +131,7 @@ def build_chat_model(role: str) -> BaseChatModel:
     return _build(resolve(role))
 
 
-def _build(target: Target) -> BaseChatModel:
+def _build(target: Target, *, http_async_client: Any = None) -> BaseChatModel:
     cfg = target.cfg
     if target.provider == "google":
         from langchain_google_genai import ChatGoogleGenerativeAI
@@ -150,9 +154,10 @@ def _build(target: Target) -> BaseChatModel:
         import openai
         from langchain_openai import ChatOpenAI
 
-        # Własni klienci HTTP modelu: bez nich langchain-openai daje wszystkim modelom jeden klient na proces, którego
-        # połączenia należą do pierwszej pętli zdarzeń — w następnej pętli „Event loop is closed”. Zamyka je
-        # `aclose_loop_clients` na końcu pętli, w której model żył.
+        # Własny klient async: bez niego langchain-openai daje wszystkim modelom jeden klient na proces, którego
+        # połączenia należą do pierwszej pętli zdarzeń — w następnej pętli „Event loop is closed”. W pętli zadania
+        # modele ról dzielą klienta tej pętli, a `aclose_loop_clients` zamyka go na jej końcu. (Klient synchroniczny
+        # zostaje wspólny: nie jest związany z pętlą.)
         return ChatOpenAI(
             model=target.model,
             base_url=settings.SIGHT_LLM_BASE_URL or None,
@@ -161,8 +166,7 @@ def _build(target: Target) -> BaseChatModel:
             max_tokens=cfg.max_tokens,
             timeout=cfg.timeout,
             max_retries=0,
-            http_client=openai.DefaultHttpxClient(),
-            http_async_client=openai.DefaultAsyncHttpxClient(),
+            http_async_client=http_async_client or openai.DefaultAsyncHttpxClient(),
         )
     if target.provider == "offline":
         return OfflineChatModel(role=cfg.name)
@@ -170,9 +174,19 @@ def _build(target: Target) -> BaseChatModel:
 
 
 def _structured(model: BaseChatModel, target: Target, schema: type[BaseModel]) -> Runnable:
-    # Serwery lokalne (Ollama, llama.cpp, vLLM) odrzucają json_schema; Gemini ma natywny tryb JSON.
-    kwargs = {"method": "function_calling"} if target.provider == "openai" else {}
-    return model.with_structured_output(schema, include_raw=True, **kwargs)
+    if target.provider == "openai":
+        # Serwery lokalne (Ollama, llama.cpp, vLLM) odrzucają json_schema: wywołanie funkcji, jak
+        # with_structured_output(method="function_calling"), ale z narzędziem policzonym raz — tamto przelicza schemat
+        # JSON przy każdym wywołaniu (metadane LangSmith) i parsuje wynik, który `_parse` i tak waliduje sam.
+        tool = _openai_tool(schema)
+        return model.bind_tools([tool], tool_choice=tool["function"]["name"], parallel_tool_calls=False)
+    # Gemini ma natywny tryb JSON.
+    return model.with_structured_output(schema, include_raw=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _openai_tool(schema: type[BaseModel]) -> dict[str, Any]:
+    return convert_to_openai_tool(schema)
 
 
 _loop_runnables: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Runnable]] = (
@@ -222,10 +236,16 @@ _loop_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, a
 
 def _model_for_loop(target: Target) -> BaseChatModel:
     """Jeden model (i pula połączeń klienta async) na pętlę zdarzeń i rolę."""
-    models = _loop_models.setdefault(asyncio.get_running_loop(), {})
+    loop = asyncio.get_running_loop()
+    models = _loop_models.setdefault(loop, {})
     key = (target.provider, target.role, target.model)
     if key not in models:
-        models[key] = _build(target)
+        shared = next((getattr(m, "http_async_client", None) for m in models.values()), None)
+        if target.provider == "openai" and shared is None:
+            import openai
+
+            shared = openai.DefaultAsyncHttpxClient()
+        models[key] = _build(target, http_async_client=shared if target.provider == "openai" else None)
     return models[key]
 
 
@@ -245,9 +265,8 @@ async def aclose_loop_clients() -> None:
 async def _close_model(model: BaseChatModel) -> None:
     if (aclose := getattr(model, "aclose", None)) is not None:  # Gemini: pule google-genai tej pętli
         await aclose()
-    elif (client := getattr(model, "root_async_client", None)) is not None:  # OpenAI: własni klienci z `_build`
+    elif (client := getattr(model, "root_async_client", None)) is not None:  # OpenAI: klient async pętli z `_build`
         await client.close()
-        model.root_client.close()  # type: ignore[attr-defined]
 
 
 def run_in_loop[T](func: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
