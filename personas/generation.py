@@ -358,9 +358,10 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
         except (llm.LLMOutputError, llm.LLMCallError, llm.BudgetExceeded) as exc:
             await sync_to_async(_record_failure)(run, index, f"{type(exc).__name__}: {exc}")
             return
-        await sync_to_async(_save_and_announce)(
+        card = await sync_to_async(_save_and_report)(
             job, run, profile, result, segment, bool(rag_context), _hash(variables), progress
         )
+        await live.apublish(live.job_group(job.id), persona_message(card))
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -428,7 +429,7 @@ def _record_failure(run: PersonaRun, index: int, reason: str) -> None:
     run.failed = locked.failed
 
 
-def _save_and_announce(
+def _save_and_report(
     job: Job,
     run: PersonaRun,
     profile: PlannedProfile,
@@ -437,22 +438,21 @@ def _save_and_announce(
     rag_used: bool,
     prompt_hash: str,
     progress: dict[str, int],
-) -> None:
-    """Zapis persony, karta na żywo (przeglądarka: fragment, API: JSON) i postęp zadania — jeden przeskok do wątku
-    ORM.
-    """
+) -> dict[str, Any]:
+    """Zapis persony i postęp zadania — jeden przeskok do wątku ORM; zwraca kartę do publikacji z pętli zdarzeń."""
     persona = save_persona(run, profile, result, segment=segment, rag_used=rag_used, prompt_hash=prompt_hash)
     progress["done"] += 1
-    card = persona_card(persona)
-    live.publish(
-        live.job_group(job.id),
-        {
-            "type": "persona",
-            "persona": card,
-            "fragments": [{"template": "personas/_card.html#persona_card_live", "context": {"p": card}}],
-        },
-    )
     jobs.report_progress(job, done=progress["done"], total=run.num_requested, message=persona.full_name, throttle=0.25)
+    return persona_card(persona)
+
+
+def persona_message(card: dict[str, Any]) -> dict[str, Any]:
+    """Powiadomienie o nowej personie: JSON dla API, fragment karty dla przeglądarki (przez konsumenta zadania)."""
+    return {
+        "type": "persona",
+        "persona": card,
+        "fragments": [{"template": "personas/_card.html#persona_card_live", "context": {"p": card}}],
+    }
 
 
 def persona_card(persona: Persona) -> dict[str, Any]:
