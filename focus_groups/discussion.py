@@ -320,25 +320,8 @@ async def _answer(room: Room, qi: int, question: dict[str, Any], persona: Person
         "summary_so_far": "-",
         "addressed_by": "-",
     }
-    try:
-        out = await llm.agenerate(
-            "focus_group_turn",
-            prompt="focus_group_turn",
-            language=room.fg.project.language,
-            variables=variables,
-            schema=AnswerOut,
-            project=room.fg.project,
-            job=room.job,
-        )
-    except llm.LLMOutputError as exc:
-        await _append(
-            room,
-            Kind.ERROR,
-            key,
-            {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
-            persona=persona,
-            question_index=qi,
-        )
+    out = await _generate_or_error(room, "focus_group_turn", AnswerOut, variables, key, qi=qi, persona=persona)
+    if out is None:
         return None
     payload = {"text": out.text, "persona_name": persona.full_name}
     await _append(room, Kind.ANSWER, key, payload, persona=persona, question_index=qi, step=True)
@@ -398,24 +381,8 @@ async def _moderate(
         "summary_so_far": _summary_so_far(room),
         "instruction": instruction,
     }
-    try:
-        out = await llm.agenerate(
-            "moderator",
-            prompt="moderator",
-            language=room.fg.project.language,
-            variables=variables,
-            schema=ModeratorLine,
-            project=room.fg.project,
-            job=room.job,
-        )
-    except llm.LLMOutputError as exc:
-        await _append(
-            room,
-            Kind.ERROR,
-            key,
-            {"error": f"{type(exc).__name__}: {exc}"[:1000], "speaker": "moderator"},
-            question_index=qi,
-        )
+    out = await _generate_or_error(room, "moderator", ModeratorLine, variables, key, qi=qi)
+    if out is None:
         return
     await _append(room, Kind.MODERATOR, key, {"text": out.text, **(extra or {})}, question_index=qi)
 
@@ -430,25 +397,8 @@ async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, 
         "summary_so_far": _summary_so_far(room),
         "addressed_by": addressed_by,
     }
-    try:
-        out = await llm.agenerate(
-            "focus_group_turn",
-            prompt="focus_group_turn",
-            language=room.fg.project.language,
-            variables=variables,
-            schema=TurnOut,
-            project=room.fg.project,
-            job=room.job,
-        )
-    except llm.LLMOutputError as exc:
-        await _append(
-            room,
-            Kind.ERROR,
-            key,
-            {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
-            persona=persona,
-            question_index=qi,
-        )
+    out = await _generate_or_error(room, "focus_group_turn", TurnOut, variables, key, qi=qi, persona=persona)
+    if out is None:
         return
     names = {p.full_name.lower(): str(p.id) for p in room.people if p.id != persona.id}
     addressed_id = _match_name(out.addressed_to, names)
@@ -484,25 +434,8 @@ async def _stances(room: Room, qi: int, question: str, when: str) -> None:
         if key in room.keys:
             return
         variables = {"persona_profile": profile_text(persona), "question": question, "transcript": transcript or "-"}
-        try:
-            out = await llm.agenerate(
-                "stance",
-                prompt="stance",
-                language=room.fg.project.language,
-                variables=variables,
-                schema=StanceOut,
-                project=room.fg.project,
-                job=room.job,
-            )
-        except llm.LLMOutputError as exc:
-            await _append(
-                room,
-                Kind.ERROR,
-                key,
-                {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
-                persona=persona,
-                question_index=qi,
-            )
+        out = await _generate_or_error(room, "stance", StanceOut, variables, key, qi=qi, persona=persona)
+        if out is None:
             return
         await _append(
             room,
@@ -514,6 +447,36 @@ async def _stances(room: Room, qi: int, question: str, when: str) -> None:
         )
 
     await _all(one(persona) for persona in room.people)
+
+
+async def _generate_or_error[M: BaseModel](
+    room: Room,
+    role: str,
+    schema: type[M],
+    variables: dict[str, Any],
+    key: str,
+    *,
+    qi: int,
+    persona: Persona | None = None,
+) -> M | None:
+    """Wywołanie roli z jej promptem; odpowiedź, która po ponownych pytaniach nie pasuje do schematu, zostaje zapisana
+    jako zdarzenie `error` pod kluczem kroku (None). Błąd dostawcy przechodzi dalej i kończy przebieg.
+    """
+    try:
+        return await llm.agenerate(
+            role,
+            prompt=role,
+            language=room.fg.project.language,
+            variables=variables,
+            schema=schema,
+            project=room.fg.project,
+            job=room.job,
+        )
+    except llm.LLMOutputError as exc:
+        who = {"persona_name": persona.full_name} if persona is not None else {"speaker": "moderator"}
+        error = {"error": f"{type(exc).__name__}: {exc}"[:1000], **who}
+        await _append(room, Kind.ERROR, key, error, persona=persona, question_index=qi)
+        return None
 
 
 async def _all(coros: Any) -> None:
