@@ -159,7 +159,11 @@ class FeaturesConfig(Strict):
 
 
 class Prompt(Strict):
-    """Szablon promptu (`$zmienna` jak w string.Template); zmienne muszą być zadeklarowane."""
+    """Szablon promptu (`$zmienna` jak w string.Template); zmienne muszą być zadeklarowane.
+
+    `instructions`: nazwane krótkie polecenia wstawiane do promptu jako zmienna (np. instrukcja moderatora na turę), z
+    własnymi zmiennymi `$nazwa`.
+    """
 
     id: str
     version: int = Field(ge=1)
@@ -167,6 +171,7 @@ class Prompt(Strict):
     variables: list[str] = []
     system: str
     user: str
+    instructions: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _variables_declared(self) -> Prompt:
@@ -187,6 +192,12 @@ class Prompt(Strict):
         if missing:
             raise KeyError(f"prompt {self.id} needs: {', '.join(missing)}")
         return string.Template(self.system).substitute(values), string.Template(self.user).substitute(values)
+
+    def instruction(self, name: str, /, **values: Any) -> str:
+        """Nazwane polecenie z podstawionymi wartościami; brak polecenia albo zmiennej to KeyError."""
+        if name not in self.instructions:
+            raise KeyError(f"prompt {self.id} has no instruction {name!r}")
+        return string.Template(self.instructions[name]).substitute(values)
 
 
 class Prompts:
@@ -328,6 +339,14 @@ def load_prompts() -> Prompts:
             raise ConfigError(
                 CONFIG_DIR / "prompts" / language, "", f"prompt sets differ between languages: {', '.join(diff)}"
             )
+        for name, prompt in prompts.items():
+            if set(prompt.instructions) != set(by_language["en"][name].instructions):
+                diff = sorted(set(prompt.instructions) ^ set(by_language["en"][name].instructions))
+                raise ConfigError(
+                    CONFIG_DIR / "prompts" / language / f"{name}.yaml",
+                    "instructions",
+                    f"instruction names differ between languages: {', '.join(diff)}",
+                )
     return Prompts(by_language)
 
 

@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from pydantic import BaseModel, Field
 
+import config
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from focus_groups.turns import PastTurn, Speaker, is_forced_floor, next_speaker
 from personas.models import Persona
@@ -233,9 +234,7 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
         {"text": question["text"], "probes": question.get("probes", [])},
         question_index=qi,
     )
-    await _moderate(
-        room, qi, question["text"], f"q{qi}:open", "Open this question for the group in one or two sentences."
-    )
+    await _moderate(room, qi, question["text"], f"q{qi}:open", _instruction(room, "open"))
     await _stances(room, qi, question["text"], "before")
     speakers = [Speaker(id=str(p.id), name=p.full_name, extraversion=p.extraversion) for p in room.people]
     probes = list(question.get("probes", []))
@@ -249,7 +248,7 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
                     qi,
                     question["text"],
                     f"q{qi}:probe:{k}",
-                    f"Ask this follow-up probe naturally, in your own words: {probe}",
+                    _instruction(room, "probe", probe=probe),
                 )
         key = f"q{qi}:turn:{t}"
         if key in room.keys:
@@ -262,7 +261,7 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
                 qi,
                 question["text"],
                 f"q{qi}:invite:{t}",
-                f"Invite {speaker.name}, who has not spoken yet, to share their view.",
+                _instruction(room, "invite", name=speaker.name),
             )
         await _turn(room, qi, question["text"], room.by_id[speaker.id], key, history)
     await _stances(room, qi, question["text"], "after")
@@ -366,6 +365,11 @@ async def _append(
             room.spoken.setdefault(question_index, []).append(event)
         await live.apublish(group_name(room.fg.id), event_message(event))
     return event
+
+
+def _instruction(room: Room, name: str, /, **values: str) -> str:
+    """Polecenie moderatora na turę z `config/prompts/<język>/moderator.yaml` (w języku projektu)."""
+    return config.load_prompts().get("moderator", room.fg.project.language).instruction(name, **values)
 
 
 async def _moderate(
@@ -506,7 +510,7 @@ async def _pending_interjections(room: Room, qi: int, question: str) -> None:
             qi,
             question,
             f"interject:{event.seq}",
-            f"The researcher asks the group this (pose it as the next question, in your own words): {event.text}",
+            _instruction(room, "interjection", text=event.text),
             extra={"interjection_seq": event.seq},
         )
 

@@ -299,6 +299,23 @@ def test_prompt_only_in_one_language_is_an_error(config_copy):
         config.load_prompts()
 
 
+def test_moderator_instruction_missing_in_one_language_is_an_error_naming_the_file(config_copy):
+    edit_yaml(config_copy / "prompts" / "pl" / "moderator.yaml", lambda data: data["instructions"].pop("invite"))
+    with pytest.raises(config.ConfigError) as exc:
+        config.load_prompts()
+    assert exc.value.path.name == "moderator.yaml" and "invite" in str(exc.value)
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_moderator_instructions_render_in_the_projects_language_with_their_values(language):
+    prompt = config.load_prompts().get("moderator", language)
+    assert set(prompt.instructions) == {"open", "probe", "invite", "interjection"}
+    assert "Ewa Nowak" in prompt.instruction("invite", name="Ewa Nowak")
+    assert "Why?" in prompt.instruction("probe", probe="Why?")
+    with pytest.raises(KeyError):
+        prompt.instruction("invite")
+
+
 @pytest.mark.parametrize("weights", [{"female": 0.6, "male": 0.475}, {"female": 1.5, "male": -0.5}, {}])
 def test_bucket_weights_not_summing_to_one_are_an_error_naming_the_file_and_field(config_copy, weights):
     path = config_copy / "demographics" / "poland.yaml"

@@ -273,3 +273,19 @@ def test_event_append_is_idempotent_per_key():
     first, created = fg.append_event("turn", key="q0:turn:0", payload={"text": "a"})
     again, created_again = fg.append_event("turn", key="q0:turn:0", payload={"text": "b"})
     assert created and not created_again and again.pk == first.pk and FocusGroupEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "opening"), [("pl", "Otwórz to pytanie dla grupy"), ("en", "Open this question for the group")]
+)
+def test_moderator_instructions_come_from_the_prompt_config_in_the_projects_language(
+    language, opening, django_capture_on_commit_callbacks
+):
+    project = create_project(language=language)
+    fg = make_group(project, panel(project), turns=2, questions=("Czy zmieniłbyś bank?",))
+    script_discussion()
+    start(fg, django_capture_on_commit_callbacks)
+    run_worker()
+    fg.refresh_from_db()
+    assert fg.status == "completed"
+    assert opening in llm.scripted_calls("moderator")[0][-1].text
