@@ -90,13 +90,28 @@ class EmbeddingsConfig(Strict):
     offline_dimensions: int = Field(default=256, ge=8, le=4096)
 
 
+class CallEstimate(Strict):
+    """Przybliżone tokeny jednego wywołania roli (kosztorys przed startem)."""
+
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+
+
 class ModelsConfig(Strict):
-    """Zawartość `models.yaml`: role → dostawca, model, parametry; cennik modeli."""
+    """Zawartość `models.yaml`: role → dostawca, model, parametry; cennik modeli; szacunek tokenów wywołania."""
 
     defaults: RoleConfig
     roles: dict[str, RoleConfig]
     prices: dict[str, Price] = {}
+    estimates: dict[str, CallEstimate] = {}
     embeddings: EmbeddingsConfig = EmbeddingsConfig()
+
+    @model_validator(mode="after")
+    def _estimates_for_known_roles(self) -> ModelsConfig:
+        unknown = sorted(set(self.estimates) - set(self.roles))
+        if unknown:
+            raise ValueError(f"estimates for unknown roles: {', '.join(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _defaults_complete(self) -> ModelsConfig:
@@ -118,6 +133,12 @@ class ModelsConfig(Strict):
             **{k: v for k, v in self.roles[name].model_dump().items() if v is not None},
         }
         return ResolvedRole(name=name, **merged)
+
+    def estimate(self, role: str) -> CallEstimate:
+        """Szacunek tokenów wywołania roli; rola bez szacunku to KeyError."""
+        if role not in self.estimates:
+            raise KeyError(f"no token estimate for LLM role {role!r} in models.yaml")
+        return self.estimates[role]
 
     def price(self, model: str) -> Price:
         """Cena modelu; nieznany model (np. lokalny) kosztuje 0."""

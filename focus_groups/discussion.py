@@ -111,6 +111,43 @@ def planned_steps(fg: FocusGroup) -> int:
     return len(fg.questions) * per_question
 
 
+def planned_calls(fg: FocusGroup) -> dict[str, int]:
+    """Wywołania modelu per rola, jakie wykona przebieg (jak silnik poniżej: dyskusja — otwarcie i ~2 zaproszenia albo
+    sondy moderatora na pytanie, tury, stanowiska przed i po; wywiady — odpowiedź każdej persony na każde pytanie).
+    """
+    people, questions = fg.participant_links.count(), len(fg.questions)
+    if fg.mode == FocusGroup.Mode.INTERVIEWS:
+        return {"focus_group_turn": questions * people}
+    return {
+        "moderator": questions * (1 + 2),
+        "focus_group_turn": questions * fg.turns_per_question,
+        "stance": questions * people * 2,
+    }
+
+
+def estimate_cost(fg: FocusGroup) -> dict[str, Any]:
+    """Szacunek przed startem: liczba wywołań i tokenów per rola (szacunek z `models.yaml`) oraz koszt wg cennika."""
+    models = config.load_models()
+    total_cost, total_tokens, roles = 0.0, 0, []
+    calls = planned_calls(fg)
+    for role, n in calls.items():
+        guess, model = models.estimate(role), llm.resolve(role).model
+        tokens = (guess.input_tokens + guess.output_tokens) * n
+        cost = float(llm.cost_usd(model, guess.input_tokens * n, guess.output_tokens * n))
+        roles.append({"role": role, "calls": n, "model": model, "tokens": tokens, "cost_usd": round(cost, 4)})
+        total_cost += cost
+        total_tokens += tokens
+    budget_left = fg.project.budget_left()
+    return {
+        "calls": sum(calls.values()),
+        "tokens": total_tokens,
+        "cost_usd": round(total_cost, 4),
+        "roles": roles,
+        "budget_left": budget_left,
+        "fits_budget": budget_left is None or budget_left >= total_tokens,
+    }
+
+
 def request_control(fg: FocusGroup, control: str) -> FocusGroup:
     """Pauza albo stop: worker zatrzyma się przed następną turą (grupa w kolejce zatrzymuje się od razu)."""
     with transaction.atomic():

@@ -394,3 +394,19 @@ def test_manage_py_check_fails_with_sight_e001_for_a_broken_models_yaml(config_c
         call_command("check")
     assert "sight.E001" in str(exc.value)
     assert "models.yaml: roles.summary.temperature" in str(exc.value)
+
+
+def test_estimates_are_read_for_the_focus_group_roles():
+    models = config.load_models()
+    for role in ("moderator", "focus_group_turn", "stance"):
+        assert models.estimate(role).input_tokens > 0
+    with pytest.raises(KeyError):
+        models.estimate("summary")
+
+
+def test_estimate_for_an_unknown_role_is_an_error_naming_the_field(config_copy):
+    edit_yaml(
+        config_copy / "models.yaml", lambda data: data["estimates"].update({"moderater": data["estimates"]["stance"]})
+    )
+    with pytest.raises(config.ConfigError, match="moderater"):
+        config.load_models()

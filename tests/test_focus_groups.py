@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from rq import SimpleWorker
 
+import config
 from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from focus_groups.setup import FocusGroupIn, create_focus_group
@@ -289,3 +290,18 @@ def test_moderator_instructions_come_from_the_prompt_config_in_the_projects_lang
     fg.refresh_from_db()
     assert fg.status == "completed"
     assert opening in llm.scripted_calls("moderator")[0][-1].text
+
+
+def test_cost_estimate_counts_the_engines_calls_with_token_guesses_from_models_yaml(monkeypatch):
+    project = create_project()
+    fg = make_group(project, panel(project, 3), turns=4)  # 2 pytania
+    estimate = discussion.estimate_cost(fg)
+    calls = {row["role"]: row["calls"] for row in estimate["roles"]}
+    assert calls == {"moderator": 6, "focus_group_turn": 8, "stance": 12} and estimate["calls"] == 26
+
+    models = config.load_models()
+    guess = config.CallEstimate(input_tokens=1000, output_tokens=0)
+    patched = models.model_copy(update={"estimates": {**models.estimates, "stance": guess}})
+    monkeypatch.setattr(config, "load_models", lambda: patched)
+    stance = next(r for r in discussion.estimate_cost(fg)["roles"] if r["role"] == "stance")
+    assert stance["tokens"] == 12 * 1000
