@@ -214,6 +214,9 @@ def main() -> None:
     options = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sight.settings")
     django.setup()  # słowniki OfflineWriter pochodzą z config
+    # Rozgrzewka przed pierwszym żądaniem: import warstwy LLM i wczytanie słowników to ponad sekunda, która inaczej
+    # trafiłaby do czasu pierwszego mierzonego zadania.
+    fill({"type": "object", "properties": {"text": {"type": "string"}}}, "Rozgrzewka serwera.", "warm-up")
     with LLMServer(latency=options.latency_ms / 1000, port=options.port) as server:
         print(f"listening on {server.url} (OpenAI: {server.url}/v1), {options.latency_ms} ms per request", flush=True)
         try:
