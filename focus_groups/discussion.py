@@ -200,10 +200,57 @@ class Room:
     # Kwestie moderatora i tury per pytanie (tylko ten worker je dopisuje): transkrypcja, historia i streszczenie bez
     # zapytań do bazy przy każdej turze.
     spoken: dict[int, list[FocusGroupEvent]] = field(default_factory=dict)
+    writer: EventWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = EventWriter(self)
 
     @property
     def by_id(self) -> dict[str, Persona]:
         return {str(p.id): p for p in self.people}
+
+
+class EventWriter:
+    """Zapis zdarzeń przebiegu partiami: co przyjdzie, gdy poprzednia partia się zapisuje, idzie następną — jedno
+    przejście do wątku ORM (wstawienie i postęp zadania) na partię, np. fala równoległych odpowiedzi wywiadów.
+    """
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+        self.queue: list[tuple[dict[str, Any], bool, asyncio.Future[tuple[FocusGroupEvent, bool]]]] = []
+        self.flushing: asyncio.Task[None] | None = None
+
+    async def write(self, item: dict[str, Any], *, step: bool) -> tuple[FocusGroupEvent, bool]:
+        """Zdarzenie i czy powstało teraz (False: klucz już był)."""
+        future = asyncio.get_running_loop().create_future()
+        self.queue.append((item, step, future))
+        if self.flushing is None:
+            self.flushing = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self.queue:
+                batch, self.queue = self.queue, []
+                try:
+                    results = await sync_to_async(self._store)([item for item, _, _ in batch], [s for _, s, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - błąd zapisu (albo JobCancelled) trafia do każdego czekającego
+                    for _, _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                for (_, _, future), result in zip(batch, results, strict=True):
+                    future.set_result(result)
+        finally:
+            self.flushing = None
+
+    def _store(self, items: list[dict[str, Any]], steps: list[bool]) -> list[tuple[FocusGroupEvent, bool]]:
+        room = self.room
+        results = room.fg.append_events(items)
+        if any(steps):
+            room.done += sum(steps)
+            names = [item["payload"].get("persona_name") for item, step in zip(items, steps, strict=True) if step]
+            jobs.report_progress(room.job, done=room.done, message=names[-1], throttle=PROGRESS_THROTTLE_SECONDS)
+        return results
 
 
 class Halt(Exception):
@@ -310,17 +357,24 @@ async def _interviews(room: Room) -> None:
     a odpowiedzi widzące wcześniejsze odpowiedzi persony — po kolei dla każdej persony (persony równolegle).
     """
     pending = [(qi, q) for qi, q in enumerate(room.fg.questions) if f"q{qi}:close" not in room.keys]
-    for qi, question in pending:
-        payload = {"text": question["text"], "probes": question.get("probes", [])}
-        await _append(room, Kind.QUESTION, f"q{qi}:question", payload, question_index=qi)
+    # Zdarzenia pytań (i zamknięcia na końcu) naraz: jedna partia zapisu zamiast przejścia do wątku ORM na każde.
+    await _all(
+        _append(
+            room,
+            Kind.QUESTION,
+            f"q{qi}:question",
+            {"text": q["text"], "probes": q.get("probes", [])},
+            question_index=qi,
+        )
+        for qi, q in pending
+    )
     await _check_control(room)
     if room.fg.interview_context == FocusGroup.InterviewContext.EARLIER_ANSWERS:
         earlier = await sync_to_async(_earlier_answers)(room)
         await _all(_interview_in_order(room, persona, pending, earlier) for persona in room.people)
     else:
         await _all(_answer(room, qi, question, persona, "-") for qi, question in pending for persona in room.people)
-    for qi, _question in pending:
-        await _close_question(room, qi)
+    await _all(_close_question(room, qi) for qi, _question in pending)
 
 
 def _earlier_answers(room: Room) -> dict[tuple[str, int], str]:
@@ -379,23 +433,18 @@ async def _append(
 ) -> FocusGroupEvent | None:
     """Zapisuje zdarzenie (jeśli klucza jeszcze nie ma) i publikuje je na żywo; `step`: wypowiedź liczona do postępu.
 
-    Zapis i postęp to jedno przejście do wątku ORM; publikacja idzie z pętli zdarzeń wprost do warstwy kanałów.
+    Zapis idzie partią z innymi czekającymi (`EventWriter`); publikacja — z pętli zdarzeń wprost do warstwy kanałów.
     """
     if key in room.keys:
         return None
-
-    def store() -> tuple[FocusGroupEvent, bool]:
-        stored = room.fg.append_event(
-            kind, key=key, payload=payload, persona_id=persona.id if persona else None, question_index=question_index
-        )
-        if step:
-            room.done += 1
-            jobs.report_progress(
-                room.job, done=room.done, message=payload.get("persona_name"), throttle=PROGRESS_THROTTLE_SECONDS
-            )
-        return stored
-
-    event, created = await sync_to_async(store)()
+    item = {
+        "kind": kind,
+        "key": key,
+        "payload": payload,
+        "persona_id": persona.id if persona else None,
+        "question_index": question_index,
+    }
+    event, created = await room.writer.write(item, step=step)
     room.keys.add(key)
     if created:
         if kind in SPOKEN:

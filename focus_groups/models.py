@@ -130,29 +130,47 @@ class FocusGroup(models.Model):
         question_index: int | None = None,
     ) -> tuple[FocusGroupEvent, bool]:
         """Dopisuje zdarzenie z kolejnym `seq`; ten sam klucz idempotencji zwraca istniejące (bez duplikatu)."""
+        item = {
+            "kind": kind,
+            "key": key,
+            "payload": payload,
+            "persona_id": persona_id,
+            "question_index": question_index,
+        }
+        return self.append_events([item])[0]
+
+    def append_events(self, items: list[dict[str, Any]]) -> list[tuple[FocusGroupEvent, bool]]:
+        """Dopisuje zdarzenia partią (pola jak w `append_event`), w kolejności: jedno UPDATE … RETURNING rezerwuje
+        kolejne numery i blokuje wiersz grupy, jedno INSERT zapisuje wszystkie. Gdy któryś klucz już jest, wycofanie
+        przywraca last_seq, a zdarzenia idą po jednym (istniejące wracają bez duplikatu).
+        """
         try:
             with transaction.atomic():
-                # Jedno UPDATE … RETURNING blokuje wiersz grupy i daje następny numer (zamiast SELECT FOR UPDATE i
-                # UPDATE); powtórzony klucz łamie unikalność, a wycofanie przywraca last_seq.
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        "UPDATE focus_groups_focusgroup SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
-                        [self.pk],
+                        "UPDATE focus_groups_focusgroup SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq",
+                        [len(items), self.pk],
                     )
-                    seq = cursor.fetchone()[0]
-                event = FocusGroupEvent.objects.create(
-                    focus_group=self,
-                    seq=seq,
-                    kind=kind,
-                    key=key,
-                    payload=payload or {},
-                    persona_id=persona_id,
-                    question_index=question_index,
+                    last = cursor.fetchone()[0]
+                first = last - len(items) + 1
+                events = FocusGroupEvent.objects.bulk_create(
+                    FocusGroupEvent(
+                        focus_group=self,
+                        seq=first + i,
+                        kind=item["kind"],
+                        key=item["key"],
+                        payload=item.get("payload") or {},
+                        persona_id=item.get("persona_id"),
+                        question_index=item.get("question_index"),
+                    )
+                    for i, item in enumerate(items)
                 )
         except IntegrityError:
-            return self.events.get(key=key), False
-        self.last_seq = seq
-        return event, True
+            if len(items) == 1:
+                return [(self.events.get(key=items[0]["key"]), False)]
+            return [self.append_events([item])[0] for item in items]
+        self.last_seq = last
+        return [(event, True) for event in events]
 
     def set_status(self, status: str, *, error: str = "") -> None:
         """Zmienia status (i czas startu/końca)."""

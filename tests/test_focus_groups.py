@@ -305,3 +305,16 @@ def test_cost_estimate_counts_the_engines_calls_with_token_guesses_from_models_y
     monkeypatch.setattr(config, "load_models", lambda: patched)
     stance = next(r for r in discussion.estimate_cost(fg)["roles"] if r["role"] == "stance")
     assert stance["tokens"] == 12 * 1000
+
+
+def test_a_batch_of_events_gets_consecutive_seqs_and_a_known_key_is_never_duplicated():
+    project = create_project()
+    fg = make_group(project, panel(project))
+    fg.append_event("moderator", key="a", payload={"text": "Hello"})
+
+    batch = [{"kind": "turn", "key": "b"}, {"kind": "turn", "key": "a"}, {"kind": "turn", "key": "c"}]
+    results = fg.append_events(batch)
+
+    assert [(e.key, e.seq, created) for e, created in results] == [("b", 2, True), ("a", 1, False), ("c", 3, True)]
+    fg.refresh_from_db()
+    assert fg.last_seq == 3 and fg.events.count() == 3
