@@ -24,6 +24,7 @@ from focus_groups.models import FocusGroup, FocusGroupEvent
 from focus_groups.turns import PastTurn, Speaker, is_forced_floor, next_speaker
 from personas.models import Persona
 from sight import jobs, live, llm
+from sight.batches import GroupWriter
 from sight.models import Job, User
 
 log = logging.getLogger(__name__)
@@ -200,57 +201,23 @@ class Room:
     # Kwestie moderatora i tury per pytanie (tylko ten worker je dopisuje): transkrypcja, historia i streszczenie bez
     # zapytań do bazy przy każdej turze.
     spoken: dict[int, list[FocusGroupEvent]] = field(default_factory=dict)
-    writer: EventWriter = field(init=False)
+    writer: GroupWriter[tuple[dict[str, Any], bool], tuple[FocusGroupEvent, bool]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = EventWriter(self)
+        self.writer = GroupWriter(self._store)
+
+    def _store(self, batch: list[tuple[dict[str, Any], bool]]) -> list[tuple[FocusGroupEvent, bool]]:
+        """Partia zdarzeń (element: pola zdarzenia, czy to krok postępu) i jeden raport postępu zadania."""
+        results = self.fg.append_events([item for item, _ in batch])
+        steps = [item["payload"].get("persona_name") for item, step in batch if step]
+        if steps:
+            self.done += len(steps)
+            jobs.report_progress(self.job, done=self.done, message=steps[-1], throttle=PROGRESS_THROTTLE_SECONDS)
+        return results
 
     @property
     def by_id(self) -> dict[str, Persona]:
         return {str(p.id): p for p in self.people}
-
-
-class EventWriter:
-    """Zapis zdarzeń przebiegu partiami: co przyjdzie, gdy poprzednia partia się zapisuje, idzie następną — jedno
-    przejście do wątku ORM (wstawienie i postęp zadania) na partię, np. fala równoległych odpowiedzi wywiadów.
-    """
-
-    def __init__(self, room: Room) -> None:
-        self.room = room
-        self.queue: list[tuple[dict[str, Any], bool, asyncio.Future[tuple[FocusGroupEvent, bool]]]] = []
-        self.flushing: asyncio.Task[None] | None = None
-
-    async def write(self, item: dict[str, Any], *, step: bool) -> tuple[FocusGroupEvent, bool]:
-        """Zdarzenie i czy powstało teraz (False: klucz już był)."""
-        future = asyncio.get_running_loop().create_future()
-        self.queue.append((item, step, future))
-        if self.flushing is None:
-            self.flushing = asyncio.create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        try:
-            while self.queue:
-                batch, self.queue = self.queue, []
-                try:
-                    results = await sync_to_async(self._store)([item for item, _, _ in batch], [s for _, s, _ in batch])
-                except Exception as exc:  # noqa: BLE001 - błąd zapisu (albo JobCancelled) trafia do każdego czekającego
-                    for _, _, future in batch:
-                        future.set_exception(exc)
-                    continue
-                for (_, _, future), result in zip(batch, results, strict=True):
-                    future.set_result(result)
-        finally:
-            self.flushing = None
-
-    def _store(self, items: list[dict[str, Any]], steps: list[bool]) -> list[tuple[FocusGroupEvent, bool]]:
-        room = self.room
-        results = room.fg.append_events(items)
-        if any(steps):
-            room.done += sum(steps)
-            names = [item["payload"].get("persona_name") for item, step in zip(items, steps, strict=True) if step]
-            jobs.report_progress(room.job, done=room.done, message=names[-1], throttle=PROGRESS_THROTTLE_SECONDS)
-        return results
 
 
 class Halt(Exception):
@@ -433,7 +400,7 @@ async def _append(
 ) -> FocusGroupEvent | None:
     """Zapisuje zdarzenie (jeśli klucza jeszcze nie ma) i publikuje je na żywo; `step`: wypowiedź liczona do postępu.
 
-    Zapis idzie partią z innymi czekającymi (`EventWriter`); publikacja — z pętli zdarzeń wprost do warstwy kanałów.
+    Zapis idzie partią z innymi czekającymi (`GroupWriter`); publikacja — z pętli zdarzeń wprost do warstwy kanałów.
     """
     if key in room.keys:
         return None
@@ -444,7 +411,7 @@ async def _append(
         "persona_id": persona.id if persona else None,
         "question_index": question_index,
     }
-    event, created = await room.writer.write(item, step=step)
+    event, created = await room.writer.write((item, step))
     room.keys.add(key)
     if created:
         if kind in SPOKEN:
