@@ -65,6 +65,8 @@ class LLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # połączenia keep-alive jak u prawdziwego serwera
+            # Nagłówki i treść idą osobnymi zapisami: bez TCP_NODELAY treść czekałaby na opóźnione ACK klienta.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 started = time.monotonic()
