@@ -18,6 +18,7 @@ import logging
 import math
 import random
 import re
+import ssl
 import threading
 import time
 import weakref
@@ -166,11 +167,27 @@ def _build(target: Target, *, http_async_client: Any = None) -> BaseChatModel:
             max_tokens=cfg.max_tokens,
             timeout=cfg.timeout,
             max_retries=0,
-            http_async_client=http_async_client or openai.DefaultAsyncHttpxClient(),
+            http_client=_openai_sync_client(),
+            http_async_client=http_async_client or openai.DefaultAsyncHttpxClient(verify=_ssl_context()),
         )
     if target.provider == "offline":
         return OfflineChatModel(role=cfg.name)
     return ScriptedChatModel(role=cfg.name)
+
+
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """Kontekst TLS raz na proces: wczytanie certyfikatów CA to dziesiątki ms CPU przy każdym nowym kliencie HTTP."""
+    return ssl.create_default_context()
+
+
+@cache
+def _openai_sync_client() -> Any:
+    """Jeden synchroniczny klient HTTP na proces dla modeli openai (niezwiązany z pętlą; langchain-openai budowałby
+    osobny dla każdego timeoutu roli)."""
+    import openai
+
+    return openai.DefaultHttpxClient(verify=_ssl_context())
 
 
 def _structured(model: BaseChatModel, target: Target, schema: type[BaseModel]) -> Runnable:
@@ -244,7 +261,7 @@ def _model_for_loop(target: Target) -> BaseChatModel:
         if target.provider == "openai" and shared is None:
             import openai
 
-            shared = openai.DefaultAsyncHttpxClient()
+            shared = openai.DefaultAsyncHttpxClient(verify=_ssl_context())
         models[key] = _build(target, http_async_client=shared if target.provider == "openai" else None)
     return models[key]
 
