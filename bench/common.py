@@ -68,3 +68,69 @@ def flush_redis() -> None:
 
     for url in (settings.RQ_REDIS_URL, settings.CHANNELS_REDIS_URL, settings.CACHE_REDIS_URL):
         Redis.from_url(url).flushdb()
+
+
+class RemoteLLMServer:
+    """`bench.llm_server` w osobnym procesie (jego CPU nie konkuruje z mierzonym zadaniem o GIL); liczniki po HTTP."""
+
+    def __init__(self, latency_ms: int) -> None:
+        self.latency_ms = latency_ms
+
+    def __enter__(self) -> RemoteLLMServer:
+        import re
+        import subprocess
+
+        command = [sys.executable, "-m", "bench.llm_server", "--port", "0", "--latency-ms", str(self.latency_ms)]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        if match is None:
+            self.process.kill()
+            raise RuntimeError(f"llm_server did not start: {line!r}")
+        self.url = match.group(0)
+        return self
+
+    def _get(self, path: str) -> dict[str, int]:
+        from urllib.request import urlopen
+
+        with urlopen(f"{self.url}{path}", timeout=5) as response:  # noqa: S310 - własny serwer na pętli zwrotnej
+            return json.load(response)
+
+    def reset(self) -> None:
+        """Zeruje liczniki serwera."""
+        self._get("/reset")
+
+    def stats(self) -> dict[str, int]:
+        """Żądania od resetu i najwięcej żądań naraz."""
+        return self._get("/stats")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@contextmanager
+def http_provider(latency_ms: int) -> Iterator[RemoteLLMServer]:
+    """Dostawca `openai` przez HTTP na lokalnym serwerze (`bench.llm_server`) o stałym opóźnieniu; bez cache LLM."""
+    from django.test import override_settings
+
+    import config
+
+    features = config.load_features
+    config.load_features = lambda: features().model_copy(update={"llm_cache": False})  # type: ignore[method-assign]
+    try:
+        with (
+            RemoteLLMServer(latency_ms) as server,
+            override_settings(
+                SIGHT_LLM_PROVIDER="openai",
+                SIGHT_LLM_BASE_URL=f"{server.url}/v1",
+                SIGHT_LLM_MODEL="local-model",
+                SIGHT_LLM_API_KEY="bench",
+            ),
+        ):
+            from sight import llm
+
+            llm.preload_providers()  # jak worker przed rozwidleniem zadania (sight/worker.py)
+            yield server
+    finally:
+        config.load_features = features  # type: ignore[method-assign]

@@ -90,13 +90,28 @@ class EmbeddingsConfig(Strict):
     offline_dimensions: int = Field(default=256, ge=8, le=4096)
 
 
+class CallEstimate(Strict):
+    """Przybliżone tokeny jednego wywołania roli (kosztorys przed startem)."""
+
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+
+
 class ModelsConfig(Strict):
-    """Zawartość `models.yaml`: role → dostawca, model, parametry; cennik modeli."""
+    """Zawartość `models.yaml`: role → dostawca, model, parametry; cennik modeli; szacunek tokenów wywołania."""
 
     defaults: RoleConfig
     roles: dict[str, RoleConfig]
     prices: dict[str, Price] = {}
+    estimates: dict[str, CallEstimate] = {}
     embeddings: EmbeddingsConfig = EmbeddingsConfig()
+
+    @model_validator(mode="after")
+    def _estimates_for_known_roles(self) -> ModelsConfig:
+        unknown = sorted(set(self.estimates) - set(self.roles))
+        if unknown:
+            raise ValueError(f"estimates for unknown roles: {', '.join(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _defaults_complete(self) -> ModelsConfig:
@@ -118,6 +133,12 @@ class ModelsConfig(Strict):
             **{k: v for k, v in self.roles[name].model_dump().items() if v is not None},
         }
         return ResolvedRole(name=name, **merged)
+
+    def estimate(self, role: str) -> CallEstimate:
+        """Szacunek tokenów wywołania roli; rola bez szacunku to KeyError."""
+        if role not in self.estimates:
+            raise KeyError(f"no token estimate for LLM role {role!r} in models.yaml")
+        return self.estimates[role]
 
     def price(self, model: str) -> Price:
         """Cena modelu; nieznany model (np. lokalny) kosztuje 0."""
@@ -159,7 +180,11 @@ class FeaturesConfig(Strict):
 
 
 class Prompt(Strict):
-    """Szablon promptu (`$zmienna` jak w string.Template); zmienne muszą być zadeklarowane."""
+    """Szablon promptu (`$zmienna` jak w string.Template); zmienne muszą być zadeklarowane.
+
+    `instructions`: nazwane krótkie polecenia wstawiane do promptu jako zmienna (np. instrukcja moderatora na turę), z
+    własnymi zmiennymi `$nazwa`.
+    """
 
     id: str
     version: int = Field(ge=1)
@@ -167,6 +192,7 @@ class Prompt(Strict):
     variables: list[str] = []
     system: str
     user: str
+    instructions: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _variables_declared(self) -> Prompt:
@@ -187,6 +213,12 @@ class Prompt(Strict):
         if missing:
             raise KeyError(f"prompt {self.id} needs: {', '.join(missing)}")
         return string.Template(self.system).substitute(values), string.Template(self.user).substitute(values)
+
+    def instruction(self, name: str, /, **values: Any) -> str:
+        """Nazwane polecenie z podstawionymi wartościami; brak polecenia albo zmiennej to KeyError."""
+        if name not in self.instructions:
+            raise KeyError(f"prompt {self.id} has no instruction {name!r}")
+        return string.Template(self.instructions[name]).substitute(values)
 
 
 class Prompts:
@@ -328,6 +360,14 @@ def load_prompts() -> Prompts:
             raise ConfigError(
                 CONFIG_DIR / "prompts" / language, "", f"prompt sets differ between languages: {', '.join(diff)}"
             )
+        for name, prompt in prompts.items():
+            if set(prompt.instructions) != set(by_language["en"][name].instructions):
+                diff = sorted(set(prompt.instructions) ^ set(by_language["en"][name].instructions))
+                raise ConfigError(
+                    CONFIG_DIR / "prompts" / language / f"{name}.yaml",
+                    "instructions",
+                    f"instruction names differ between languages: {', '.join(diff)}",
+                )
     return Prompts(by_language)
 
 

@@ -34,6 +34,7 @@ class FocusGroupOut(Schema):
     control: str
     questions: list[dict[str, Any]]
     turns_per_question: int
+    interview_context: str
     participant_ids: list[uuid.UUID]
     job_id: uuid.UUID | None
     last_seq: int
@@ -117,7 +118,7 @@ def delete(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, None]:
 @router.get("/focus-groups/{focus_group_id}/estimate")
 def estimate(request: HttpRequest, focus_group_id: uuid.UUID) -> dict[str, Any]:
     """Szacunkowy koszt przebiegu (wywołania, tokeny, USD) i czy mieści się w budżecie projektu."""
-    return summary.estimate_cost(_fg(request, focus_group_id))
+    return discussion.estimate_cost(_fg(request, focus_group_id))
 
 
 @router.post("/focus-groups/{focus_group_id}/run", response={202: JobAccepted, 409: ErrorOut})

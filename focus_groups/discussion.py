@@ -11,19 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field
 
+import config
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from focus_groups.turns import PastTurn, Speaker, is_forced_floor, next_speaker
 from personas.models import Persona
 from sight import jobs, live, llm
+from sight.batches import GroupWriter
 from sight.errors import Conflict
 from sight.models import Job, User
 
@@ -31,7 +34,12 @@ log = logging.getLogger(__name__)
 
 DIGEST_CHARS = 1500
 TRANSCRIPT_TURNS = 12
+# Równoległe odpowiedzi wywiadów: postęp i sterowanie badacza najwyżej co tyle sekund (ostatni postęp zawsze trafia do
+# bazy), zamiast zapisu i zapytania przy każdej odpowiedzi.
+PROGRESS_THROTTLE_SECONDS = 0.25
+CONTROL_CHECK_SECONDS = 0.25
 Kind = FocusGroupEvent.Kind
+SPOKEN = (Kind.MODERATOR, Kind.TURN)
 
 
 class ModeratorLine(BaseModel):
@@ -110,6 +118,43 @@ def planned_steps(fg: FocusGroup) -> int:
     return len(fg.questions) * per_question
 
 
+def planned_calls(fg: FocusGroup) -> dict[str, int]:
+    """Wywołania modelu per rola, jakie wykona przebieg (jak silnik poniżej: dyskusja — otwarcie i ~2 zaproszenia albo
+    sondy moderatora na pytanie, tury, stanowiska przed i po; wywiady — odpowiedź każdej persony na każde pytanie).
+    """
+    people, questions = fg.participant_links.count(), len(fg.questions)
+    if fg.mode == FocusGroup.Mode.INTERVIEWS:
+        return {"focus_group_turn": questions * people}
+    return {
+        "moderator": questions * (1 + 2),
+        "focus_group_turn": questions * fg.turns_per_question,
+        "stance": questions * people * 2,
+    }
+
+
+def estimate_cost(fg: FocusGroup) -> dict[str, Any]:
+    """Szacunek przed startem: liczba wywołań i tokenów per rola (szacunek z `models.yaml`) oraz koszt wg cennika."""
+    models = config.load_models()
+    total_cost, total_tokens, roles = 0.0, 0, []
+    calls = planned_calls(fg)
+    for role, n in calls.items():
+        guess, model = models.estimate(role), llm.resolve(role).model
+        tokens = (guess.input_tokens + guess.output_tokens) * n
+        cost = float(llm.cost_usd(model, guess.input_tokens * n, guess.output_tokens * n))
+        roles.append({"role": role, "calls": n, "model": model, "tokens": tokens, "cost_usd": round(cost, 4)})
+        total_cost += cost
+        total_tokens += tokens
+    budget_left = fg.project.budget_left()
+    return {
+        "calls": sum(calls.values()),
+        "tokens": total_tokens,
+        "cost_usd": round(total_cost, 4),
+        "roles": roles,
+        "budget_left": budget_left,
+        "fits_budget": budget_left is None or budget_left >= total_tokens,
+    }
+
+
 def request_control(fg: FocusGroup, control: str) -> FocusGroup:
     """Pauza albo stop: worker zatrzyma się przed następną turą (grupa w kolejce zatrzymuje się od razu)."""
     with transaction.atomic():
@@ -165,6 +210,23 @@ class Room:
     keys: set[str] = field(default_factory=set)
     digests: list[str] = field(default_factory=list)
     done: int = 0
+    control_checked_at: float = 0.0
+    # Kwestie moderatora i tury per pytanie (tylko ten worker je dopisuje): transkrypcja, historia i streszczenie bez
+    # zapytań do bazy przy każdej turze.
+    spoken: dict[int, list[FocusGroupEvent]] = field(default_factory=dict)
+    writer: GroupWriter[tuple[dict[str, Any], bool], tuple[FocusGroupEvent, bool]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = GroupWriter(self._store)
+
+    def _store(self, batch: list[tuple[dict[str, Any], bool]]) -> list[tuple[FocusGroupEvent, bool]]:
+        """Partia zdarzeń (element: pola zdarzenia, czy to krok postępu) i jeden raport postępu zadania."""
+        results = self.fg.append_events([item for item, _ in batch])
+        steps = [item["payload"].get("persona_name") for item, step in batch if step]
+        if steps:
+            self.done += len(steps)
+            jobs.report_progress(self.job, done=self.done, message=steps[-1], throttle=PROGRESS_THROTTLE_SECONDS)
+        return results
 
     @property
     def by_id(self) -> dict[str, Persona]:
@@ -186,18 +248,14 @@ def run_focus_group(job: Job) -> dict[str, Any]:
     room = Room(fg=fg, job=job, people=people, keys=set(fg.events.values_list("key", flat=True)))
     room.done = fg.events.filter(kind__in=(Kind.TURN, Kind.ANSWER)).count()
     room.digests = [e.payload.get("digest", "") for e in fg.events.filter(kind=Kind.QUESTION_CLOSED).order_by("seq")]
+    for event in fg.events.filter(kind__in=SPOKEN).order_by("seq"):
+        room.spoken.setdefault(event.question_index, []).append(event)
     fg.control = FocusGroup.Control.NONE
     fg.save(update_fields=["control", "updated_at"])
     fg.set_status(FocusGroup.Status.RUNNING)
     _publish_status(fg)
     try:
-        for qi, question in enumerate(fg.questions):
-            if f"q{qi}:close" in room.keys:
-                continue
-            if fg.mode == FocusGroup.Mode.INTERVIEWS:
-                async_to_sync(_interview_question)(room, qi, question)
-            else:
-                async_to_sync(_discuss_question)(room, qi, question)
+        llm.run_in_loop(_run_questions, room)
     except Halt as halt:
         fg.set_status(halt.status)
         _publish_status(fg)
@@ -220,6 +278,16 @@ def run_focus_group(job: Job) -> dict[str, Any]:
     return {"focus_group_id": str(fg.id), "status": fg.status, "events": fg.last_seq}
 
 
+async def _run_questions(room: Room) -> None:
+    """Wszystkie pytania w jednej pętli zdarzeń na zadanie: klienci HTTP dostawcy i limity ról żyją tyle co ona."""
+    if room.fg.mode == FocusGroup.Mode.INTERVIEWS:
+        await _interviews(room)
+        return
+    for qi, question in enumerate(room.fg.questions):
+        if f"q{qi}:close" not in room.keys:
+            await _discuss_question(room, qi, question)
+
+
 async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> None:
     """Jedno pytanie dyskusji: otwarcie, stanowiska przed, tury z licytacją głosu, sondy, wtrącenia, stanowiska po."""
     fg = room.fg
@@ -230,15 +298,12 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
         {"text": question["text"], "probes": question.get("probes", [])},
         question_index=qi,
     )
-    await _moderate(
-        room, qi, question["text"], f"q{qi}:open", "Open this question for the group in one or two sentences."
-    )
+    await _moderate(room, qi, question["text"], f"q{qi}:open", _instruction(room, "open"))
     await _stances(room, qi, question["text"], "before")
     speakers = [Speaker(id=str(p.id), name=p.full_name, extraversion=p.extraversion) for p in room.people]
     probes = list(question.get("probes", []))
     turns = fg.turns_per_question
     for t in range(turns):
-        await _check_control(room)
         await _pending_interjections(room, qi, question["text"])
         for k, probe in enumerate(probes):
             if t == (k + 1) * turns // (len(probes) + 1) and t > 0:
@@ -247,12 +312,12 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
                     qi,
                     question["text"],
                     f"q{qi}:probe:{k}",
-                    f"Ask this follow-up probe naturally, in your own words: {probe}",
+                    _instruction(room, "probe", probe=probe),
                 )
         key = f"q{qi}:turn:{t}"
         if key in room.keys:
             continue
-        history = await _history(room, qi)
+        history = _history(room, qi)
         speaker = next_speaker(speakers, history, turns_left=turns - t, seed=f"{fg.id}:{qi}")
         if is_forced_floor(speaker, speakers, history, turns_left=turns - t, seed=f"{fg.id}:{qi}"):
             await _moderate(
@@ -260,70 +325,77 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
                 qi,
                 question["text"],
                 f"q{qi}:invite:{t}",
-                f"Invite {speaker.name}, who has not spoken yet, to share their view.",
+                _instruction(room, "invite", name=speaker.name),
             )
         await _turn(room, qi, question["text"], room.by_id[speaker.id], key, history)
     await _stances(room, qi, question["text"], "after")
     await _close_question(room, qi)
 
 
-async def _interview_question(room: Room, qi: int, question: dict[str, Any]) -> None:
-    """Jedno pytanie w trybie wywiadów: każda persona odpowiada niezależnie (równolegle, limit roli)."""
-    await _append(
-        room,
-        Kind.QUESTION,
-        f"q{qi}:question",
-        {"text": question["text"], "probes": question.get("probes", [])},
-        question_index=qi,
-    )
-    await _check_control(room)
-    asked = [question["text"], *question.get("probes", [])]
-    prompt_q = "\n".join(asked)
-
-    async def answer(persona: Persona) -> None:
-        key = f"q{qi}:answer:{persona.id}"
-        if key in room.keys:
-            return
-        variables = {
-            "persona_profile": profile_text(persona),
-            "question": prompt_q,
-            "transcript": "-",
-            "summary_so_far": "-",
-            "addressed_by": "-",
-        }
-        try:
-            out = await llm.agenerate(
-                "focus_group_turn",
-                prompt="focus_group_turn",
-                language=room.fg.project.language,
-                variables=variables,
-                schema=AnswerOut,
-                project=room.fg.project,
-                job=room.job,
-            )
-        except llm.LLMOutputError as exc:
-            await _append(
-                room,
-                Kind.ERROR,
-                key,
-                {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
-                persona=persona,
-                question_index=qi,
-            )
-            return
-        await _append(
+async def _interviews(room: Room) -> None:
+    """Wywiady: każda persona odpowiada na każde pytanie osobno. Niezależne odpowiedzi idą wszystkie naraz (limit roli),
+    a odpowiedzi widzące wcześniejsze odpowiedzi persony — po kolei dla każdej persony (persony równolegle).
+    """
+    pending = [(qi, q) for qi, q in enumerate(room.fg.questions) if f"q{qi}:close" not in room.keys]
+    # Zdarzenia pytań (i zamknięcia na końcu) naraz: jedna partia zapisu zamiast przejścia do wątku ORM na każde.
+    await _all(
+        _append(
             room,
-            Kind.ANSWER,
-            key,
-            {"text": out.text, "persona_name": persona.full_name},
-            persona=persona,
+            Kind.QUESTION,
+            f"q{qi}:question",
+            {"text": q["text"], "probes": q.get("probes", [])},
             question_index=qi,
         )
-        room.done += 1
-        await sync_to_async(jobs.report_progress)(room.job, done=room.done, message=persona.full_name)
+        for qi, q in pending
+    )
+    await _check_control(room)
+    if room.fg.interview_context == FocusGroup.InterviewContext.EARLIER_ANSWERS:
+        earlier = await sync_to_async(_earlier_answers)(room)
+        await _all(_interview_in_order(room, persona, pending, earlier) for persona in room.people)
+    else:
+        await _all(_answer(room, qi, question, persona, "-") for qi, question in pending for persona in room.people)
+    await _all(_close_question(room, qi) for qi, _question in pending)
 
-    await _all(answer(persona) for persona in room.people)
-    await _close_question(room, qi)
+
+def _earlier_answers(room: Room) -> dict[tuple[str, int], str]:
+    """Zapisane już odpowiedzi (persona, pytanie) → tekst; po wznowieniu kolejne odpowiedzi wciąż je widzą."""
+    answers = room.fg.events.filter(kind=Kind.ANSWER).values_list("persona_id", "question_index", "payload")
+    return {(str(pid), qi): payload.get("text", "") for pid, qi, payload in answers}
+
+
+async def _interview_in_order(
+    room: Room, persona: Persona, pending: list[tuple[int, dict[str, Any]]], earlier: dict[tuple[str, int], str]
+) -> None:
+    for qi, question in pending:
+        seen = [
+            f"Q{i + 1}: {q['text']}\nA: {earlier[(str(persona.id), i)]}"
+            for i, q in enumerate(room.fg.questions[:qi])
+            if (str(persona.id), i) in earlier
+        ]
+        text = await _answer(room, qi, question, persona, "\n".join(seen) or "-")
+        if text is not None:
+            earlier[(str(persona.id), qi)] = text
+
+
+async def _answer(room: Room, qi: int, question: dict[str, Any], persona: Persona, transcript: str) -> str | None:
+    """Odpowiedź persony na pytanie (z sondami) w wywiadzie; tekst albo None, gdy już była lub zapisano błąd."""
+    key = f"q{qi}:answer:{persona.id}"
+    if key in room.keys:
+        return None
+    await _check_control(room, throttle=CONTROL_CHECK_SECONDS)
+    variables = {
+        "persona_profile": profile_text(persona),
+        "question": "\n".join([question["text"], *question.get("probes", [])]),
+        "transcript": transcript,
+        "summary_so_far": "-",
+        "addressed_by": "-",
+    }
+    out = await _generate_or_error(room, "focus_group_turn", AnswerOut, variables, key, qi=qi, persona=persona)
+    if out is None:
+        return None
+    payload = {"text": out.text, "persona_name": persona.full_name}
+    await _append(room, Kind.ANSWER, key, payload, persona=persona, question_index=qi, step=True)
+    return out.text
 
 
 # --- kroki -----------------------------------------------------------------------------------------------------------
@@ -337,17 +409,33 @@ async def _append(
     *,
     persona: Persona | None = None,
     question_index: int | None = None,
+    step: bool = False,
 ) -> FocusGroupEvent | None:
-    """Zapisuje zdarzenie (jeśli klucza jeszcze nie ma) i publikuje je na żywo."""
+    """Zapisuje zdarzenie (jeśli klucza jeszcze nie ma) i publikuje je na żywo; `step`: wypowiedź liczona do postępu.
+
+    Zapis idzie partią z innymi czekającymi (`GroupWriter`); publikacja — z pętli zdarzeń wprost do warstwy kanałów.
+    """
     if key in room.keys:
         return None
-    event, created = await sync_to_async(room.fg.append_event)(
-        kind, key=key, payload=payload, persona_id=persona.id if persona else None, question_index=question_index
-    )
+    item = {
+        "kind": kind,
+        "key": key,
+        "payload": payload,
+        "persona_id": persona.id if persona else None,
+        "question_index": question_index,
+    }
+    event, created = await room.writer.write((item, step))
     room.keys.add(key)
     if created:
-        await sync_to_async(publish_event)(room.fg, event)
+        if kind in SPOKEN:
+            room.spoken.setdefault(question_index, []).append(event)
+        await live.apublish(room.fg.group_name, event_message(event))
     return event
+
+
+def _instruction(room: Room, name: str, /, **values: str) -> str:
+    """Polecenie moderatora na turę z `config/prompts/<język>/moderator.yaml` (w języku projektu)."""
+    return config.load_prompts().get("moderator", room.fg.project.language).instruction(name, **values)
 
 
 async def _moderate(
@@ -355,7 +443,7 @@ async def _moderate(
 ) -> None:
     if key in room.keys:
         return
-    transcript = await _transcript(room, qi)
+    transcript = _transcript(room, qi)
     variables = {
         "project_name": room.fg.project.name,
         "question": question,
@@ -363,59 +451,24 @@ async def _moderate(
         "summary_so_far": _summary_so_far(room),
         "instruction": instruction,
     }
-    try:
-        out = await llm.agenerate(
-            "moderator",
-            prompt="moderator",
-            language=room.fg.project.language,
-            variables=variables,
-            schema=ModeratorLine,
-            project=room.fg.project,
-            job=room.job,
-        )
-    except llm.LLMOutputError as exc:
-        await _append(
-            room,
-            Kind.ERROR,
-            key,
-            {"error": f"{type(exc).__name__}: {exc}"[:1000], "speaker": "moderator"},
-            question_index=qi,
-        )
+    out = await _generate_or_error(room, "moderator", ModeratorLine, variables, key, qi=qi)
+    if out is None:
         return
     await _append(room, Kind.MODERATOR, key, {"text": out.text, **(extra or {})}, question_index=qi)
 
 
 async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, history: list[PastTurn]) -> None:
     """Wypowiedź uczestnika z profilem, pytaniem, transkrypcją pytania i streszczeniem poprzednich pytań."""
-    addressed_by = (
-        await _addressed_by(room, qi, persona) if history and history[-1].addressed_id == str(persona.id) else "-"
-    )
+    addressed_by = _addressed_by(room, qi) if history and history[-1].addressed_id == str(persona.id) else "-"
     variables = {
         "persona_profile": profile_text(persona),
         "question": question,
-        "transcript": await _transcript(room, qi) or "-",
+        "transcript": _transcript(room, qi) or "-",
         "summary_so_far": _summary_so_far(room),
         "addressed_by": addressed_by,
     }
-    try:
-        out = await llm.agenerate(
-            "focus_group_turn",
-            prompt="focus_group_turn",
-            language=room.fg.project.language,
-            variables=variables,
-            schema=TurnOut,
-            project=room.fg.project,
-            job=room.job,
-        )
-    except llm.LLMOutputError as exc:
-        await _append(
-            room,
-            Kind.ERROR,
-            key,
-            {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
-            persona=persona,
-            question_index=qi,
-        )
+    out = await _generate_or_error(room, "focus_group_turn", TurnOut, variables, key, qi=qi, persona=persona)
+    if out is None:
         return
     names = {p.full_name.lower(): str(p.id) for p in room.people if p.id != persona.id}
     addressed_id = _match_name(out.addressed_to, names)
@@ -428,9 +481,7 @@ async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, 
         "disagrees_with": [i for i in (_match_name(n, names) for n in out.disagrees_with) if i],
         "turn": int(key.rsplit(":", 1)[1]),
     }
-    await _append(room, Kind.TURN, key, payload, persona=persona, question_index=qi)
-    room.done += 1
-    await sync_to_async(jobs.report_progress)(room.job, done=room.done, message=persona.full_name)
+    await _append(room, Kind.TURN, key, payload, persona=persona, question_index=qi, step=True)
 
 
 def _match_name(name: str | None, names: dict[str, str]) -> str | None:
@@ -446,32 +497,15 @@ def _match_name(name: str | None, names: dict[str, str]) -> str | None:
 
 async def _stances(room: Room, qi: int, question: str, when: str) -> None:
     """Prywatne stanowiska wszystkich uczestników (równolegle), przed albo po pytaniu."""
-    transcript = await _transcript(room, qi) if when == "after" else "-"
+    transcript = _transcript(room, qi) if when == "after" else "-"
 
     async def one(persona: Persona) -> None:
         key = f"q{qi}:stance:{when}:{persona.id}"
         if key in room.keys:
             return
         variables = {"persona_profile": profile_text(persona), "question": question, "transcript": transcript or "-"}
-        try:
-            out = await llm.agenerate(
-                "stance",
-                prompt="stance",
-                language=room.fg.project.language,
-                variables=variables,
-                schema=StanceOut,
-                project=room.fg.project,
-                job=room.job,
-            )
-        except llm.LLMOutputError as exc:
-            await _append(
-                room,
-                Kind.ERROR,
-                key,
-                {"error": f"{type(exc).__name__}: {exc}"[:1000], "persona_name": persona.full_name},
-                persona=persona,
-                question_index=qi,
-            )
+        out = await _generate_or_error(room, "stance", StanceOut, variables, key, qi=qi, persona=persona)
+        if out is None:
             return
         await _append(
             room,
@@ -485,6 +519,36 @@ async def _stances(room: Room, qi: int, question: str, when: str) -> None:
     await _all(one(persona) for persona in room.people)
 
 
+async def _generate_or_error[M: BaseModel](
+    room: Room,
+    role: str,
+    schema: type[M],
+    variables: dict[str, Any],
+    key: str,
+    *,
+    qi: int,
+    persona: Persona | None = None,
+) -> M | None:
+    """Wywołanie roli z jej promptem; odpowiedź, która po ponownych pytaniach nie pasuje do schematu, zostaje zapisana
+    jako zdarzenie `error` pod kluczem kroku (None). Błąd dostawcy przechodzi dalej i kończy przebieg.
+    """
+    try:
+        return await llm.agenerate(
+            role,
+            prompt=role,
+            language=room.fg.project.language,
+            variables=variables,
+            schema=schema,
+            project=room.fg.project,
+            job=room.job,
+        )
+    except llm.LLMOutputError as exc:
+        who = {"persona_name": persona.full_name} if persona is not None else {"speaker": "moderator"}
+        error = {"error": f"{type(exc).__name__}: {exc}"[:1000], **who}
+        await _append(room, Kind.ERROR, key, error, persona=persona, question_index=qi)
+        return None
+
+
 async def _all(coros: Any) -> None:
     """Uruchamia kroki równolegle (limit roli w `llm.agenerate`), czeka na wszystkie, potem zgłasza pierwszy błąd."""
     results = await asyncio.gather(*coros, return_exceptions=True)
@@ -494,33 +558,45 @@ async def _all(coros: Any) -> None:
 
 
 async def _pending_interjections(room: Room, qi: int, question: str) -> None:
-    """Wtrącenia badacza, których moderator jeszcze nie zadał, stają się następną kwestią moderatora."""
-    pending = await sync_to_async(
-        lambda: [
-            e
-            for e in room.fg.events.filter(kind=Kind.INTERJECTION).order_by("seq")
-            if f"interject:{e.seq}" not in room.keys
-        ]
-    )()
+    """Sterowanie badacza przed turą: pauza albo stop (Halt) i wtrącenia, których moderator jeszcze nie zadał — stają
+    się jego następną kwestią. Jedno przejście do wątku ORM na turę.
+    """
+
+    def poll() -> tuple[str, list[FocusGroupEvent]]:
+        control = FocusGroup.objects.values_list("control", flat=True).get(pk=room.fg.pk)
+        events = room.fg.events.filter(kind=Kind.INTERJECTION).order_by("seq")
+        return control, [e for e in events if f"interject:{e.seq}" not in room.keys]
+
+    control, pending = await sync_to_async(poll)()
+    room.control_checked_at = time.monotonic()
+    _halt_on(control)
     for event in pending:
         await _moderate(
             room,
             qi,
             question,
             f"interject:{event.seq}",
-            f"The researcher asks the group this (pose it as the next question, in your own words): {event.text}",
+            _instruction(room, "interjection", text=event.text),
             extra={"interjection_seq": event.seq},
         )
 
 
 async def _close_question(room: Room, qi: int) -> None:
-    digest = await _digest(room, qi)
+    digest = _digest(room, qi)
     await _append(room, Kind.QUESTION_CLOSED, f"q{qi}:close", {"digest": digest}, question_index=qi)
     room.digests.append(digest)
 
 
-async def _check_control(room: Room) -> None:
-    control = await sync_to_async(lambda: FocusGroup.objects.values_list("control", flat=True).get(pk=room.fg.pk))()
+async def _check_control(room: Room, *, throttle: float = 0.0) -> None:
+    """Pauza albo stop od badacza przerywa przebieg (Halt); `throttle`: nie pytamy bazy częściej niż co tyle sekund."""
+    now = time.monotonic()
+    if throttle and now - room.control_checked_at < throttle:
+        return
+    room.control_checked_at = now
+    _halt_on(await sync_to_async(lambda: FocusGroup.objects.values_list("control", flat=True).get(pk=room.fg.pk))())
+
+
+def _halt_on(control: str) -> None:
     if control == FocusGroup.Control.PAUSE:
         raise Halt(FocusGroup.Status.PAUSED)
     if control == FocusGroup.Control.STOP:
@@ -550,32 +626,19 @@ def profile_text(persona: Persona) -> str:
     )
 
 
-async def _question_events(room: Room, qi: int) -> list[FocusGroupEvent]:
-    return await sync_to_async(
-        lambda: list(room.fg.events.filter(question_index=qi, kind__in=(Kind.MODERATOR, Kind.TURN)).order_by("seq"))
-    )()
-
-
-async def _transcript(room: Room, qi: int) -> str:
+def _transcript(room: Room, qi: int) -> str:
     """Ostatnie wypowiedzi bieżącego pytania (koszt nie rośnie z kwadratem całej dyskusji)."""
-    events = (await _question_events(room, qi))[-TRANSCRIPT_TURNS:]
+    events = room.spoken.get(qi, [])[-TRANSCRIPT_TURNS:]
     return "\n".join(f"[{e.seq}] {e.payload.get('persona_name') or 'Moderator'}: {e.text}" for e in events)
 
 
-async def _history(room: Room, qi: int) -> list[PastTurn]:
-    events = await sync_to_async(
-        lambda: list(
-            room.fg.events.filter(question_index=qi, kind=Kind.TURN)
-            .order_by("seq")
-            .values_list("persona_id", "payload")
-        )
-    )()
-    return [PastTurn(str(pid), payload.get("addressed_to_id")) for pid, payload in events]
+def _history(room: Room, qi: int) -> list[PastTurn]:
+    turns = (e for e in room.spoken.get(qi, []) if e.kind == Kind.TURN)
+    return [PastTurn(str(e.persona_id), e.payload.get("addressed_to_id")) for e in turns]
 
 
-async def _addressed_by(room: Room, qi: int, persona: Persona) -> str:
-    events = await _question_events(room, qi)
-    last = next((e for e in reversed(events) if e.kind == Kind.TURN), None)
+def _addressed_by(room: Room, qi: int) -> str:
+    last = next((e for e in reversed(room.spoken.get(qi, [])) if e.kind == Kind.TURN), None)
     return f"{last.payload.get('persona_name')}: {last.text}" if last else "-"
 
 
@@ -585,9 +648,9 @@ def _summary_so_far(room: Room) -> str:
     return text[-DIGEST_CHARS:] or "-"
 
 
-async def _digest(room: Room, qi: int) -> str:
+def _digest(room: Room, qi: int) -> str:
     """Ekstrakcyjne streszczenie pytania: pierwsze zdanie każdej wypowiedzi, przycięte."""
-    events = [e for e in await _question_events(room, qi) if e.kind == Kind.TURN]
+    events = [e for e in room.spoken.get(qi, []) if e.kind == Kind.TURN]
     parts = [f"{e.payload.get('persona_name')}: {_first_sentence(e.text)}" for e in events]
     return " | ".join(parts)[: DIGEST_CHARS // 2]
 
@@ -599,26 +662,15 @@ def _first_sentence(text: str) -> str:
 # --- na żywo ---------------------------------------------------------------------------------------------------------
 
 
+def event_message(event: FocusGroupEvent) -> dict[str, Any]:
+    """Powiadomienie o zdarzeniu (po zapisie w PostgreSQL); fragment strony dla przeglądarki wybiera konsument."""
+    return {"type": "event", "event": event.as_dict()}
+
+
 def publish_event(fg: FocusGroup, event: FocusGroupEvent) -> None:
-    """Powiadamia widzów: JSON dla API, fragment `#event` strony dla przeglądarki (po zapisie w PostgreSQL)."""
-    data = event.as_dict()
-    live.publish(
-        fg.group_name,
-        {
-            "type": "event",
-            "event": data,
-            "fragments": [{"template": "focus_groups/detail.html#event_live", "context": {"e": data}}],
-        },
-    )
+    """Powiadamia widzów grupy o zdarzeniu (kod synchroniczny)."""
+    live.publish(fg.group_name, event_message(event))
 
 
 def _publish_status(fg: FocusGroup) -> None:
-    state = fg.live_state()
-    live.publish(
-        fg.group_name,
-        {
-            "type": "status",
-            "focus_group": state,
-            "fragments": [{"template": "focus_groups/detail.html#status_live", "context": {"state": state}}],
-        },
-    )
+    live.publish(fg.group_name, {"type": "status", "focus_group": fg.live_state()})

@@ -36,6 +36,7 @@ DOMAIN_FIELDS = {
     "questions": "guide",
     "turns_per_question": "turns_per_question",
     "mode": "mode",
+    "interview_context": "interview_context",
 }
 PARTICIPANT_FIELDS = {"personas": "personas", "segment": "segment", "filters": "count"}
 STANCES = (("support", _("support")), ("neutral", _("neutral")), ("oppose", _("oppose")))
@@ -145,6 +146,17 @@ class FocusGroupForm(forms.Form):
         max_value=100,
         help_text=_("How many times participants speak on each question (discussion only)."),
     )
+    interview_context = forms.ChoiceField(
+        label=_("Interview answers"),
+        choices=[(value, capfirst(label)) for value, label in FocusGroup.InterviewContext.choices],
+        initial=FocusGroup.InterviewContext.INDEPENDENT,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Interviews only. Independent answers are all asked at once; answers that see the persona's earlier "
+            "ones are asked in order, question by question."
+        ),
+    )
     guide = forms.CharField(
         label=_("Questions and probes"),
         max_length=40000,
@@ -184,6 +196,7 @@ class FocusGroupForm(forms.Form):
                 description=instance.description,
                 mode=instance.mode,
                 turns_per_question=instance.turns_per_question,
+                interview_context=instance.interview_context,
                 guide=guide_text(instance.questions),
                 participants="personas",
                 personas=[link.persona_id for link in instance.participant_links.all()],
@@ -278,6 +291,7 @@ class FocusGroupForm(forms.Form):
             "mode": data["mode"],
             "questions": data["guide"],
             "turns_per_question": data["turns_per_question"],
+            "interview_context": data.get("interview_context") or FocusGroup.InterviewContext.INDEPENDENT,
             "participants": participants,
         }
         try:

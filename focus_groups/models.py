@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +44,10 @@ class FocusGroup(models.Model):
         FAILED = "failed", _("failed")
         BUDGET_EXCEEDED = "budget_exceeded", _("budget exceeded")
 
+    class InterviewContext(models.TextChoices):
+        INDEPENDENT = "independent", _("independent answers")
+        EARLIER_ANSWERS = "earlier_answers", _("each answer sees the persona's earlier answers")
+
     class Control(models.TextChoices):
         NONE = "", _("none")
         PAUSE = "pause", _("pause")
@@ -67,6 +71,13 @@ class FocusGroup(models.Model):
         _("discussion guide"), default=list, help_text=_("Ordered questions, each with optional follow-up probes.")
     )
     turns_per_question = models.PositiveSmallIntegerField(_("turns per question"), default=8)
+    interview_context = models.CharField(
+        _("interview answers"),
+        max_length=16,
+        choices=InterviewContext.choices,
+        default=InterviewContext.INDEPENDENT,
+        help_text=_("Interviews only: whether answers see the persona's earlier answers (then asked in order)."),
+    )
     participants = models.ManyToManyField(
         "personas.Persona", through="Participant", related_name="focus_groups", verbose_name=_("participants")
     )
@@ -158,26 +169,47 @@ class FocusGroup(models.Model):
         question_index: int | None = None,
     ) -> tuple[FocusGroupEvent, bool]:
         """Dopisuje zdarzenie z kolejnym `seq`; ten sam klucz idempotencji zwraca istniejące (bez duplikatu)."""
-        existing = self.events.filter(key=key).first()
-        if existing is not None:
-            return existing, False
+        item = {
+            "kind": kind,
+            "key": key,
+            "payload": payload,
+            "persona_id": persona_id,
+            "question_index": question_index,
+        }
+        return self.append_events([item])[0]
+
+    def append_events(self, items: list[dict[str, Any]]) -> list[tuple[FocusGroupEvent, bool]]:
+        """Dopisuje zdarzenia partią (pola jak w `append_event`), w kolejności: jedno UPDATE … RETURNING rezerwuje
+        kolejne numery i blokuje wiersz grupy, jedno INSERT zapisuje wszystkie. Gdy któryś klucz już jest, wycofanie
+        przywraca last_seq, a zdarzenia idą po jednym (istniejące wracają bez duplikatu).
+        """
         try:
             with transaction.atomic():
-                seq = FocusGroup.objects.select_for_update().values_list("last_seq", flat=True).get(pk=self.pk) + 1
-                event = FocusGroupEvent.objects.create(
-                    focus_group=self,
-                    seq=seq,
-                    kind=kind,
-                    key=key,
-                    payload=payload or {},
-                    persona_id=persona_id,
-                    question_index=question_index,
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE focus_groups_focusgroup SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq",
+                        [len(items), self.pk],
+                    )
+                    last = cursor.fetchone()[0]
+                first = last - len(items) + 1
+                events = FocusGroupEvent.objects.bulk_create(
+                    FocusGroupEvent(
+                        focus_group=self,
+                        seq=first + i,
+                        kind=item["kind"],
+                        key=item["key"],
+                        payload=item.get("payload") or {},
+                        persona_id=item.get("persona_id"),
+                        question_index=item.get("question_index"),
+                    )
+                    for i, item in enumerate(items)
                 )
-                FocusGroup.objects.filter(pk=self.pk).update(last_seq=seq)
         except IntegrityError:
-            return self.events.get(key=key), False
-        self.last_seq = seq
-        return event, True
+            if len(items) == 1:
+                return [(self.events.get(key=items[0]["key"]), False)]
+            return [self.append_events([item])[0] for item in items]
+        self.last_seq = last
+        return [(event, True) for event in events]
 
     def set_status(self, status: str, *, error: str = "") -> None:
         """Zmienia status (i czas startu/końca)."""

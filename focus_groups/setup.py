@@ -87,6 +87,7 @@ class FocusGroupIn(_Shorthands):
         min_length=1, max_length=100, description=GUIDE_DESCRIPTION, json_schema_extra=AT_MOST_QUESTIONS
     )
     turns_per_question: json_int(ge=1, le=100) | None = None
+    interview_context: FocusGroup.InterviewContext = FocusGroup.InterviewContext.INDEPENDENT
     participants: ParticipantsIn | PersonaIds = Field(description=PARTICIPANTS_DESCRIPTION)
 
 
@@ -100,6 +101,7 @@ class FocusGroupPatch(_Shorthands):
         None, min_length=1, max_length=100, description=GUIDE_DESCRIPTION, json_schema_extra=AT_MOST_QUESTIONS
     )
     turns_per_question: json_int(ge=1, le=100) | None = None
+    interview_context: FocusGroup.InterviewContext | None = None
     participants: ParticipantsIn | PersonaIds | None = Field(None, description=PARTICIPANTS_DESCRIPTION)
 
 
@@ -150,6 +152,7 @@ def create_focus_group(project: Project, data: FocusGroupIn) -> FocusGroup:
         mode=data.mode,
         questions=_questions(data.questions),
         turns_per_question=data.turns_per_question or config.load_features().focus_groups.default_turns_per_question,
+        interview_context=data.interview_context,
     )
     Participant.objects.bulk_create([Participant(focus_group=fg, persona=p, position=i) for i, p in enumerate(people)])
     return fg
@@ -170,6 +173,8 @@ def update_focus_group(fg: FocusGroup, data: FocusGroupPatch) -> FocusGroup:
         fg.mode = data.mode
     if data.turns_per_question is not None:
         fg.turns_per_question = data.turns_per_question
+    if data.interview_context is not None:
+        fg.interview_context = data.interview_context
     if data.questions is not None:
         fg.questions = _questions(data.questions)
     if data.participants is not None:

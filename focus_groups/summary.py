@@ -229,37 +229,6 @@ def summarise(job: Job) -> dict[str, Any]:
     return {"focus_group_id": str(fg.id)}
 
 
-def estimate_cost(fg: FocusGroup) -> dict[str, Any]:
-    """Szacunek przed startem: liczba wywołań i tokenów per rola oraz koszt wg cennika z models.yaml."""
-    people, questions = fg.participant_links.count(), len(fg.questions)
-    if fg.mode == FocusGroup.Mode.DISCUSSION:
-        calls = {
-            "moderator": questions * (1 + 2),
-            "focus_group_turn": questions * fg.turns_per_question,
-            "stance": questions * people * 2,
-        }
-    else:
-        calls = {"focus_group_turn": questions * people}
-    per_call = {"moderator": (1800, 150), "focus_group_turn": (2600, 250), "stance": (1500, 60)}
-    total_cost, total_tokens, roles = 0.0, 0, []
-    for role, n in calls.items():
-        tin, tout = per_call[role]
-        model = llm.resolve(role).model
-        cost = float(llm.cost_usd(model, tin * n, tout * n))
-        roles.append({"role": role, "calls": n, "model": model, "tokens": (tin + tout) * n, "cost_usd": round(cost, 4)})
-        total_cost += cost
-        total_tokens += (tin + tout) * n
-    budget_left = fg.project.budget_left()
-    return {
-        "calls": sum(calls.values()),
-        "tokens": total_tokens,
-        "cost_usd": round(total_cost, 4),
-        "roles": roles,
-        "budget_left": budget_left,
-        "fits_budget": budget_left is None or budget_left >= total_tokens,
-    }
-
-
 # --- eksporty ------------------------------------------------------------------------------------------------------
 
 

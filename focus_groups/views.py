@@ -97,7 +97,7 @@ def _detail_context(
     context["progress"] = {"done": spoken, "total": discussion.planned_steps(fg)}
     context["progress"]["percent"] = min(100, int(percent(spoken, context["progress"]["total"])))
     if fg.status == Status.PENDING:
-        context["estimate"] = summary.estimate_cost(fg)
+        context["estimate"] = discussion.estimate_cost(fg)
     if context["is_live"]:
         events = [e.as_dict() for e in fg.events.order_by("seq")]
         # `after` to numer ostatniego wyrenderowanego zdarzenia (nie `fg.last_seq`), więc nic nie wpadnie w lukę.

@@ -12,9 +12,10 @@ import json
 import logging
 import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -27,6 +28,7 @@ from personas.sampling import PlannedProfile, plan_for_project
 from personas.validation import validate_run
 from rag.retrieval import persona_context
 from sight import jobs, live, llm
+from sight.batches import GroupWriter
 from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
 from sight.text import ModelText
@@ -158,7 +160,7 @@ def run_generation(job: Job) -> dict[str, Any]:
         build_segments(run, job)
     missing = run.missing_indexes()
     if missing:
-        async_to_sync(_generate_missing)(run, job, missing)
+        llm.run_in_loop(_generate_missing, run, job, missing)
     return finish_run(run, job)
 
 
@@ -342,6 +344,11 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
     plan = {p["index"]: p for p in run.allocation}
     saved = await sync_to_async(run.personas.count)()
     progress = {"done": saved}
+    # Fala równoległych wywołań kończy się niemal naraz: persony zapisywane partiami (jedno INSERT i jeden raport
+    # postępu na partię zamiast przejścia do wątku ORM na każdą).
+    writer: GroupWriter[SavedProfile, dict[str, Any]] = GroupWriter(
+        lambda batch: _save_and_report(job, run, batch, progress)
+    )
 
     async def one(index: int) -> None:
         profile = plan[index]
@@ -371,9 +378,8 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
         except (llm.LLMOutputError, llm.LLMCallError, llm.BudgetExceeded) as exc:
             await sync_to_async(_record_failure)(run, index, f"{type(exc).__name__}: {exc}")
             return
-        await sync_to_async(_save_and_announce)(
-            job, run, profile, result, segment, bool(rag_context), _hash(variables), progress
-        )
+        card = await writer.write(SavedProfile(profile, result, segment, bool(rag_context), _hash(variables)))
+        await live.apublish(live.job_group(job.id), persona_message(card))
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -402,6 +408,33 @@ def _hash(variables: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(variables, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class SavedProfile:
+    """Profil z planu z odpowiedzią modelu, gotowy do zapisu jako persona."""
+
+    profile: PlannedProfile
+    result: PersonaProfile
+    segment: Segment | None
+    rag_used: bool
+    prompt_hash: str
+
+
+def save_personas(run: PersonaRun, items: list[SavedProfile]) -> list[Persona]:
+    """Zapisuje partię person jednym INSERT; gdy któraś już jest (ten sam przebieg i indeks) — po jednej, bez
+    duplikatów.
+    """
+    try:
+        with transaction.atomic():
+            return Persona.objects.bulk_create(
+                Persona(run=run, index=item.profile["index"], **_persona_values(run, item)) for item in items
+            )
+    except IntegrityError:
+        return [
+            save_persona(run, i.profile, i.result, segment=i.segment, rag_used=i.rag_used, prompt_hash=i.prompt_hash)
+            for i in items
+        ]
+
+
 def save_persona(
     run: PersonaRun,
     profile: PlannedProfile,
@@ -412,9 +445,19 @@ def save_persona(
     prompt_hash: str,
 ) -> Persona:
     """Zapisuje personę z planu i profilu modelu; ten sam (przebieg, indeks) drugi raz nie tworzy duplikatu."""
-    values = {
+    values = _persona_values(run, SavedProfile(profile, result, segment, rag_used, prompt_hash))
+    try:
+        with transaction.atomic():
+            return Persona.objects.create(run=run, index=profile["index"], **values)
+    except IntegrityError:
+        return Persona.objects.get(run=run, index=profile["index"])
+
+
+def _persona_values(run: PersonaRun, item: SavedProfile) -> dict[str, Any]:
+    profile, result = item.profile, item.result
+    return {
         "project": run.project,
-        "segment": segment,
+        "segment": item.segment,
         "age": profile.get("age"),
         "gender": profile["gender"],
         "education": profile["education"],
@@ -423,14 +466,9 @@ def save_persona(
         "demographics": profile["demographics"],
         **profile["traits"],
         **result.model_dump(),
-        "rag_context_used": rag_used,
-        "prompt_hash": prompt_hash,
+        "rag_context_used": item.rag_used,
+        "prompt_hash": item.prompt_hash,
     }
-    try:
-        with transaction.atomic():
-            return Persona.objects.create(run=run, index=profile["index"], **values)
-    except IntegrityError:
-        return Persona.objects.get(run=run, index=profile["index"])
 
 
 def _record_failure(run: PersonaRun, index: int, reason: str) -> None:
@@ -441,31 +479,25 @@ def _record_failure(run: PersonaRun, index: int, reason: str) -> None:
     run.failed = locked.failed
 
 
-def _save_and_announce(
-    job: Job,
-    run: PersonaRun,
-    profile: PlannedProfile,
-    result: PersonaProfile,
-    segment: Segment | None,
-    rag_used: bool,
-    prompt_hash: str,
-    progress: dict[str, int],
-) -> None:
-    """Zapis persony, karta na żywo (przeglądarka: fragment, API: JSON) i postęp zadania — jeden przeskok do wątku
-    ORM.
-    """
-    persona = save_persona(run, profile, result, segment=segment, rag_used=rag_used, prompt_hash=prompt_hash)
-    progress["done"] += 1
-    card = persona_card(persona)
-    live.publish(
-        live.job_group(job.id),
-        {
-            "type": "persona",
-            "persona": card,
-            "fragments": [{"template": "personas/_card.html#persona_card_live", "context": {"p": card}}],
-        },
+def _save_and_report(
+    job: Job, run: PersonaRun, batch: list[SavedProfile], progress: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Zapis partii person i postęp zadania (w wątku ORM); zwraca karty do publikacji z pętli zdarzeń."""
+    personas = save_personas(run, batch)
+    progress["done"] += len(personas)
+    jobs.report_progress(
+        job, done=progress["done"], total=run.num_requested, message=personas[-1].full_name, throttle=0.25
     )
-    jobs.report_progress(job, done=progress["done"], total=run.num_requested, message=persona.full_name, throttle=0.25)
+    return [persona_card(p) for p in personas]
+
+
+def persona_message(card: dict[str, Any]) -> dict[str, Any]:
+    """Powiadomienie o nowej personie: JSON dla API, fragment karty dla przeglądarki (przez konsumenta zadania)."""
+    return {
+        "type": "persona",
+        "persona": card,
+        "fragments": [{"template": "personas/_card.html#persona_card_live", "context": {"p": card}}],
+    }
 
 
 def persona_card(persona: Persona) -> dict[str, Any]:

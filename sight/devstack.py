@@ -247,7 +247,9 @@ def test(args: list[str]) -> int:
 
 def bench(names: list[str]) -> int:
     """`make bench`: skrypty z bench/ na usługach testowych; każdy drukuje jedną linię JSON."""
-    scripts = names or sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem not in {"__init__", "common"})
+    scripts = names or sorted(
+        p.stem for p in (ROOT / "bench").glob("*.py") if p.stem not in {"__init__", "common", "llm_server"}
+    )
     with services("test", persistent=False) as started:
         env = {"SIGHT_TEST_DB_NAME": f"bench_sight_{os.getpid()}", **os.environ, **started.env}
         codes = [

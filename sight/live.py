@@ -16,6 +16,19 @@ def job_group(job_id: object) -> str:
     return f"job-{job_id}"
 
 
+async def apublish(group: str, payload: dict[str, Any]) -> bool:
+    """`publish` z kodu asynchronicznego: wprost do warstwy kanałów, bez przeskoku do wątku i z powrotem."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        await layer.group_send(group, {"type": "live.event", "payload": payload})
+    except Exception:  # noqa: BLE001 - utrata powiadomienia nie gubi danych
+        log.warning("live publish to %s failed", group, exc_info=True)
+        return False
+    return True
+
+
 def publish(group: str, payload: dict[str, Any]) -> bool:
     """Wysyła zdarzenie do grupy; błąd Redisa nie przerywa pracy (klient nadrobi z PostgreSQL)."""
     layer = get_channel_layer()

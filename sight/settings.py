@@ -196,6 +196,8 @@ CHANNEL_LAYERS = {
         },
     }
 }
+# Worker wczytuje klientów dostawców LLM przed rozwidleniem zadań (sight/worker.py).
+RQ = {"WORKER_CLASS": "sight.worker.Worker"}
 RQ_QUEUES = {
     "default": {"URL": RQ_REDIS_URL, "DEFAULT_TIMEOUT": envint("RQ_DEFAULT_TIMEOUT", 3600)},
     "llm": {"URL": RQ_REDIS_URL, "DEFAULT_TIMEOUT": envint("RQ_LLM_TIMEOUT", 3 * 3600)},
@@ -302,5 +304,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "neo4j": {"level": "WARNING"}},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpx2": {"level": "WARNING"}, "neo4j": {"level": "WARNING"}},
 }

@@ -299,6 +299,23 @@ def test_prompt_only_in_one_language_is_an_error(config_copy):
         config.load_prompts()
 
 
+def test_moderator_instruction_missing_in_one_language_is_an_error_naming_the_file(config_copy):
+    edit_yaml(config_copy / "prompts" / "pl" / "moderator.yaml", lambda data: data["instructions"].pop("invite"))
+    with pytest.raises(config.ConfigError) as exc:
+        config.load_prompts()
+    assert exc.value.path.name == "moderator.yaml" and "invite" in str(exc.value)
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_moderator_instructions_render_in_the_projects_language_with_their_values(language):
+    prompt = config.load_prompts().get("moderator", language)
+    assert set(prompt.instructions) == {"open", "probe", "invite", "interjection"}
+    assert "Ewa Nowak" in prompt.instruction("invite", name="Ewa Nowak")
+    assert "Why?" in prompt.instruction("probe", probe="Why?")
+    with pytest.raises(KeyError):
+        prompt.instruction("invite")
+
+
 @pytest.mark.parametrize("weights", [{"female": 0.6, "male": 0.475}, {"female": 1.5, "male": -0.5}, {}])
 def test_bucket_weights_not_summing_to_one_are_an_error_naming_the_file_and_field(config_copy, weights):
     path = config_copy / "demographics" / "poland.yaml"
@@ -378,3 +395,19 @@ def test_manage_py_check_fails_with_sight_e001_for_a_broken_models_yaml(config_c
         call_command("check")
     assert "sight.E001" in str(exc.value)
     assert "models.yaml: roles.summary.temperature" in str(exc.value)
+
+
+def test_estimates_are_read_for_the_focus_group_roles():
+    models = config.load_models()
+    for role in ("moderator", "focus_group_turn", "stance"):
+        assert models.estimate(role).input_tokens > 0
+    with pytest.raises(KeyError):
+        models.estimate("summary")
+
+
+def test_estimate_for_an_unknown_role_is_an_error_naming_the_field(config_copy):
+    edit_yaml(
+        config_copy / "models.yaml", lambda data: data["estimates"].update({"moderater": data["estimates"]["stance"]})
+    )
+    with pytest.raises(config.ConfigError, match="moderater"):
+        config.load_models()

@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from rq import SimpleWorker
 
+import config
 from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from focus_groups.setup import FocusGroupIn, create_focus_group
@@ -274,3 +275,47 @@ def test_event_append_is_idempotent_per_key():
     first, created = fg.append_event("turn", key="q0:turn:0", payload={"text": "a"})
     again, created_again = fg.append_event("turn", key="q0:turn:0", payload={"text": "b"})
     assert created and not created_again and again.pk == first.pk and FocusGroupEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "opening"), [("pl", "Otwórz to pytanie dla grupy"), ("en", "Open this question for the group")]
+)
+def test_moderator_instructions_come_from_the_prompt_config_in_the_projects_language(
+    language, opening, django_capture_on_commit_callbacks
+):
+    project = create_project(language=language)
+    fg = make_group(project, panel(project), turns=2, questions=("Czy zmieniłbyś bank?",))
+    script_discussion()
+    start(fg, django_capture_on_commit_callbacks)
+    run_worker()
+    fg.refresh_from_db()
+    assert fg.status == "completed"
+    assert opening in llm.scripted_calls("moderator")[0][-1].text
+
+
+def test_cost_estimate_counts_the_engines_calls_with_token_guesses_from_models_yaml(monkeypatch):
+    project = create_project()
+    fg = make_group(project, panel(project, 3), turns=4)  # 2 pytania
+    estimate = discussion.estimate_cost(fg)
+    calls = {row["role"]: row["calls"] for row in estimate["roles"]}
+    assert calls == {"moderator": 6, "focus_group_turn": 8, "stance": 12} and estimate["calls"] == 26
+
+    models = config.load_models()
+    guess = config.CallEstimate(input_tokens=1000, output_tokens=0)
+    patched = models.model_copy(update={"estimates": {**models.estimates, "stance": guess}})
+    monkeypatch.setattr(config, "load_models", lambda: patched)
+    stance = next(r for r in discussion.estimate_cost(fg)["roles"] if r["role"] == "stance")
+    assert stance["tokens"] == 12 * 1000
+
+
+def test_a_batch_of_events_gets_consecutive_seqs_and_a_known_key_is_never_duplicated():
+    project = create_project()
+    fg = make_group(project, panel(project))
+    fg.append_event("moderator", key="a", payload={"text": "Hello"})
+
+    batch = [{"kind": "turn", "key": "b"}, {"kind": "turn", "key": "a"}, {"kind": "turn", "key": "c"}]
+    results = fg.append_events(batch)
+
+    assert [(e.key, e.seq, created) for e, created in results] == [("b", 2, True), ("a", 1, False), ("c", 3, True)]
+    fg.refresh_from_db()
+    assert fg.last_seq == 3 and fg.events.count() == 3

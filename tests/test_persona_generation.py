@@ -237,3 +237,19 @@ def test_allocation_summary_lists_every_profile_for_the_segmenter():
     )  # każdy profil gdzieś trafia
     groups = generation.assign_members([{"member_indexes": [0, 2]}, {"member_indexes": [1]}], plan)
     assert sorted(i for g in groups for i in g) == [0, 1, 2, 3] and groups[0][:2] == [0, 2]
+
+
+def test_a_batch_of_personas_is_saved_once_even_when_one_of_them_already_exists(django_capture_on_commit_callbacks):
+    project = create_project(target_demographics=TARGET)
+    run = start(project, 4, django_capture_on_commit_callbacks, segments=False)
+    django_rq.get_queue("llm").empty()
+    saved = [
+        generation.SavedProfile(p, generation.PersonaProfile(**profile([])), None, False, "")
+        for p in run.allocation[:3]
+    ]
+    generation.save_personas(run, saved[1:2])
+
+    personas = generation.save_personas(run, saved)
+
+    assert [p.index for p in personas] == [p["index"] for p in run.allocation[:3]]
+    assert Persona.objects.filter(run=run).count() == 3

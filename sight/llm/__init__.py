@@ -24,7 +24,15 @@ from sight.llm.calls import agenerate, describe_problem, generate
 from sight.llm.embeddings import WordLlamaEmbeddings, build_embeddings, embedding_dimension
 from sight.llm.fake import ScriptedChatModel, reset_scripts, script, scripted_calls
 from sight.llm.offline import OfflineChatModel, OfflineWriter
-from sight.llm.providers import Target, build_chat_model, limiter, resolve
+from sight.llm.providers import (
+    Target,
+    aclose_loop_clients,
+    build_chat_model,
+    limiter,
+    preload_providers,
+    resolve,
+    run_in_loop,
+)
 from sight.llm.retry import MAX_RETRY_HINT_SECONDS, is_transient, retry_hint
 from sight.llm.usage import cost_usd
 
@@ -41,6 +49,7 @@ __all__ = [
     "ScriptedChatModel",
     "Target",
     "WordLlamaEmbeddings",
+    "aclose_loop_clients",
     "agenerate",
     "build_chat_model",
     "build_embeddings",
@@ -51,10 +60,12 @@ __all__ = [
     "generate",
     "is_transient",
     "limiter",
+    "preload_providers",
     "prompt_messages",
     "reset_scripts",
     "resolve",
     "retry_hint",
+    "run_in_loop",
     "script",
     "scripted_calls",
     "to_messages",

@@ -9,7 +9,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, overload
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
@@ -26,7 +26,7 @@ from sight.llm.base import (
     prompt_messages,
     to_messages,
 )
-from sight.llm.providers import Target, _runnable_for_loop, limiter, resolve
+from sight.llm.providers import Target, _runnable_for_loop, limiter, resolve, run_in_loop
 from sight.llm.retry import _chain, retrying
 from sight.llm.usage import _Budget, _cache_get, _cache_key, _cache_set, _record, _Tally
 
@@ -136,7 +136,7 @@ def generate(
 ) -> str: ...
 def generate(role: str, messages: MessagesLike | None = None, **kwargs: Any) -> BaseModel | str:
     """Synchroniczna wersja `agenerate` (kod poza pętlą zdarzeń, np. zadanie z jednym wywołaniem)."""
-    return async_to_sync(agenerate)(role, messages, **kwargs)
+    return run_in_loop(agenerate, role, messages, **kwargs)
 
 
 async def _converse(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
+import logging
+import ssl
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -18,6 +25,8 @@ from pydantic import BaseModel
 import config
 from sight.llm.fake import ScriptedChatModel
 from sight.llm.offline import OfflineChatModel
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,12 +53,26 @@ def resolve(role: str) -> Target:
     return Target(cfg=cfg, provider=provider, model=model)
 
 
+_PROVIDER_MODULES = {
+    "openai": ("openai", "openai.resources.chat.completions", "langchain_openai"),
+    "google": ("langchain_google_genai",),
+}
+
+
+def preload_providers() -> None:
+    """Importuje biblioteki klientów dostawców używanych przez role i wczytuje prompty (raz w procesie workera)."""
+    for provider in {resolve(role).provider for role in config.load_models().roles}:
+        for module in _PROVIDER_MODULES.get(provider, ()):
+            importlib.import_module(module)
+    config.load_prompts()
+
+
 def build_chat_model(role: str) -> BaseChatModel:
     """Model czatu LangChain dla roli; klient dostawcy bez własnych ponowień (ponawia `agenerate`)."""
     return _build(resolve(role))
 
 
-def _build(target: Target) -> BaseChatModel:
+def _build(target: Target, *, http_async_client: Any = None) -> BaseChatModel:
     cfg = target.cfg
     if target.provider == "google":
         from langchain_google_genai import ChatGoogleGenerativeAI
@@ -69,8 +92,13 @@ def _build(target: Target) -> BaseChatModel:
             thinking_budget=thinking,
         )
     if target.provider == "openai":
+        import openai
         from langchain_openai import ChatOpenAI
 
+        # Własny klient async: bez niego langchain-openai daje wszystkim modelom jeden klient na proces, którego
+        # połączenia należą do pierwszej pętli zdarzeń — w następnej pętli „Event loop is closed”. W pętli zadania
+        # modele ról dzielą klienta tej pętli, a `aclose_loop_clients` zamyka go na jej końcu. (Klient synchroniczny
+        # zostaje wspólny: nie jest związany z pętlą.)
         return ChatOpenAI(
             model=target.model,
             base_url=settings.SIGHT_LLM_BASE_URL or None,
@@ -79,16 +107,43 @@ def _build(target: Target) -> BaseChatModel:
             max_tokens=cfg.max_tokens,
             timeout=cfg.timeout,
             max_retries=0,
+            http_client=_openai_sync_client(),
+            http_async_client=http_async_client or openai.DefaultAsyncHttpxClient(verify=_ssl_context()),
         )
     if target.provider == "offline":
         return OfflineChatModel(role=cfg.name)
     return ScriptedChatModel(role=cfg.name)
 
 
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """Kontekst TLS raz na proces: wczytanie certyfikatów CA to dziesiątki ms CPU przy każdym nowym kliencie HTTP."""
+    return ssl.create_default_context()
+
+
+@cache
+def _openai_sync_client() -> Any:
+    """Jeden synchroniczny klient HTTP na proces dla modeli openai (niezwiązany z pętlą; langchain-openai budowałby
+    osobny dla każdego timeoutu roli)."""
+    import openai
+
+    return openai.DefaultHttpxClient(verify=_ssl_context())
+
+
 def _structured(model: BaseChatModel, target: Target, schema: type[BaseModel]) -> Runnable:
-    # Serwery lokalne (Ollama, llama.cpp, vLLM) odrzucają json_schema; Gemini ma natywny tryb JSON.
-    kwargs = {"method": "function_calling"} if target.provider == "openai" else {}
-    return model.with_structured_output(schema, include_raw=True, **kwargs)
+    if target.provider == "openai":
+        # Serwery lokalne (Ollama, llama.cpp, vLLM) odrzucają json_schema: wywołanie funkcji, jak
+        # with_structured_output(method="function_calling"), ale z narzędziem policzonym raz — tamto przelicza schemat
+        # JSON przy każdym wywołaniu (metadane LangSmith) i parsuje wynik, który `_parse` i tak waliduje sam.
+        tool = _openai_tool(schema)
+        return model.bind_tools([tool], tool_choice=tool["function"]["name"], parallel_tool_calls=False)
+    # Gemini ma natywny tryb JSON.
+    return model.with_structured_output(schema, include_raw=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _openai_tool(schema: type[BaseModel]) -> dict[str, Any]:
+    return convert_to_openai_tool(schema)
 
 
 _loop_runnables: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Runnable]] = (
@@ -138,11 +193,52 @@ _loop_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, a
 
 def _model_for_loop(target: Target) -> BaseChatModel:
     """Jeden model (i pula połączeń klienta async) na pętlę zdarzeń i rolę."""
-    models = _loop_models.setdefault(asyncio.get_running_loop(), {})
+    loop = asyncio.get_running_loop()
+    models = _loop_models.setdefault(loop, {})
     key = (target.provider, target.role, target.model)
     if key not in models:
-        models[key] = _build(target)
+        shared = next((getattr(m, "http_async_client", None) for m in models.values()), None)
+        if target.provider == "openai" and shared is None:
+            import openai
+
+            shared = openai.DefaultAsyncHttpxClient(verify=_ssl_context())
+        models[key] = _build(target, http_async_client=shared if target.provider == "openai" else None)
     return models[key]
+
+
+async def aclose_loop_clients() -> None:
+    """Zamyka klientów HTTP modeli zbudowanych w bieżącej pętli i zapomina jej modele (połączenia należą do pętli)."""
+    loop = asyncio.get_running_loop()
+    models = _loop_models.pop(loop, {})
+    _loop_runnables.pop(loop, None)
+    _loop_limiters.pop(loop, None)
+    for model in models.values():
+        try:
+            await _close_model(model)
+        except Exception:  # noqa: BLE001 - niedomknięty klient to wyciek połączeń, nie błąd zadania
+            log.warning("could not close the HTTP client of %s", type(model).__name__, exc_info=True)
+
+
+async def _close_model(model: BaseChatModel) -> None:
+    if (aclose := getattr(model, "aclose", None)) is not None:  # Gemini: pule google-genai tej pętli
+        await aclose()
+    elif (client := getattr(model, "root_async_client", None)) is not None:  # OpenAI: klient async pętli z `_build`
+        await client.close()
+
+
+def run_in_loop[T](func: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+    """Jedna pętla zdarzeń na zadanie: uruchamia korutynę w nowej pętli i na końcu zamyka klientów HTTP tej pętli.
+
+    Nowa pętla zawsze (także wołane z wątku `sync_to_async`), bo zamykamy klientów, których nikt inny nie używa.
+    """
+
+    async def scoped() -> T:
+        try:
+            return await func(*args, **kwargs)
+        finally:
+            await aclose_loop_clients()
+
+    return async_to_sync(scoped, force_new_loop=True)()
 
 
 def limiter(role: str) -> asyncio.Semaphore:

@@ -1,0 +1,152 @@
+"""Prawdziwi dostawcy przez HTTP: OpenAI-zgodny serwer i Gemini na pętli zwrotnej (`bench.llm_server`), zadania
+przez prawdziwy worker, kilka po kolei w jednym procesie (klient HTTP nie może przeżyć pętli zdarzeń zadania).
+"""
+
+import asyncio
+
+import django_rq
+import pytest
+from rq import SimpleWorker
+
+import config
+from bench.llm_server import LLMServer
+from focus_groups import discussion
+from focus_groups.models import FocusGroup
+from focus_groups.setup import FocusGroupIn, create_focus_group
+from sight import jobs, llm
+from sight.llm import providers
+from sight.models import Job, LLMCall
+from tests.conftest import create_persona, create_project
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_cache(monkeypatch):
+    """Bez cache: każde wywołanie drugiego zadania też idzie przez HTTP."""
+    monkeypatch.setattr(config, "load_features", lambda: config.FeaturesConfig(llm_cache=False))
+
+
+@pytest.fixture
+def openai_server(settings):
+    with LLMServer() as server:
+        settings.SIGHT_LLM_PROVIDER, settings.SIGHT_LLM_BASE_URL = "openai", f"{server.url}/v1"
+        settings.SIGHT_LLM_MODEL, settings.SIGHT_LLM_API_KEY = "local-model", "local-key"
+        yield server
+
+
+@pytest.fixture
+def gemini_server(settings, monkeypatch):
+    with LLMServer() as server:
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+        settings.SIGHT_LLM_PROVIDER, settings.GOOGLE_API_KEY = "google", "test-key"
+        yield server
+
+
+@pytest.fixture(params=["openai_server", "gemini_server"])
+def server(request) -> LLMServer:
+    return request.getfixturevalue(request.param)
+
+
+def run_worker() -> None:
+    SimpleWorker(
+        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
+    ).work(burst=True)
+
+
+def make_group(project, people, *, mode: str, **extra) -> FocusGroup:
+    data = FocusGroupIn(
+        name=f"FG {mode}",
+        mode=mode,
+        turns_per_question=4,
+        questions=[{"text": q, "probes": []} for q in ("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?")],
+        participants={"persona_ids": [p.id for p in people]},
+        **extra,
+    )
+    return create_focus_group(project, data)
+
+
+def run_group(fg: FocusGroup, capture) -> FocusGroup:
+    with capture(execute=True):
+        discussion.start_run(fg, user=fg.project.owner)
+    run_worker()
+    fg.refresh_from_db()
+    return fg
+
+
+def test_three_question_discussion_and_interviews_complete_one_after_another_in_one_worker(
+    server, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    project = create_project()
+    people = [create_persona(project=project, full_name=f"Osoba {i} Nowak", extraversion=0.3 * i) for i in range(3)]
+
+    talk = run_group(make_group(project, people, mode="discussion"), capture)
+    interviews = run_group(make_group(project, people, mode="interviews"), capture)
+    again = run_group(make_group(project, people, mode="discussion"), capture)
+
+    for fg in (talk, interviews, again):
+        assert fg.status == "completed", (fg.error, Job.objects.get(pk=fg.job_id).error)
+        assert not fg.events.filter(kind="error").exists()
+        assert fg.events.filter(kind="question_closed").count() == 3
+    assert talk.events.filter(kind="turn").count() == again.events.filter(kind="turn").count() == 12
+    assert interviews.events.filter(kind="answer").count() == 9
+    calls = LLMCall.objects.filter(project=project)
+    assert calls.count() == server.count and calls.filter(ok=True).count() == server.count
+    assert not calls.filter(cache_hit=True).exists()
+
+
+def test_smoke_jobs_run_twice_in_one_process_over_http(server, django_capture_on_commit_callbacks):
+    project = create_project()
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            job = jobs.start_job(kind="llm.smoke", project=project, params={"calls": 3}, queue="llm")
+        run_worker()
+        job.refresh_from_db()
+        assert job.status == Job.Status.SUCCEEDED, job.error
+        assert len(job.result["answers"]) == 3
+    assert server.count == 6
+
+
+def test_clients_built_in_a_job_loop_are_closed_when_the_loop_ends(openai_server):
+    seen = []
+
+    async def one_call() -> None:
+        await llm.agenerate("smoke", "Say something.", cache=False)
+        seen.extend(providers._loop_models.get(asyncio.get_running_loop(), {}).values())
+
+    llm.run_in_loop(one_call)
+    llm.run_in_loop(one_call)
+
+    assert len(seen) == 2 and seen[0] is not seen[1]
+    assert all(model.root_async_client.is_closed() for model in seen)
+
+
+def test_independent_interview_answers_are_all_in_flight_at_once(openai_server, django_capture_on_commit_callbacks):
+    openai_server.latency = 0.2
+    project = create_project()
+    people = [create_persona(project=project) for _ in range(3)]
+
+    fg = run_group(make_group(project, people, mode="interviews"), django_capture_on_commit_callbacks)
+
+    assert fg.status == "completed" and fg.events.filter(kind="answer").count() == 9
+    assert openai_server.max_in_flight == 9  # 3 osoby × 3 pytania naraz, nie pytanie po pytaniu
+    assert Job.objects.get(pk=fg.job_id).progress_done == 9
+
+
+def test_answers_that_see_earlier_ones_come_in_order_per_persona(openai_server, django_capture_on_commit_callbacks):
+    openai_server.latency = 0.1
+    project = create_project()
+    people = [create_persona(project=project) for _ in range(3)]
+    group = make_group(project, people, mode="interviews", interview_context="earlier_answers")
+
+    fg = run_group(group, django_capture_on_commit_callbacks)
+
+    assert fg.status == "completed" and fg.events.filter(kind="answer").count() == 9
+    assert openai_server.max_in_flight == 3  # persony równolegle, pytania każdej po kolei
+    prompts = [r["body"]["messages"][-1]["content"] for r in openai_server.requests]
+    for persona in people:
+        answers = dict(fg.events.filter(persona=persona, kind="answer").values_list("question_index", "payload"))
+        later = [p for p in prompts if persona.full_name in p and "A aplikacja?" in p]
+        assert len(later) == 1
+        assert answers[0]["text"] in later[0] and answers[1]["text"] in later[0]
