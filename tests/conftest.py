@@ -1,8 +1,9 @@
-"""Wspólny świat testów: fabryki i porządki na prawdziwych usługach (PostgreSQL, Redis, FalkorDB, kanały)."""
+"""Fikstury testów: porządki na prawdziwych usługach (PostgreSQL, Redis, FalkorDB, kanały), dostawca `fake`, zalogowany
+klient. Fabryki danych są w `tests/factories.py`.
+"""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
@@ -10,47 +11,8 @@ from django.conf import settings
 from django.test import Client
 from redis import Redis
 
-from sight.models import ApiToken, Project, User
-
-_seq = itertools.count(1)
-
-DEMOGRAPHICS = {"age_group": {"18-34": 0.5, "35+": 0.5}, "gender": {"female": 0.5, "male": 0.5}}
-
-
-def create_user(*, email: str | None = None, password: str = "pass-word-123", **extra: Any) -> User:
-    """Użytkownik z unikalnym e-mailem."""
-    return User.objects.create_user(email or f"user{next(_seq)}@example.com", password, **extra)
-
-
-def create_project(*, owner: User | None = None, **values: Any) -> Project:
-    """Projekt z poprawnym rozkładem demograficznym."""
-    values.setdefault("name", f"Project {next(_seq)}")
-    values.setdefault("target_demographics", DEMOGRAPHICS)
-    return Project.objects.create(owner=owner or create_user(), **values)
-
-
-def create_persona(*, project: Project | None = None, **values: Any) -> Any:
-    """Persona zapisana wprost (bez LLM), z unikalnym nazwiskiem."""
-    from personas.models import Persona
-
-    n = next(_seq)
-    values.setdefault("full_name", f"Persona {n}")
-    values.setdefault("gender", "female" if n % 2 else "male")
-    values.setdefault("age", 20 + n % 40)
-    values.setdefault("background_story", f"Historia persony {n}.")
-    values.setdefault("demographics", {"gender": values["gender"]})
-    return Persona.objects.create(project=project or create_project(), index=n, **values)
-
-
-def create_token(*, user: User | None = None) -> tuple[User, str]:
-    """Użytkownik i jawny token API."""
-    user = user or create_user()
-    return user, ApiToken.issue(user=user, name="test")[1]
-
-
-def api_client(token: str) -> Client:
-    """Klient HTTP wysyłający `Authorization: Bearer`."""
-    return Client(headers={"authorization": f"Bearer {token}", "accept-language": "en"})
+from sight.models import User
+from tests.factories import create_user
 
 
 @pytest.fixture(autouse=True)

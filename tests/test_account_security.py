@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core import mail
 from django.test import AsyncClient, Client
 
-from tests.conftest import api_client, create_token, create_user
+from tests.factories import api_client, create_token, create_user
 
 STRONG = "Marchewka-z-groszkiem-42"
 

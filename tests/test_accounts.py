@@ -6,7 +6,7 @@ from django.core import mail
 from django.test import Client
 
 from sight.models import User
-from tests.conftest import create_user
+from tests.factories import create_user
 
 STRONG = "Marchewka-z-groszkiem-42"
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 import config
-from tests.conftest import api_client, create_project, create_token
+from tests.factories import api_client, create_project, create_token
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from focus_groups.models import FocusGroup, Participant
 from sight.models import Job
-from tests.conftest import create_persona, create_project, create_token
+from tests.factories import create_persona, create_project, create_token
 
 PROJECT_ID = uuid.UUID("00000000-0000-4000-8000-00000000f001")
 PERSONA_ID = uuid.UUID("00000000-0000-4000-8000-00000000f002")

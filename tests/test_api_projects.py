@@ -8,7 +8,7 @@ from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 
 from sight.models import ApiToken, Project
-from tests.conftest import DEMOGRAPHICS, api_client, create_project, create_token, create_user
+from tests.factories import DEMOGRAPHICS, api_client, create_project, create_token, create_user
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from sight.demo import DEMO_EMAIL, seed_demo
 from sight.models import ApiToken, Project, User
-from tests.conftest import api_client, create_user
+from tests.factories import api_client, create_user
 
 pytestmark = pytest.mark.django_db
 

@@ -7,18 +7,9 @@ from django.test import Client
 
 from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup
-from focus_groups.setup import FocusGroupIn, create_focus_group
 from personas.generation import start_generation
 from sight.errors import Conflict, InvalidInput
-from tests.conftest import api_client, create_persona, create_project, create_token, create_user
-
-
-def make_group(project):
-    people = [create_persona(project=project) for _ in range(2)]
-    data = FocusGroupIn(
-        name="FG", questions=[{"text": "Czy?", "probes": []}], participants={"persona_ids": [p.id for p in people]}
-    )
-    return create_focus_group(project, data)
+from tests.factories import api_client, create_focus_group, create_project, create_token, create_user
 
 
 @pytest.mark.django_db
@@ -34,7 +25,7 @@ def test_start_generation_names_the_bad_field(size, preset, field):
 
 @pytest.mark.django_db
 def test_focus_group_state_refusals_are_conflicts_not_value_errors():
-    fg = make_group(create_project())
+    fg = create_focus_group(project=create_project(), questions=("Czy?",), turns=None)
     with pytest.raises(Conflict):
         discussion.resume_run(fg, user=None)
     with pytest.raises(Conflict):
@@ -49,7 +40,7 @@ def test_focus_group_state_refusals_are_conflicts_not_value_errors():
 @pytest.mark.django_db
 def test_the_api_answers_a_conflict_in_english_whatever_the_language():
     user, token = create_token()
-    fg = make_group(create_project(owner=user))
+    fg = create_focus_group(project=create_project(owner=user), questions=("Czy?",), turns=None)
     client = Client(headers={"authorization": f"Bearer {token}", "accept-language": "pl"})
     resp = client.post(f"/api/v1/focus-groups/{fg.id}/resume", content_type="application/json")
     assert resp.status_code == 409 and resp.json()["detail"].startswith("Only a paused, failed or over-budget")
@@ -70,7 +61,7 @@ def test_the_api_puts_a_domain_field_error_in_loc():
 @pytest.mark.django_db
 def test_a_page_shows_a_conflict_in_the_users_language():
     user = create_user()
-    fg = make_group(create_project(owner=user))
+    fg = create_focus_group(project=create_project(owner=user), questions=("Czy?",), turns=None)
     client = Client(headers={"accept-language": "pl"})
     client.force_login(user)
     resp = client.post(f"/focus-groups/{fg.id}/resume/", follow=True)

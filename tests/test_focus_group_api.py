@@ -6,19 +6,16 @@ import csv
 import io
 import json
 
-import django_rq
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from rq import SimpleWorker
 
 from focus_groups import discussion
 from focus_groups.models import FocusGroup
 from sight.asgi import application
 from sight.models import Job
-from tests.conftest import api_client, create_persona, create_project, create_token
-from tests.test_focus_groups import script_discussion
+from tests.factories import api_client, create_persona, create_project, create_token, run_worker, script_discussion
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 
@@ -41,12 +38,6 @@ def setup_group(n=3, **extra):
     resp = post(api_client(token), f"/api/v1/projects/{project.id}/focus-groups", body)
     assert resp.status_code == 201, resp.content
     return api_client(token), token, project, people, resp.json()
-
-
-def run_worker():
-    SimpleWorker(
-        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
-    ).work(burst=True)
 
 
 def test_an_api_client_creates_runs_and_reads_a_discussion_with_every_event_once_in_order(

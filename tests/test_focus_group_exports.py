@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 
 from focus_groups.models import FocusGroup
 from focus_groups.summary import markdown_plain, markdown_report, markdown_text
-from tests.conftest import create_persona, create_project
+from tests.factories import create_persona, create_project
 
 ATTACK = "<img src=x onerror=alert(1)>"
 # Prawie każdy znak, który coś znaczy w Markdown albo HTML, plus polskie litery i nowe wiersze.

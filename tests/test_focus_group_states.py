@@ -8,21 +8,11 @@ from django.test import Client
 
 from focus_groups import discussion
 from focus_groups.models import FocusGroup
-from focus_groups.setup import FocusGroupIn, create_focus_group
 from sight.errors import Conflict
-from tests.conftest import create_persona, create_project, create_user
+from tests.factories import create_focus_group, create_project, create_user
 
 Status = FocusGroup.Status
 ACCEPTING = {Status.PENDING, Status.QUEUED, Status.RUNNING, Status.PAUSED, Status.FAILED, Status.BUDGET_EXCEEDED}
-
-
-def make_group(project=None):
-    project = project or create_project()
-    people = [create_persona(project=project) for _ in range(2)]
-    data = FocusGroupIn(
-        name="FG", questions=[{"text": "Czy?", "probes": []}], participants={"persona_ids": [p.id for p in people]}
-    )
-    return create_focus_group(project, data)
 
 
 def test_every_status_has_exactly_one_place_among_the_state_words():
@@ -42,7 +32,7 @@ def test_every_status_has_exactly_one_place_among_the_state_words():
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", list(Status))
 def test_an_interjection_is_accepted_until_the_group_is_closed(status):
-    fg = make_group()
+    fg = create_focus_group(questions=("Czy?",), turns=None)
     FocusGroup.objects.filter(pk=fg.pk).update(status=status)
     fg.refresh_from_db()
     if status in ACCEPTING:
@@ -57,7 +47,7 @@ def test_an_interjection_is_accepted_until_the_group_is_closed(status):
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", [Status.COMPLETED, Status.STOPPED, Status.FAILED, Status.BUDGET_EXCEEDED])
 def test_finishing_in_any_finished_state_records_the_time(status):
-    fg = make_group()
+    fg = create_focus_group(questions=("Czy?",), turns=None)
     fg.set_status(status)
     assert fg.is_finished and fg.finished_at is not None
 
@@ -65,7 +55,7 @@ def test_finishing_in_any_finished_state_records_the_time(status):
 @pytest.mark.django_db
 def test_the_page_and_the_push_render_the_status_from_the_same_state():
     user = create_user()
-    fg = make_group(create_project(owner=user))
+    fg = create_focus_group(project=create_project(owner=user), questions=("Czy?",), turns=None)
     fg.set_status(Status.BUDGET_EXCEEDED, error="budget")
     state = fg.live_state()
     assert state == {
@@ -88,7 +78,7 @@ def test_the_page_and_the_push_render_the_status_from_the_same_state():
 @pytest.mark.django_db
 def test_focus_groups_are_visible_exactly_where_their_project_is():
     owner, stranger = create_user(), create_user()
-    fg = make_group(create_project(owner=owner))
+    fg = create_focus_group(project=create_project(owner=owner), questions=("Czy?",), turns=None)
     assert list(FocusGroup.objects.for_user(owner)) == [fg]
     assert not FocusGroup.objects.for_user(stranger).exists()
     assert fg.group_name == f"focus-group-{fg.id}"

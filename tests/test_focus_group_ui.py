@@ -8,18 +8,24 @@ import itertools
 import json
 import re
 
-import django_rq
 import pytest
 from django.template.loader import render_to_string
 from django.test import Client
-from rq import SimpleWorker
 
 from focus_groups.models import FocusGroup
-from focus_groups.setup import FocusGroupIn, create_focus_group
 from personas.models import PersonaRun, Segment
 from sight import llm
 from sight.models import Job
-from tests.conftest import api_client, create_persona, create_project, create_token, create_user
+from tests.factories import (
+    api_client,
+    create_focus_group,
+    create_persona,
+    create_project,
+    create_token,
+    create_user,
+    run_worker,
+    script_discussion,
+)
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 _n = itertools.count(1)
@@ -52,32 +58,6 @@ def people(project):
     ]
 
 
-def script_discussion(n=400):
-    llm.script("moderator", [lambda m: {"text": f"Moderator line {next(_n)}: what do you think?"}] * n)
-    llm.script(
-        "focus_group_turn",
-        [
-            lambda m: {
-                "text": f"I think fees matter, point {next(_n)}.",
-                "addressed_to": None,
-                "agrees_with": [],
-                "disagrees_with": [],
-            }
-        ]
-        * n,
-    )
-    llm.script(
-        "stance",
-        [lambda m: {"stance": ["support", "neutral", "oppose"][next(_n) % 3], "reason": "Because of price."}] * n,
-    )
-
-
-def run_worker():
-    SimpleWorker(
-        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
-    ).work(burst=True)
-
-
 def form_data(people, **fields):
     data = {
         "name": "Opłaty bankowe",
@@ -92,22 +72,9 @@ def form_data(people, **fields):
     return data
 
 
-def make_group(
-    project, people, *, mode="discussion", questions=("Czy zmieniłbyś bank?", "Co myślisz o opłatach?"), turns=3
-):
-    data = FocusGroupIn(
-        name="Grupa",
-        mode=mode,
-        turns_per_question=turns,
-        questions=[{"text": q, "probes": []} for q in questions],
-        participants={"persona_ids": [p.id for p in people]},
-    )
-    return create_focus_group(project, data)
-
-
 def finished_group(project, people):
     """Grupa zakończona ze zdarzeniami zapisanymi wprost: dwa pytania, wypowiedzi i stanowiska po pytaniu."""
-    fg = make_group(project, people[:3])
+    fg = create_focus_group(project=project, personas=people[:3], name="Grupa", turns=3)
     a, b, c = people[:3]
     fg.append_event("question", key="q0:question", payload={"text": "Czy zmieniłbyś bank?"}, question_index=0)
     fg.append_event("moderator", key="q0:open", payload={"text": "Zacznijmy od banku."}, question_index=0)
@@ -307,7 +274,7 @@ def test_invalid_input_re_renders_the_form_with_field_errors_and_never_500(
 
 
 def test_edit_is_allowed_while_pending_and_refused_after_start(client, project, people):
-    fg = make_group(project, people[:2])
+    fg = create_focus_group(project=project, personas=people[:2], name="Grupa", turns=3)
     page = client.get(f"/focus-groups/{fg.id}/edit/").content.decode()
     assert "Czy zmieniłbyś bank?\n\nCo myślisz o opłatach?" in page and f'value="{people[0].id}"' in page
     resp = client.post(
@@ -349,7 +316,7 @@ def test_the_domain_rejects_a_blank_name_and_a_discussion_left_with_one_particip
         == 422
     )
     assert not FocusGroup.objects.exists()
-    fg = make_group(project, people[:1], mode="interviews")
+    fg = create_focus_group(project=project, personas=people[:1], mode="interviews", name="Grupa", turns=3)
     assert api.patch(f"/api/v1/focus-groups/{fg.id}", {"name": " "}, content_type="application/json").status_code == 422
     assert (
         api.patch(f"/api/v1/focus-groups/{fg.id}", {"mode": "discussion"}, content_type="application/json").status_code
@@ -368,7 +335,7 @@ def test_the_domain_rejects_a_blank_name_and_a_discussion_left_with_one_particip
 
 
 def test_delete_asks_first_and_is_refused_while_running(client, project, people):
-    fg = make_group(project, people[:2])
+    fg = create_focus_group(project=project, personas=people[:2], name="Grupa", turns=3)
     assert "Delete" in client.get(f"/focus-groups/{fg.id}/delete/").content.decode()
     FocusGroup.objects.filter(pk=fg.pk).update(status="running")
     assert (
@@ -389,7 +356,9 @@ def test_delete_asks_first_and_is_refused_while_running(client, project, people)
 
 def test_pending_page_shows_the_cost_estimate_and_a_budget_warning(client, user, people):
     project = create_project(owner=user, token_budget=1000)
-    fg = make_group(project, [create_persona(project=project) for _ in range(3)])
+    fg = create_focus_group(
+        project=project, personas=[create_persona(project=project) for _ in range(3)], name="Grupa", turns=3
+    )
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
     assert 'id="estimate"' in html and "model calls" in html and "budget exceeded" in html
     assert (
@@ -400,7 +369,7 @@ def test_pending_page_shows_the_cost_estimate_and_a_budget_warning(client, user,
 
 
 def test_run_creates_a_job_and_the_page_streams_progress(client, project, people, django_capture_on_commit_callbacks):
-    fg = make_group(project, people[:3])
+    fg = create_focus_group(project=project, personas=people[:3], name="Grupa", turns=3)
     with django_capture_on_commit_callbacks(execute=True):
         resp = client.post(f"/focus-groups/{fg.id}/run/")
     assert resp.status_code == 302 and resp["Location"] == f"/focus-groups/{fg.id}/"
@@ -436,7 +405,7 @@ def test_run_creates_a_job_and_the_page_streams_progress(client, project, people
 def test_a_whole_run_in_the_worker_ends_with_results_on_the_page(
     client, project, people, django_capture_on_commit_callbacks
 ):
-    fg = make_group(project, people[:3], turns=2)
+    fg = create_focus_group(project=project, personas=people[:3], turns=2, name="Grupa")
     script_discussion()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/focus-groups/{fg.id}/run/")
@@ -453,7 +422,7 @@ def test_a_whole_run_in_the_worker_ends_with_results_on_the_page(
 
 
 def test_pause_resume_stop_and_interjections_change_state(client, project, people, django_capture_on_commit_callbacks):
-    fg = make_group(project, people[:3])
+    fg = create_focus_group(project=project, personas=people[:3], name="Grupa", turns=3)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/focus-groups/{fg.id}/run/")
     first_job = FocusGroup.objects.get(pk=fg.pk).job_id
@@ -509,7 +478,7 @@ def test_pause_resume_stop_and_interjections_change_state(client, project, peopl
 
 
 def test_the_live_page_renders_every_event_so_far_and_connects_after_the_last(client, project, people):
-    fg = make_group(project, people[:2])
+    fg = create_focus_group(project=project, personas=people[:2], name="Grupa", turns=3)
     fg.append_event("question", key="q0:question", payload={"text": "Czy zmieniłbyś bank?"}, question_index=0)
     fg.append_event(
         "turn",
@@ -595,7 +564,7 @@ def test_the_websocket_sends_the_page_fragments_to_the_browser(transactional_db)
     user = create_user()
     project = create_project(owner=user)
     people = [create_persona(project=project) for _ in range(2)]
-    fg = make_group(project, people)
+    fg = create_focus_group(project=project, personas=people, name="Grupa", turns=3)
     fg.append_event(
         "turn",
         key="t0",
@@ -629,7 +598,7 @@ def test_the_websocket_sends_the_page_fragments_to_the_browser(transactional_db)
 
 
 def test_csrf_is_enforced_on_every_post(user, project, people):
-    fg = make_group(project, people[:2])
+    fg = create_focus_group(project=project, personas=people[:2], name="Grupa", turns=3)
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     urls = [
@@ -653,7 +622,9 @@ def test_csrf_is_enforced_on_every_post(user, project, people):
 
 def test_another_users_focus_group_is_404_everywhere(client, people):
     other_project = create_project(name="Cudzy")
-    fg = make_group(other_project, [create_persona(project=other_project) for _ in range(2)])
+    fg = create_focus_group(
+        project=other_project, personas=[create_persona(project=other_project) for _ in range(2)], name="Grupa", turns=3
+    )
     fg.append_event("turn", key="t0", payload={"text": "tajne", "persona_name": "X"}, question_index=0)
     for url in (
         f"/focus-groups/{fg.id}/",
@@ -677,7 +648,9 @@ def test_another_users_focus_group_is_404_everywhere(client, people):
 
 def test_anonymous_visitors_are_sent_to_log_in(db):
     project = create_project()
-    fg = make_group(project, [create_persona(project=project) for _ in range(2)])
+    fg = create_focus_group(
+        project=project, personas=[create_persona(project=project) for _ in range(2)], name="Grupa", turns=3
+    )
     resp = Client().get(f"/focus-groups/{fg.id}/")
     assert resp.status_code == 302 and "/accounts/login/" in resp["Location"]
 
@@ -810,7 +783,7 @@ def test_generate_summary_starts_a_job_shows_its_progress_and_then_the_summary(
 
 
 def test_summary_of_a_silent_group_is_refused_in_place(client, project, people):
-    fg = make_group(project, people[:2])
+    fg = create_focus_group(project=project, personas=people[:2], name="Grupa", turns=3)
     fg.append_event("question", key="q0:question", payload={"text": "?"}, question_index=0)
     fg.set_status(FocusGroup.Status.STOPPED)
     resp = client.post(f"/focus-groups/{fg.id}/summary/", **HTMX)
@@ -842,7 +815,9 @@ def test_exports_download_in_every_format(client, project, people):
 
 
 def test_interviews_show_answers_without_stance_shifts(client, project, people):
-    fg = make_group(project, people[:2], mode="interviews", questions=("Jak płacisz?",))
+    fg = create_focus_group(
+        project=project, personas=people[:2], mode="interviews", questions=("Jak płacisz?",), name="Grupa", turns=3
+    )
     fg.append_event("question", key="q0:question", payload={"text": "Jak płacisz?"}, question_index=0)
     fg.append_event(
         "answer",

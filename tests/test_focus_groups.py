@@ -4,68 +4,30 @@ cytowaniami.
 
 import itertools
 
-import django_rq
 import pytest
 from asgiref.sync import sync_to_async
-from rq import SimpleWorker
 
 import config
 from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup, FocusGroupEvent
-from focus_groups.setup import FocusGroupIn, create_focus_group
 from sight import llm
 from sight.errors import Conflict
 from sight.models import Job
-from tests.conftest import create_persona, create_project
+from tests.factories import (
+    create_focus_group,
+    create_persona,
+    create_project,
+    participant_turn,
+    run_worker,
+    script_discussion,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 _n = itertools.count(1)
 
 
-def moderator(messages):
-    return {"text": f"Moderator line {next(_n)}: what do you think?"}
-
-
-def turn(messages):
-    return {
-        "text": f"I think this matters to me, point {next(_n)}. Second sentence here.",
-        "addressed_to": None,
-        "agrees_with": [],
-        "disagrees_with": [],
-    }
-
-
-def stance(messages):
-    return {"stance": ["support", "neutral", "oppose"][next(_n) % 3], "reason": "Because of price and trust."}
-
-
-def script_discussion(turn_fn=turn, n=400):
-    llm.script("moderator", [moderator] * n)
-    llm.script("focus_group_turn", [turn_fn] * n)
-    llm.script("stance", [stance] * n)
-
-
 def panel(project, n=3):
     return [create_persona(project=project, full_name=f"Osoba {i} Nowak", extraversion=0.2 * i) for i in range(n)]
-
-
-def make_group(
-    project, people, *, mode="discussion", turns=4, questions=("Czy zmieniłbyś bank?", "Co myślisz o opłatach?")
-):
-    data = FocusGroupIn(
-        name="FG",
-        mode=mode,
-        turns_per_question=turns,
-        questions=[{"text": q, "probes": []} for q in questions],
-        participants={"persona_ids": [p.id for p in people]},
-    )
-    return create_focus_group(project, data)
-
-
-def run_worker():
-    SimpleWorker(
-        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
-    ).work(burst=True)
 
 
 def start(fg, capture):
@@ -80,7 +42,7 @@ def kinds(fg, qi):
 def test_a_discussion_is_a_sequence_of_events_where_personas_hear_each_other(django_capture_on_commit_callbacks):
     project = create_project()
     people = panel(project)
-    fg = make_group(project, people)
+    fg = create_focus_group(project=project, personas=people)
     script_discussion()
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
@@ -106,7 +68,7 @@ def test_a_discussion_is_a_sequence_of_events_where_personas_hear_each_other(dja
 def test_interviews_mode_asks_everyone_independently(django_capture_on_commit_callbacks):
     project = create_project()
     people = panel(project, 4)
-    fg = make_group(project, people, mode="interviews")
+    fg = create_focus_group(project=project, personas=people, mode="interviews")
     llm.script("focus_group_turn", [lambda m: {"text": f"Answer {next(_n)} here."}] * 20)
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
@@ -121,15 +83,15 @@ def test_interviews_mode_asks_everyone_independently(django_capture_on_commit_ca
 
 def test_pause_then_resume_continues_without_duplicating_or_losing_a_turn(django_capture_on_commit_callbacks):
     project = create_project()
-    fg = make_group(project, panel(project))
+    fg = create_focus_group(project=project, personas=panel(project))
     calls = itertools.count(1)
 
     async def pausing_turn(messages):
         if next(calls) == 3:
             await sync_to_async(FocusGroup.objects.filter(pk=fg.pk).update)(control="pause")
-        return turn(messages)
+        return participant_turn(messages)
 
-    script_discussion(pausing_turn)
+    script_discussion(turn=pausing_turn)
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
     fg.refresh_from_db()
@@ -144,13 +106,13 @@ def test_pause_then_resume_continues_without_duplicating_or_losing_a_turn(django
 
 def test_stop_ends_the_run_before_the_next_turn(django_capture_on_commit_callbacks):
     project = create_project()
-    fg = make_group(project, panel(project))
+    fg = create_focus_group(project=project, personas=panel(project))
 
     async def stopping_turn(messages):
         await sync_to_async(FocusGroup.objects.filter(pk=fg.pk).update)(control="stop")
-        return turn(messages)
+        return participant_turn(messages)
 
-    script_discussion(stopping_turn)
+    script_discussion(turn=stopping_turn)
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
     fg.refresh_from_db()
@@ -161,15 +123,15 @@ def test_stop_ends_the_run_before_the_next_turn(django_capture_on_commit_callbac
 
 def test_a_researcher_interjection_becomes_the_next_moderator_turn(django_capture_on_commit_callbacks):
     project = create_project()
-    fg = make_group(project, panel(project), questions=("Pierwsze pytanie?",))
+    fg = create_focus_group(project=project, personas=panel(project), questions=("Pierwsze pytanie?",))
     calls = itertools.count(1)
 
     async def interjecting_turn(messages):
         if next(calls) == 2:
             await sync_to_async(discussion.interject)(fg, text="A co z aplikacją mobilną?", user=project.owner)
-        return turn(messages)
+        return participant_turn(messages)
 
-    script_discussion(interjecting_turn)
+    script_discussion(turn=interjecting_turn)
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
     interjection = fg.events.get(kind="interjection")
@@ -182,15 +144,15 @@ def test_a_researcher_interjection_becomes_the_next_moderator_turn(django_captur
 
 def test_a_failed_run_resumes_where_it_stopped(django_capture_on_commit_callbacks):
     project = create_project()
-    fg = make_group(project, panel(project))
+    fg = create_focus_group(project=project, personas=panel(project))
     calls = itertools.count(1)
 
     def crashing_turn(messages):
         if next(calls) == 5:
             raise RuntimeError("worker lost")
-        return turn(messages)
+        return participant_turn(messages)
 
-    script_discussion(crashing_turn)
+    script_discussion(turn=crashing_turn)
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
     fg.refresh_from_db()
@@ -206,7 +168,7 @@ def test_a_failed_run_resumes_where_it_stopped(django_capture_on_commit_callback
 
 def test_the_run_stops_with_budget_exceeded_when_the_project_budget_runs_out(django_capture_on_commit_callbacks):
     project = create_project(token_budget=3000)
-    fg = make_group(project, panel(project))
+    fg = create_focus_group(project=project, personas=panel(project))
     script_discussion()
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
@@ -217,7 +179,7 @@ def test_the_run_stops_with_budget_exceeded_when_the_project_budget_runs_out(dja
 
 def test_summary_cites_only_existing_turns_and_invalid_citations_are_reasked(django_capture_on_commit_callbacks):
     project = create_project()
-    fg = make_group(project, panel(project), questions=("Pytanie?",))
+    fg = create_focus_group(project=project, personas=panel(project), questions=("Pytanie?",))
     script_discussion()
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
@@ -256,7 +218,7 @@ def test_summary_cites_only_existing_turns_and_invalid_citations_are_reasked(dja
 def test_offline_provider_runs_a_whole_discussion_and_a_cited_summary(settings, django_capture_on_commit_callbacks):
     settings.SIGHT_LLM_PROVIDER = "offline"
     project = create_project()
-    fg = make_group(project, panel(project), turns=3)
+    fg = create_focus_group(project=project, personas=panel(project), turns=3)
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
     fg.refresh_from_db()
@@ -271,7 +233,7 @@ def test_offline_provider_runs_a_whole_discussion_and_a_cited_summary(settings, 
 
 def test_event_append_is_idempotent_per_key():
     project = create_project()
-    fg = make_group(project, panel(project))
+    fg = create_focus_group(project=project, personas=panel(project))
     first, created = fg.append_event("turn", key="q0:turn:0", payload={"text": "a"})
     again, created_again = fg.append_event("turn", key="q0:turn:0", payload={"text": "b"})
     assert created and not created_again and again.pk == first.pk and FocusGroupEvent.objects.count() == 1
@@ -284,7 +246,7 @@ def test_moderator_instructions_come_from_the_prompt_config_in_the_projects_lang
     language, opening, django_capture_on_commit_callbacks
 ):
     project = create_project(language=language)
-    fg = make_group(project, panel(project), turns=2, questions=("Czy zmieniłbyś bank?",))
+    fg = create_focus_group(project=project, personas=panel(project), turns=2, questions=("Czy zmieniłbyś bank?",))
     script_discussion()
     start(fg, django_capture_on_commit_callbacks)
     run_worker()
@@ -295,7 +257,7 @@ def test_moderator_instructions_come_from_the_prompt_config_in_the_projects_lang
 
 def test_cost_estimate_counts_the_engines_calls_with_token_guesses_from_models_yaml(monkeypatch):
     project = create_project()
-    fg = make_group(project, panel(project, 3), turns=4)  # 2 pytania
+    fg = create_focus_group(project=project, personas=panel(project, 3), turns=4)  # 2 pytania
     estimate = discussion.estimate_cost(fg)
     calls = {row["role"]: row["calls"] for row in estimate["roles"]}
     assert calls == {"moderator": 6, "focus_group_turn": 8, "stance": 12} and estimate["calls"] == 26
@@ -310,7 +272,7 @@ def test_cost_estimate_counts_the_engines_calls_with_token_guesses_from_models_y
 
 def test_a_batch_of_events_gets_consecutive_seqs_and_a_known_key_is_never_duplicated():
     project = create_project()
-    fg = make_group(project, panel(project))
+    fg = create_focus_group(project=project, personas=panel(project))
     fg.append_event("moderator", key="a", payload={"text": "Hello"})
 
     batch = [{"kind": "turn", "key": "b"}, {"kind": "turn", "key": "a"}, {"kind": "turn", "key": "c"}]

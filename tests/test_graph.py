@@ -17,7 +17,7 @@ from falkordb import FalkorDB
 from personas.models import Persona
 from sight import graph
 from sight.devstack import free_port
-from tests.conftest import create_project
+from tests.factories import create_project
 
 BACKENDS = [
     pytest.param("falkordb", id="falkordb"),
@@ -377,7 +377,7 @@ def test_health_endpoint_reports_a_graph_outage_without_failing(graph_down):
 
 @pytest.mark.django_db(transaction=True)
 def test_deleting_a_project_through_the_api_removes_it_from_the_graph(settings):
-    from tests.conftest import api_client, create_project, create_token
+    from tests.factories import api_client, create_project, create_token
 
     settings.GRAPH_NAME = f"test_delete_{uuid.uuid4().hex[:8]}"
     graph.close()

@@ -10,7 +10,7 @@ from rq.job import Job as RQJob
 
 from sight import jobs
 from sight.models import Job
-from tests.conftest import api_client, create_project, create_token, create_user
+from tests.factories import api_client, create_project, create_token, create_user
 
 pytestmark = pytest.mark.django_db
 

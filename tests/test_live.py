@@ -11,7 +11,7 @@ from django.test import Client
 from sight import jobs
 from sight.asgi import application
 from sight.models import Job
-from tests.conftest import create_token, create_user
+from tests.factories import create_token, create_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,7 +20,7 @@ from sight import jobs
 from sight.asgi import application
 from sight.consumers import LiveConsumer
 from sight.models import Job
-from tests.conftest import create_user
+from tests.factories import create_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

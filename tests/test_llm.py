@@ -22,7 +22,7 @@ import config
 from sight import jobs, llm, tasks
 from sight.llm import retry
 from sight.models import Job, LLMCall
-from tests.conftest import create_project
+from tests.factories import create_project
 from tests.gemini_stub import StubServer, openai_tool_call
 
 pytestmark = pytest.mark.django_db

@@ -4,21 +4,19 @@ przez prawdziwy worker, kilka po kolei w jednym procesie (klient HTTP nie może 
 
 import asyncio
 
-import django_rq
 import pytest
-from rq import SimpleWorker
 
 import config
 from bench.llm_server import LLMServer
 from focus_groups import discussion
 from focus_groups.models import FocusGroup
-from focus_groups.setup import FocusGroupIn, create_focus_group
 from sight import jobs, llm
 from sight.llm import providers
 from sight.models import Job, LLMCall
-from tests.conftest import create_persona, create_project
+from tests.factories import create_focus_group, create_persona, create_project, run_worker
 
 pytestmark = pytest.mark.django_db
+THREE_QUESTIONS = ("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?")
 
 
 @pytest.fixture(autouse=True)
@@ -48,24 +46,6 @@ def server(request) -> LLMServer:
     return request.getfixturevalue(request.param)
 
 
-def run_worker() -> None:
-    SimpleWorker(
-        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
-    ).work(burst=True)
-
-
-def make_group(project, people, *, mode: str, **extra) -> FocusGroup:
-    data = FocusGroupIn(
-        name=f"FG {mode}",
-        mode=mode,
-        turns_per_question=4,
-        questions=[{"text": q, "probes": []} for q in ("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?")],
-        participants={"persona_ids": [p.id for p in people]},
-        **extra,
-    )
-    return create_focus_group(project, data)
-
-
 def run_group(fg: FocusGroup, capture) -> FocusGroup:
     with capture(execute=True):
         discussion.start_run(fg, user=fg.project.owner)
@@ -81,9 +61,36 @@ def test_three_question_discussion_and_interviews_complete_one_after_another_in_
     project = create_project()
     people = [create_persona(project=project, full_name=f"Osoba {i} Nowak", extraversion=0.3 * i) for i in range(3)]
 
-    talk = run_group(make_group(project, people, mode="discussion"), capture)
-    interviews = run_group(make_group(project, people, mode="interviews"), capture)
-    again = run_group(make_group(project, people, mode="discussion"), capture)
+    talk = run_group(
+        create_focus_group(
+            project=project,
+            personas=people,
+            mode="discussion",
+            name="FG HTTP",
+            questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
+        ),
+        capture,
+    )
+    interviews = run_group(
+        create_focus_group(
+            project=project,
+            personas=people,
+            mode="interviews",
+            name="FG HTTP",
+            questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
+        ),
+        capture,
+    )
+    again = run_group(
+        create_focus_group(
+            project=project,
+            personas=people,
+            mode="discussion",
+            name="FG HTTP",
+            questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
+        ),
+        capture,
+    )
 
     for fg in (talk, interviews, again):
         assert fg.status == "completed", (fg.error, Job.objects.get(pk=fg.job_id).error)
@@ -127,7 +134,16 @@ def test_independent_interview_answers_are_all_in_flight_at_once(openai_server, 
     project = create_project()
     people = [create_persona(project=project) for _ in range(3)]
 
-    fg = run_group(make_group(project, people, mode="interviews"), django_capture_on_commit_callbacks)
+    fg = run_group(
+        create_focus_group(
+            project=project,
+            personas=people,
+            mode="interviews",
+            name="FG HTTP",
+            questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
+        ),
+        django_capture_on_commit_callbacks,
+    )
 
     assert fg.status == "completed" and fg.events.filter(kind="answer").count() == 9
     assert openai_server.max_in_flight == 9  # 3 osoby × 3 pytania naraz, nie pytanie po pytaniu
@@ -138,7 +154,14 @@ def test_answers_that_see_earlier_ones_come_in_order_per_persona(openai_server, 
     openai_server.latency = 0.1
     project = create_project()
     people = [create_persona(project=project) for _ in range(3)]
-    group = make_group(project, people, mode="interviews", interview_context="earlier_answers")
+    group = create_focus_group(
+        project=project,
+        personas=people,
+        mode="interviews",
+        interview_context="earlier_answers",
+        name="FG HTTP",
+        questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
+    )
 
     fg = run_group(group, django_capture_on_commit_callbacks)
 

@@ -10,9 +10,10 @@ import uuid
 
 import pytest
 
-from personas.models import Persona, PersonaRun, Segment
+from personas.models import Persona, PersonaRun
 from sight.models import Job
-from tests.conftest import api_client, create_project, create_token
+from tests import factories
+from tests.factories import api_client, create_project, create_segment, create_token
 
 pytestmark = pytest.mark.django_db
 
@@ -20,22 +21,15 @@ _n = itertools.count(1)
 
 
 def create_persona(*, project=None, **values) -> Persona:
-    """Zapisana persona (bez LLM): demografia zgodna z rozkładem z conftest, historia unikalna."""
+    """Persona panelu zgodna z rozkładem `DEMOGRAPHICS`, z unikalną, długą historią."""
     n = next(_n)
-    values.setdefault("full_name", f"Persona {n}")
     values.setdefault("demographics", {"age_group": "18-34", "gender": "female"})
     values.setdefault("gender", values["demographics"].get("gender", ""))
     values.setdefault("age", 30)
-    values.setdefault("index", n)
     values.setdefault("background_story", f"Historia numer {n}: " + " ".join(f"w{n}x{i}" for i in range(40)))
     values.setdefault("values", ["rodzina", "spokój"])
     values.setdefault("interests", ["rower"])
-    return Persona.objects.create(project=project or create_project(), **values)
-
-
-def create_segment(project, *, name: str = "Segment A", index: int = 0) -> Segment:
-    run = PersonaRun.objects.create(project=project, num_requested=1, seed=1)
-    return Segment.objects.create(run=run, project=project, index=index, name=name, brief="Opis segmentu")
+    return factories.create_persona(project=project, **values)
 
 
 @pytest.fixture
@@ -137,7 +131,7 @@ def test_another_users_project_and_persona_are_404_on_every_endpoint(owner_clien
 def panel(owner_client):
     user, client = owner_client
     project = create_project(owner=user)
-    segment = create_segment(project, name="Oszczędni")
+    segment = create_segment(project=project, name="Oszczędni")
     people = {
         "ania": create_persona(
             project=project,
@@ -227,7 +221,7 @@ def test_list_is_paginated(owner_client):
 def test_the_list_makes_a_constant_number_of_queries(owner_client, django_assert_max_num_queries, size):
     user, client = owner_client
     project = create_project(owner=user)
-    segment = create_segment(project)
+    segment = create_segment(project=project)
     for i in range(size):
         create_persona(project=project, segment=segment if i % 2 else None)
     with django_assert_max_num_queries(5):
@@ -239,7 +233,7 @@ def test_the_list_makes_a_constant_number_of_queries(owner_client, django_assert
 def test_query_count_does_not_grow_with_the_page_size(owner_client):
     user, client = owner_client
     project = create_project(owner=user)
-    segment = create_segment(project)
+    segment = create_segment(project=project)
     for i in range(120):
         create_persona(project=project, segment=segment if i % 2 else None)
     client.get(f"/api/v1/projects/{project.id}/personas")  # pierwsze użycie tokenu zapisuje last_used_at
@@ -263,7 +257,7 @@ def test_detail_has_the_whole_profile(owner_client):
     project = create_project(owner=user)
     persona = create_persona(
         project=project,
-        segment=create_segment(project, name="Miejscy"),
+        segment=create_segment(project=project, name="Miejscy"),
         openness=0.9,
         indulgence=0.1,
         concerns=["opłaty"],

@@ -10,13 +10,12 @@ from datetime import timedelta
 import django_rq
 import pytest
 from django.utils import timezone
-from rq import SimpleWorker
 
 from personas import generation
 from personas.models import Persona, PersonaRun
 from sight import jobs, llm
 from sight.models import Job, LLMCall
-from tests.conftest import create_project
+from tests.factories import create_project, run_worker
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 
@@ -58,12 +57,6 @@ def segment_plan(members: list[list[int]] | None = None) -> dict:
             for i, m in enumerate(members)
         ]
     }
-
-
-def run_worker() -> None:
-    SimpleWorker(
-        [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
-    ).work(burst=True)
 
 
 def start(project, n: int, django_capture_on_commit_callbacks, **kw) -> PersonaRun:

@@ -20,7 +20,7 @@ from personas.models import Persona, PersonaRun
 from personas.validation import validate_personas
 from sight import jobs, llm
 from sight.models import Job
-from tests.conftest import create_project, create_user
+from tests.factories import create_project, create_user
 from tests.test_persona_api import create_persona, create_segment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]

@@ -17,7 +17,8 @@ from personas.models import Persona, PersonaRun, Segment, get_persona_for_user, 
 from personas.sampling import TRAITS, plan_profiles
 from personas.validation import statements, validate_personas, validate_run
 from sight.models import Project
-from tests.conftest import DEMOGRAPHICS, create_project, create_user
+from tests import factories
+from tests.factories import DEMOGRAPHICS, create_project, create_user
 
 pytestmark = pytest.mark.django_db
 
@@ -39,17 +40,15 @@ def create_run(*, project: Project | None = None, **values: Any) -> PersonaRun:
 def create_persona(
     *, project: Project | None = None, demographics: dict[str, str] | None = None, **values: Any
 ) -> Persona:
-    """Persona z unikalnym nazwiskiem, losową historią i rozrzuconymi cechami."""
+    """Persona z losową historią i rozrzuconymi cechami (fabryka z `tests.factories` z innymi domyślnymi)."""
     n = next(_seq)
     rng = random.Random(n)
     demographics = demographics if demographics is not None else {"age_group": "18-34", "gender": "female"}
-    values.setdefault("full_name", f"Persona {n}")
     values.setdefault("background_story", _story(rng))
-    values.setdefault("index", n)
     for trait in TRAITS:
         values.setdefault(trait, round(rng.random(), 3))
-    return Persona.objects.create(
-        project=project or create_project(), demographics=demographics, gender=demographics.get("gender", ""), **values
+    return factories.create_persona(
+        project=project, demographics=demographics, gender=demographics.get("gender", ""), **values
     )
 
 

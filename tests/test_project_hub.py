@@ -14,7 +14,7 @@ from django.utils import translation
 from focus_groups.models import FocusGroup
 from sight import jobs, projects
 from sight.models import Job, Project
-from tests.conftest import create_persona, create_project
+from tests.factories import create_persona, create_project
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-from tests.conftest import api_client, create_project, create_token
+from tests.factories import api_client, create_project, create_token
 
 
 def test_project_api_lists_only_own_projects(db):

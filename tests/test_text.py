@@ -7,7 +7,7 @@ import pytest
 
 from personas.generation import PersonaProfile
 from sight.text import CleanText, ModelText, has_nul
-from tests.conftest import api_client, create_persona, create_project, create_token
+from tests.factories import api_client, create_persona, create_project, create_token
 
 
 def test_clean_text_strips_edges_and_refuses_nul_while_model_text_drops_it():

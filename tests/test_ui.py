@@ -11,7 +11,7 @@ from django.test import Client
 
 import config
 from sight.models import ApiToken, Job, Project
-from tests.conftest import DEMOGRAPHICS, create_project, create_user
+from tests.factories import DEMOGRAPHICS, create_project, create_user
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

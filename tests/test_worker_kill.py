@@ -23,7 +23,7 @@ from personas import generation
 from personas.models import Persona
 from sight import jobs
 from sight.models import Job
-from tests.conftest import create_persona, create_project, create_user
+from tests.factories import create_persona, create_project, create_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
