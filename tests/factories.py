@@ -49,6 +49,18 @@ def create_persona(*, project: Project | None = None, **values: Any) -> Persona:
     return Persona.objects.create(project=project or create_project(), **values)
 
 
+def create_panel_persona(*, project: Project | None = None, **values: Any) -> Persona:
+    """Persona panelu zgodna z rozkładem `DEMOGRAPHICS`, z unikalną, długą historią, wartościami i zainteresowaniami."""
+    n = next(_seq)
+    values.setdefault("demographics", {"age_group": "18-34", "gender": "female"})
+    values.setdefault("gender", values["demographics"].get("gender", ""))
+    values.setdefault("age", 30)
+    values.setdefault("background_story", f"Historia numer {n}: " + " ".join(f"w{n}x{i}" for i in range(40)))
+    values.setdefault("values", ["rodzina", "spokój"])
+    values.setdefault("interests", ["rower"])
+    return create_persona(project=project, **values)
+
+
 def create_segment(*, project: Project | None = None, name: str = "Segment A", index: int = 0) -> Segment:
     """Segment panelu (z własnym przebiegiem generowania)."""
     project = project or create_project()

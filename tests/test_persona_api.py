@@ -4,7 +4,6 @@ usuwanie i przywracanie, walidacja panelu, eksport.
 
 import csv
 import io
-import itertools
 import json
 import uuid
 
@@ -12,24 +11,10 @@ import pytest
 
 from personas.models import Persona, PersonaRun
 from sight.models import Job
-from tests import factories
 from tests.factories import api_client, create_project, create_segment, create_token
+from tests.factories import create_panel_persona as create_persona
 
 pytestmark = pytest.mark.django_db
-
-_n = itertools.count(1)
-
-
-def create_persona(*, project=None, **values) -> Persona:
-    """Persona panelu zgodna z rozkładem `DEMOGRAPHICS`, z unikalną, długą historią."""
-    n = next(_n)
-    values.setdefault("demographics", {"age_group": "18-34", "gender": "female"})
-    values.setdefault("gender", values["demographics"].get("gender", ""))
-    values.setdefault("age", 30)
-    values.setdefault("background_story", f"Historia numer {n}: " + " ".join(f"w{n}x{i}" for i in range(40)))
-    values.setdefault("values", ["rodzina", "spokój"])
-    values.setdefault("interests", ["rower"])
-    return factories.create_persona(project=project, **values)
 
 
 @pytest.fixture

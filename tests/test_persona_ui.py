@@ -20,8 +20,8 @@ from personas.models import Persona, PersonaRun
 from personas.validation import validate_personas
 from sight import jobs, llm
 from sight.models import Job
-from tests.factories import create_project, create_user
-from tests.test_persona_api import create_persona, create_segment
+from tests.factories import create_panel_persona as create_persona
+from tests.factories import create_project, create_segment, create_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_llm")]
 
@@ -232,7 +232,7 @@ def test_the_live_card_fragment_is_appended_out_of_band(db):
         project=project,
         full_name="<b>Ola</b>",
         title="Lekarka",
-        segment=create_segment(project, name="Zdrowie"),
+        segment=create_segment(project=project, name="Zdrowie"),
         location="Łódź",
     )
     html = render_to_string("personas/_card.html#persona_card_live", {"p": persona_card(persona)})
@@ -247,7 +247,7 @@ def test_the_live_card_fragment_is_appended_out_of_band(db):
 
 def test_the_list_filters_paginates_and_htmx_gets_only_the_list(client, user):
     project = create_project(owner=user)
-    segment = create_segment(project, name="Oszczędni")
+    segment = create_segment(project=project, name="Oszczędni")
     page_size = config.load_features().page_size
     for i in range(page_size + 3):
         create_persona(
@@ -294,7 +294,7 @@ def test_the_list_filters_paginates_and_htmx_gets_only_the_list(client, user):
 
 def test_detail_page_shows_the_story_traits_segment_and_why_it_is_in_the_panel(client, user):
     project = create_project(owner=user, target_demographics=TARGET)
-    segment = create_segment(project, name="Cyfrowi")
+    segment = create_segment(project=project, name="Cyfrowi")
     persona = create_persona(
         project=project,
         full_name="Marta Zając",
