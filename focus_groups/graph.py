@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from focus_groups.models import ConceptMention, FocusGroup, TurnEmotion, TurnRelation
 from sight import graph
 from sight.models import Project
@@ -83,11 +85,13 @@ def evidence(fg: FocusGroup) -> dict[str, Any]:
 
 def write_focus_group(fg: FocusGroup) -> None:
     """Zapisuje (zastępuje) grupę w grafie z PostgreSQL; brak serwera grafu to `graph.GraphUnavailable`."""
+    graph.upsert_project(fg.project_id, fg.project.name, fg.project.language)  # ten sam graf co po odbudowie
     graph.write_focus_group(fg.project_id, {"id": fg.id, "name": fg.name}, evidence(fg))
 
 
 @graph.rebuild_step
 def write_focus_groups(project: Project) -> None:
     """Krok odbudowy grafu: grupy projektu, które mają wyniki ekstrakcji."""
-    for fg in FocusGroup.objects.filter(project=project, turn_extractions__isnull=False).distinct().order_by("id"):
+    analysed = Q(turn_extractions__isnull=False) | Q(concept_mentions__isnull=False)
+    for fg in FocusGroup.objects.filter(analysed, project=project).distinct().order_by("id"):
         write_focus_group(fg)
