@@ -433,3 +433,38 @@ def compare(a: FocusGroup, b: FocusGroup) -> dict[str, Any]:
         "groups_per_side": 1,
         "significance": None,  # jedna grupa na stronę (< MIN_GROUPS_FOR_TESTS): opis, nie wnioskowanie
     }
+
+
+# --- projekt ---------------------------------------------------------------------------------------------------------
+
+
+def recurring_concepts(project: Any, *, limit: int = 20) -> dict[str, Any]:
+    """Pojęcia, które wracają w grupach projektu: w ilu przeanalizowanych grupach padły (z mianownikiem), wzmianki,
+    osoby (dwa zapytania).
+    """
+    analysed = FocusGroup.objects.filter(project=project, concept_mentions__isnull=False).distinct().count()
+    rows = (
+        ConceptMention.objects.filter(focus_group__project=project)
+        .values("concept_id", "concept__name")
+        .annotate(
+            focus_groups=Count("focus_group", distinct=True),
+            mentions=Count("id"),
+            participants=Count("event__persona", distinct=True),
+        )
+        .order_by("-focus_groups", "-mentions", "concept__name")[:limit]
+    )
+    return {
+        "focus_groups": analysed,
+        "concepts": [
+            {
+                "concept_id": str(r["concept_id"]),
+                "name": r["concept__name"],
+                "focus_groups": r["focus_groups"],
+                "of_focus_groups": analysed,
+                "in_all": analysed > 0 and r["focus_groups"] == analysed,
+                "mentions": r["mentions"],
+                "participants": r["participants"],
+            }
+            for r in rows
+        ],
+    }

@@ -9,7 +9,9 @@ from ninja import Query, Router, Schema
 
 from focus_groups import concepts, insights
 from focus_groups.models import get_focus_group_for_user
+from sight import graph
 from sight.errors import Conflict
+from sight.models import get_project_for_user
 
 router = Router(tags=["insights"])
 
@@ -58,3 +60,19 @@ def compare(request: HttpRequest, focus_group_id: uuid.UUID, other_id: uuid.UUID
     a = get_focus_group_for_user(request.user, focus_group_id)
     b = get_focus_group_for_user(request.user, other_id)
     return insights.compare(a, b)
+
+
+@router.get("/projects/{project_id}/concepts", response=dict[str, Any])
+def recurring(request: HttpRequest, project_id: uuid.UUID) -> dict[str, Any]:
+    """Pojęcia, które wracają w przeanalizowanych grupach projektu (z mianownikiem)."""
+    return insights.recurring_concepts(get_project_for_user(request.user, project_id))
+
+
+@router.get("/focus-groups/{focus_group_id}/graph", response=dict[str, Any])
+def focus_group_graph(request: HttpRequest, focus_group_id: uuid.UUID) -> dict[str, Any]:
+    """Pojęcia grupy i dowody wzmianek z grafu (503, gdy baza grafowa jest niedostępna; wnioski działają dalej)."""
+    fg = get_focus_group_for_user(request.user, focus_group_id)
+    return {
+        "concepts": graph.focus_group_concepts(fg.project_id, fg.id),
+        "mentions": graph.focus_group_mentions(fg.project_id, fg.id),
+    }

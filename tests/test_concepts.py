@@ -415,3 +415,25 @@ def test_insights_compare_and_extraction_endpoints_are_only_for_the_owner(django
     assert json.loads(mine.get("/api/v1/openapi.json").content)["paths"][
         "/api/v1/focus-groups/{focus_group_id}/insights"
     ]
+
+
+def test_concepts_that_recur_across_the_projects_focus_groups_show_their_denominator():
+    user, token = create_token()
+    project = create_project(owner=user)
+    a, pa = discussion(project=project)
+    b, pb = discussion(project=project, names=("Ewa", "Filip"))
+    discussion(project=project)  # bez analizy: nie liczy się do mianownika
+    mention(say(a, pa["Anna"], "Cena."), "cena", -1)
+    mention(say(a, pa["Bartek"], "Cena i jakość."), "jakość", 1)
+    mention(say(b, pb["Ewa"], "Ceny."), "ceny", 0)
+    result = insights.recurring_concepts(project)
+    assert result["focus_groups"] == 2
+    assert [
+        (c["name"], c["focus_groups"], c["of_focus_groups"], c["in_all"], c["mentions"]) for c in result["concepts"]
+    ] == [
+        ("cena", 2, 2, True, 2),
+        ("jakość", 1, 2, False, 1),
+    ]
+    client = api_client(token)
+    assert client.get(f"/api/v1/projects/{project.id}/concepts").json() == json.loads(json.dumps(result))
+    assert client.get(f"/api/v1/projects/{create_project().id}/concepts").status_code == 404

@@ -11,6 +11,7 @@ from focus_groups import concepts
 from focus_groups import graph as fg_graph
 from focus_groups.models import TurnEmotion, TurnRelation
 from sight import graph
+from sight.devstack import free_port
 from sight.models import Job
 from tests.conftest import create_project, create_user
 from tests.test_concepts import discussion, mention, run_worker, say
@@ -126,3 +127,26 @@ def test_insight_and_compare_pages_are_only_for_the_owner(backend):  # noqa: F81
     assert Job.objects.filter(kind=concepts.JOB_KIND, params__force=True).count() == 1
     anonymous = Client().get(f"/focus-groups/{fg.id}/insights/")
     assert anonymous.status_code == 302
+
+
+def test_the_graph_endpoint_reads_the_evidence_and_answers_503_when_the_graph_is_down(backend, settings):  # noqa: F811
+    from tests.conftest import api_client, create_token
+
+    user, token = create_token()
+    project = create_project(owner=user)
+    fg = analysed_discussion(project)
+    try:
+        fg_graph.write_focus_group(fg)
+        body = api_client(token).get(f"/api/v1/focus-groups/{fg.id}/graph").json()
+        assert [(c["name"], c["mentions"]) for c in body["concepts"]] == [("cena", 2), ("jakość", 1)]
+        assert [m["seq"] for m in body["mentions"]] == sorted(m["seq"] for m in body["mentions"])
+        assert api_client(create_token()[1]).get(f"/api/v1/focus-groups/{fg.id}/graph").status_code == 404
+        graph.delete_project(project.id)
+        if backend == "falkordb":  # Neo4j ponawia połączenie przez RETRY_SECONDS; wystarczy jeden silnik
+            settings.FALKORDB_URL = f"redis://127.0.0.1:{free_port()}"
+            graph.close()
+            down = api_client(token).get(f"/api/v1/focus-groups/{fg.id}/graph")
+            assert down.status_code == 503 and "unavailable" in down.json()["detail"]
+            assert api_client(token).get(f"/api/v1/focus-groups/{fg.id}/insights").status_code == 200
+    finally:
+        graph.close()
