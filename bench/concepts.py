@@ -51,10 +51,12 @@ def extraction(user, project) -> dict:  # noqa: ANN001
     """6 person × 3 pytania × 6 tur = 18 wywołań; ścieżka krytyczna = ⌈18 / concurrency⌉ × 200 ms."""
     import config
     from focus_groups import concepts
-    from sight import jobs, llm
+    from sight import graph, jobs, llm
 
     fg = _group(project, _people(project, 6), questions=3, turns=6, name="bench extraction")
-    llm.build_embeddings().embed_query("rozgrzewka")  # wczytanie modelu embeddingów to koszt procesu, nie zadania
+    # Wczytanie modelu embeddingów i pierwsze połączenie z grafem to koszt procesu workera, nie zadania.
+    llm.build_embeddings().embed_query("rozgrzewka")
+    graph.bootstrap()
     job = concepts.start_extraction(fg, user=user)
     started = time.perf_counter()
     jobs.execute(str(job.id))
