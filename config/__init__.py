@@ -165,6 +165,20 @@ class FocusGroupFeatures(Strict):
     default_turns_per_question: int = Field(default=8, ge=1, le=100)
 
 
+class Emotion(Strict):
+    """Emocja z ustalonej listy: nazwa w każdym języku interfejsu."""
+
+    pl: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class ConceptFeatures(Strict):
+    """Ekstrakcja pojęć z dyskusji: próg scalania po podobieństwie embeddingów i ustalona lista emocji."""
+
+    merge_threshold: float = Field(default=0.9, gt=0, le=1)
+    emotions: dict[str, Emotion] = Field(default_factory=dict)
+
+
 class FeaturesConfig(Strict):
     """Zawartość `features.yaml`: przełączniki i limity produktu."""
 
@@ -174,6 +188,7 @@ class FeaturesConfig(Strict):
     page_size: int = Field(default=25, ge=1, le=200)
     personas: PersonaFeatures = PersonaFeatures()
     focus_groups: FocusGroupFeatures = FocusGroupFeatures()
+    concepts: ConceptFeatures = ConceptFeatures()
 
 
 # --- prompts/<lang>/*.yaml -----------------------------------------------------------------------------------------

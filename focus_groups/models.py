@@ -294,3 +294,110 @@ class FocusGroupEvent(models.Model):
             "payload": self.payload,
             "created_at": self.created_at.isoformat(),
         }
+
+
+# --- pojęcia z dyskusji (ekstrakcja po przebiegu; graf pojęć jest z nich odbudowywany) -----------------------------
+
+
+class Concept(models.Model):
+    """Pojęcie w projekcie: kanoniczny klucz (lemat-ish) i nazwa; warianty i bliskie synonimy wskazują jeden wiersz."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="concepts")
+    key = models.CharField(max_length=200)
+    name = models.CharField(max_length=200)
+    embedding = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("name",)
+        constraints = (models.UniqueConstraint(fields=("project", "key"), name="unique_concept_key"),)
+        verbose_name = _("concept")
+        verbose_name_plural = _("concepts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConceptAlias(models.Model):
+    """Klucz wariantu („ceny”, „wysokie ceny”) przypisany pojęciu kanonicznemu (po lematyzacji lub podobieństwie)."""
+
+    concept = models.ForeignKey(Concept, on_delete=models.CASCADE, related_name="aliases")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("project", "key"), name="unique_concept_alias"),)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class TurnExtraction(models.Model):
+    """Wynik ekstrakcji jednej wypowiedzi: zrobiona albo pominięta z powodem (ponowny przebieg jej nie powtarza)."""
+
+    class Status(models.TextChoices):
+        DONE = "done", _("done")
+        SKIPPED = "skipped", _("skipped")
+
+    event = models.OneToOneField(FocusGroupEvent, on_delete=models.CASCADE, related_name="extraction")
+    focus_group = models.ForeignKey(FocusGroup, on_delete=models.CASCADE, related_name="turn_extractions")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.status}"
+
+
+class ConceptMention(models.Model):
+    """Jedna wzmianka: wypowiedź, pojęcie, nastawienie mówiącego (−1..1) i cytat sprawdzony jako fragment wypowiedzi."""
+
+    event = models.ForeignKey(FocusGroupEvent, on_delete=models.CASCADE, related_name="concept_mentions")
+    concept = models.ForeignKey(Concept, on_delete=models.CASCADE, related_name="mentions")
+    focus_group = models.ForeignKey(FocusGroup, on_delete=models.CASCADE, related_name="concept_mentions")
+    stance = models.FloatField()
+    quote = models.TextField()
+
+    class Meta:
+        ordering = ("event_id", "id")
+        constraints = (models.UniqueConstraint(fields=("event", "concept"), name="unique_mention_per_turn"),)
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.concept_id}"
+
+
+class TurnRelation(models.Model):
+    """Wypowiedź odpowiada na wcześniejszą: zgoda, niezgoda albo rozwinięcie (numery sprawdzone względem pytania)."""
+
+    class Relation(models.TextChoices):
+        AGREE = "agree", _("agrees")
+        DISAGREE = "disagree", _("disagrees")
+        BUILDS_ON = "builds_on", _("builds on")
+
+    event = models.ForeignKey(FocusGroupEvent, on_delete=models.CASCADE, related_name="relations")
+    target = models.ForeignKey(FocusGroupEvent, on_delete=models.CASCADE, related_name="+")
+    focus_group = models.ForeignKey(FocusGroup, on_delete=models.CASCADE, related_name="turn_relations")
+    relation = models.CharField(max_length=10, choices=Relation.choices)
+
+    class Meta:
+        ordering = ("event_id", "target_id")
+        constraints = (models.UniqueConstraint(fields=("event", "target"), name="unique_turn_relation"),)
+
+    def __str__(self) -> str:
+        return f"{self.event_id}-{self.relation}->{self.target_id}"
+
+
+class TurnEmotion(models.Model):
+    """Emocja wypowiedzi z ustalonej dwujęzycznej listy (`features.yaml` → `concepts.emotions`)."""
+
+    event = models.ForeignKey(FocusGroupEvent, on_delete=models.CASCADE, related_name="emotions")
+    focus_group = models.ForeignKey(FocusGroup, on_delete=models.CASCADE, related_name="turn_emotions")
+    emotion = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ("event_id", "emotion")
+        constraints = (models.UniqueConstraint(fields=("event", "emotion"), name="unique_turn_emotion"),)
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.emotion}"

@@ -4,7 +4,7 @@ eksporty.
 
 from django.urls import path
 
-from focus_groups import views
+from focus_groups import insights_views, views
 
 app_name = "focus_groups"
 
@@ -21,4 +21,7 @@ urlpatterns = [
     path("focus-groups/<uuid:focus_group_id>/interject/", views.focus_group_interject, name="interject"),
     path("focus-groups/<uuid:focus_group_id>/summary/", views.focus_group_summary, name="summary"),
     path("focus-groups/<uuid:focus_group_id>/export/<str:fmt>/", views.focus_group_export, name="export"),
+    path("focus-groups/<uuid:focus_group_id>/insights/", insights_views.focus_group_insights, name="insights"),
+    path("focus-groups/<uuid:focus_group_id>/insights/extract/", insights_views.focus_group_extract, name="extract"),
+    path("focus-groups/<uuid:focus_group_id>/compare/", insights_views.focus_group_compare, name="compare"),
 ]

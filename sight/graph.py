@@ -57,7 +57,6 @@ class Adapter(Protocol):
         self, query: str, params: Mapping[str, Any] | None = None, *, write: bool = False
     ) -> list[dict[str, Any]]: ...
     def bootstrap(self) -> None: ...
-    def search_concepts(self, project_id: str, terms: list[str], limit: int) -> list[dict[str, Any]]: ...
     def ping(self) -> None: ...
     def close(self) -> None: ...
 
@@ -106,19 +105,23 @@ class FalkorDBAdapter:
         return [dict(zip(columns, row, strict=True)) for row in result.result_set]
 
     def bootstrap(self) -> None:
-        """Indeksy zakresowe, indeks pełnotekstowy i ograniczenia unikalności (powtórka jest bezpieczna)."""
+        """Indeksy zakresowe i ograniczenia unikalności (powtórka jest bezpieczna)."""
         statements = (
             "CREATE INDEX FOR (n:Project) ON (n.id)",
             "CREATE INDEX FOR (n:Persona) ON (n.id)",
             "CREATE INDEX FOR (n:Persona) ON (n.project_id)",
             "CREATE INDEX FOR (n:Concept) ON (n.id)",
             "CREATE INDEX FOR (n:Concept) ON (n.project_id)",
+            "CREATE INDEX FOR (n:FocusGroup) ON (n.id)",
+            "CREATE INDEX FOR (n:Emotion) ON (n.id)",
+            "CREATE INDEX FOR (n:Emotion) ON (n.project_id)",
             "CREATE INDEX FOR ()-[r:MENTIONED]-() ON (r.focus_group_id)",
-            "CREATE FULLTEXT INDEX FOR (n:Concept) ON (n.key)",
+            "CREATE INDEX FOR ()-[r:RESPONDED_TO]-() ON (r.focus_group_id)",
+            "CREATE INDEX FOR ()-[r:FELT]-() ON (r.focus_group_id)",
         )
         for statement in statements:
             self._ignore_existing(lambda s=statement: self.graph.query(s), "already indexed")
-        for label in ("Project", "Persona", "Concept"):
+        for label in ("Project", "Persona", "Concept", "FocusGroup", "Emotion"):
             # Ograniczenie wymaga indeksu zakresowego (jest wyżej); serwer buduje je asynchronicznie.
             command = ("GRAPH.CONSTRAINT", "CREATE", self.graph.name, "UNIQUE", "NODE", label, "PROPERTIES", 1, "id")
             self._ignore_existing(lambda c=command: self.db.execute_command(*c), "already exists")
@@ -130,17 +133,6 @@ class FalkorDBAdapter:
         except redis.exceptions.ResponseError as exc:
             if marker not in str(exc):
                 raise
-
-    def search_concepts(self, project_id: str, terms: list[str], limit: int) -> list[dict[str, Any]]:
-        """Pełnotekstowe (RediSearch) po kluczu pojęcia; prefiksy od 2 znaków; wszystkie słowa muszą pasować."""
-        query = " ".join(f"{term}*" if len(term) > 1 else term for term in terms)
-        rows = self.run(
-            "CALL db.idx.fulltext.queryNodes('Concept', $query) YIELD node, score "
-            "WHERE node.project_id = $project_id "
-            "RETURN node.id AS id, node.name AS name, score ORDER BY score DESC, name ASC LIMIT $limit",
-            {"query": query, "project_id": project_id, "limit": limit},
-        )
-        return relative_scores(rows)
 
     def ping(self) -> None:
         """GRAPH.LIST: serwer odpowiada i ma załadowany moduł grafu."""
@@ -200,30 +192,23 @@ class Neo4jAdapter:
         return [record.data() for record in records]
 
     def bootstrap(self) -> None:
-        """Ograniczenia unikalności, indeksy i indeks pełnotekstowy z IF NOT EXISTS; czeka, aż będą gotowe."""
+        """Ograniczenia unikalności i indeksy z IF NOT EXISTS; czeka, aż będą gotowe."""
         statements = (
             "CREATE CONSTRAINT project_id IF NOT EXISTS FOR (n:Project) REQUIRE n.id IS UNIQUE",
             "CREATE CONSTRAINT persona_id IF NOT EXISTS FOR (n:Persona) REQUIRE n.id IS UNIQUE",
             "CREATE CONSTRAINT concept_id IF NOT EXISTS FOR (n:Concept) REQUIRE n.id IS UNIQUE",
             "CREATE INDEX persona_project_id IF NOT EXISTS FOR (n:Persona) ON (n.project_id)",
             "CREATE INDEX concept_project_id IF NOT EXISTS FOR (n:Concept) ON (n.project_id)",
+            "CREATE CONSTRAINT focus_group_id IF NOT EXISTS FOR (n:FocusGroup) REQUIRE n.id IS UNIQUE",
+            "CREATE CONSTRAINT emotion_id IF NOT EXISTS FOR (n:Emotion) REQUIRE n.id IS UNIQUE",
+            "CREATE INDEX emotion_project_id IF NOT EXISTS FOR (n:Emotion) ON (n.project_id)",
             "CREATE INDEX mentioned_focus_group_id IF NOT EXISTS FOR ()-[r:MENTIONED]-() ON (r.focus_group_id)",
-            "CREATE FULLTEXT INDEX concept_key IF NOT EXISTS FOR (n:Concept) ON EACH [n.key]",
+            "CREATE INDEX responded_focus_group_id IF NOT EXISTS FOR ()-[r:RESPONDED_TO]-() ON (r.focus_group_id)",
+            "CREATE INDEX felt_focus_group_id IF NOT EXISTS FOR ()-[r:FELT]-() ON (r.focus_group_id)",
             "CALL db.awaitIndexes(60)",
         )
         for statement in statements:
             self.run(statement, write=True)
-
-    def search_concepts(self, project_id: str, terms: list[str], limit: int) -> list[dict[str, Any]]:
-        """Pełnotekstowe (Lucene) po kluczu pojęcia; słowa jako prefiksy połączone AND."""
-        query = " AND ".join(f"{term}*" for term in terms)
-        rows = self.run(
-            "CALL db.index.fulltext.queryNodes('concept_key', $query) YIELD node, score "
-            "WHERE node.project_id = $project_id "
-            "RETURN node.id AS id, node.name AS name, score ORDER BY score DESC, name ASC LIMIT $limit",
-            {"query": query, "project_id": project_id, "limit": limit},
-        )
-        return relative_scores(rows)
 
     def ping(self) -> None:
         """RETURN 1 w sesji bez ponawiania: stan zdrowia ma odpowiadać szybko."""
@@ -234,12 +219,6 @@ class Neo4jAdapter:
         """Zamyka sterownik i jego pulę połączeń."""
         with contextlib.suppress(Exception):
             self.driver.close()
-
-
-def relative_scores(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Wyniki pełnotekstowe obu silników (większy = lepszy, skala dowolna) → (0, 1] względem najlepszego."""
-    best = max((row["score"] for row in rows), default=0.0) or 1.0
-    return [{**row, "score": round(row["score"] / best, 4)} for row in rows]
 
 
 # --- leniwy klient (jeden na proces, bezpieczny wątkowo) --------------------------------------------------------
@@ -337,23 +316,6 @@ def _chunks(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield list(chunk)
 
 
-def concept_key(name: str) -> str:
-    """Klucz pojęcia: małe litery, pojedyncze spacje, bez interpunkcji na brzegach („Cena.” i „ cena” to jedno)."""
-    return " ".join(str(name).split()).casefold().strip(" .,;:!?\"'()[]{}«»„”-–—")[:200]
-
-
-def _concept_id(project_id: str, key: str) -> str:
-    return str(uuid.uuid5(CONCEPT_NAMESPACE, f"{project_id}\x00{key}"))
-
-
-def _sentiment(value: Any) -> float | None:
-    """Sentyment w [-1, 1]; brak albo wartość nieskończona → None (średnie go pomijają)."""
-    if value is None:
-        return None
-    number = float(value)
-    return None if not math.isfinite(number) else max(-1.0, min(1.0, number))
-
-
 def _property_name(key: Any) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", str(key).casefold()).strip("_") or "value"
 
@@ -393,16 +355,14 @@ def upsert_project(project_id: uuid.UUID | str, name: str, language: str) -> Non
 
 
 def clear_project(project_id: uuid.UUID | str) -> None:
-    """Usuwa persony, pojęcia i wzmianki projektu; węzeł projektu zostaje."""
+    """Usuwa persony, grupy, pojęcia, emocje i wszystkie ich relacje; węzeł projektu zostaje."""
     params = {"project_id": str(project_id)}
-    _delete_in_batches(
-        "MATCH (n:Persona {project_id: $project_id}) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted",
-        params,
-    )
-    _delete_in_batches(
-        "MATCH (n:Concept {project_id: $project_id}) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted",
-        params,
-    )
+    for label in ("Persona", "FocusGroup", "Concept", "Emotion"):
+        _delete_in_batches(
+            f"MATCH (n:{label} {{project_id: $project_id}}) WITH n LIMIT $batch DETACH DELETE n "
+            "RETURN count(*) AS deleted",
+            params,
+        )
 
 
 def delete_project(project_id: uuid.UUID | str) -> None:
@@ -439,112 +399,200 @@ def project_personas(project_id: uuid.UUID | str) -> list[dict[str, Any]]:
     return [dict(row["persona"]) for row in rows]
 
 
-def upsert_concepts(
-    project_id: uuid.UUID | str, focus_group_id: uuid.UUID | str, mentions: Iterable[Mapping[str, Any]]
-) -> int:
-    """Zapisuje wzmianki (persona_id, concept, sentiment, seq[, at]): Persona-[:MENTIONED]->Concept, jedna na turę i
-    pojęcie.
-    """
-    pid, fgid, now = str(project_id), str(focus_group_id), now_ms()
-    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
-    names: dict[str, str] = {}  # pierwsza pisownia pojęcia w partii staje się jego nazwą
-    for mention in mentions:
-        key = concept_key(mention["concept"])
-        if not key:
-            continue
-        row = {
-            "concept_id": _concept_id(pid, key),
-            "key": key,
-            "name": names.setdefault(key, " ".join(str(mention["concept"]).split())[:200]),
-            "persona_id": str(mention["persona_id"]),
-            "seq": int(mention["seq"]),
-            "sentiment": _sentiment(mention.get("sentiment")),
-            "at": int(mention.get("at") or now),
-        }
-        rows.setdefault((row["persona_id"], row["concept_id"], row["seq"]), row).update(
-            sentiment=row["sentiment"], at=row["at"]
-        )
-    query = (
-        "UNWIND $rows AS row "
-        "MERGE (c:Concept {id: row.concept_id}) "
-        "ON CREATE SET c.project_id = $project_id, c.key = row.key, c.name = row.name, c.created_at = $now "
-        "MERGE (p:Persona {id: row.persona_id}) "
-        "ON CREATE SET p.project_id = $project_id "
-        "MERGE (p)-[m:MENTIONED {focus_group_id: $focus_group_id, seq: row.seq}]->(c) "
-        "SET m.sentiment = row.sentiment, m.at = row.at"
-    )
-    # FalkorDB stosuje SET/ON CREATE dla powtórzeń klucza MERGE w jednym UNWIND inaczej niż Neo4j, więc relacje
-    # są już bez duplikatów, a każdy wiersz danego pojęcia niesie te same wartości — wynik nie zależy od silnika.
-    for chunk in _chunks(rows.values()):
-        _run(query, {"rows": chunk, "project_id": pid, "focus_group_id": fgid, "now": now}, write=True)
-    return len(rows)
+def _emotion_id(project_id: str, key: str) -> str:
+    return str(uuid.uuid5(CONCEPT_NAMESPACE, f"{project_id}\x00emotion\x00{key}"))
 
 
 def clear_focus_group(project_id: uuid.UUID | str, focus_group_id: uuid.UUID | str) -> None:
-    """Usuwa wzmianki z grupy fokusowej i pojęcia, o których nikt już nie wspomina (przed ponowną ekstrakcją)."""
+    """Usuwa grupę z grafu: jej relacje-dowody, węzeł grupy oraz pojęcia i emocje, do których nic już nie prowadzi."""
     params = {"project_id": str(project_id), "focus_group_id": str(focus_group_id)}
-    _delete_in_batches(
-        "MATCH (:Concept {project_id: $project_id})<-[m:MENTIONED "
-        "{focus_group_id: $focus_group_id}]-() WITH m LIMIT $batch DELETE m RETURN count(*) AS "
-        "deleted",
-        params,
+    for rel in ("MENTIONED", "RESPONDED_TO", "FELT", "TOOK_PART"):
+        _delete_in_batches(
+            f"MATCH (:Persona {{project_id: $project_id}})-[r:{rel} {{focus_group_id: $focus_group_id}}]->() "
+            "WITH r LIMIT $batch DELETE r RETURN count(*) AS deleted",
+            params,
+        )
+    _run("MATCH (f:FocusGroup {id: $focus_group_id}) DETACH DELETE f", params, write=True)
+    for label in ("Concept", "Emotion"):
+        _delete_in_batches(
+            f"MATCH (n:{label} {{project_id: $project_id}}) WHERE NOT (n)<--() WITH n LIMIT $batch DETACH DELETE n "
+            "RETURN count(*) AS deleted",
+            params,
+        )
+
+
+def write_focus_group(project_id: uuid.UUID | str, focus_group: Mapping[str, Any], evidence: Mapping[str, Any]) -> None:
+    """Zastępuje grupę w grafie: uczestnicy, pojęcia i po jednej relacji na dowód (wypowiedź, cytat).
+
+    `focus_group`: id, name. `evidence`: participants (id, name, segment), concepts (id, key, name), mentions
+    (persona_id, concept_id, turn_id, seq, question_index, stance, quote), relations (persona_id, target_persona_id,
+    turn_id, target_turn_id, seq, question_index, relation), emotions (persona_id, emotion, turn_id, seq,
+    question_index). Liczności są zawsze liczone z relacji, nigdy nie zwiększane, więc powtórka daje ten sam graf.
+    """
+    pid, fgid = str(project_id), str(focus_group["id"])
+    params = {"project_id": pid, "focus_group_id": fgid}
+    clear_focus_group(pid, fgid)
+    _run(
+        "MERGE (f:FocusGroup {id: $focus_group_id}) SET f.project_id = $project_id, f.name = $name",
+        {**params, "name": str(focus_group.get("name") or "")},
+        write=True,
     )
-    _delete_in_batches(
-        "MATCH (c:Concept {project_id: $project_id}) WHERE NOT (c)<-[:MENTIONED]-() WITH c LIMIT "
-        "$batch DETACH DELETE c RETURN count(*) AS deleted",
-        params,
+    people = {str(row["id"]): row for row in evidence.get("participants", ())}
+    statements = (
+        (
+            "UNWIND $rows AS row MERGE (p:Persona {id: row.id}) "
+            "ON CREATE SET p.project_id = $project_id, p.name = row.name, p.segment = row.segment "
+            "WITH p, row MATCH (f:FocusGroup {id: $focus_group_id}) CREATE (p)-[:TOOK_PART {focus_group_id: "
+            "$focus_group_id}]->(f)",
+            [
+                {"id": k, "name": str(v.get("name") or ""), "segment": str(v.get("segment") or "")}
+                for k, v in people.items()
+            ],
+        ),
+        (
+            "UNWIND $rows AS row MERGE (c:Concept {id: row.id}) "
+            "SET c.project_id = $project_id, c.key = row.key, c.name = row.name",
+            list(
+                {
+                    str(c["id"]): {"id": str(c["id"]), "key": c["key"], "name": c["name"]}
+                    for c in evidence.get("concepts", ())
+                }.values()
+            ),
+        ),
+        (
+            "UNWIND $rows AS row MERGE (e:Emotion {id: row.id}) SET e.project_id = $project_id, e.key = row.key",
+            list(
+                {
+                    e["emotion"]: {"id": _emotion_id(pid, e["emotion"]), "key": e["emotion"]}
+                    for e in evidence.get("emotions", ())
+                }.values()
+            ),
+        ),
+        (
+            "UNWIND $rows AS row MATCH (p:Persona {id: row.persona_id}) MATCH (c:Concept {id: row.concept_id}) "
+            "CREATE (p)-[:MENTIONED {focus_group_id: $focus_group_id, turn_id: row.turn_id, seq: row.seq, "
+            "question_index: row.question_index, stance: row.stance, quote: row.quote}]->(c)",
+            [
+                _evidence(row, "persona_id", "concept_id", "turn_id", "seq", "question_index", "stance", "quote")
+                for row in evidence.get("mentions", ())
+            ],
+        ),
+        (
+            "UNWIND $rows AS row MATCH (a:Persona {id: row.persona_id}) MATCH (b:Persona {id: row.target_persona_id}) "
+            "CREATE (a)-[:RESPONDED_TO {focus_group_id: $focus_group_id, turn_id: row.turn_id, target_turn_id: "
+            "row.target_turn_id, seq: row.seq, question_index: row.question_index, relation: row.relation}]->(b)",
+            [
+                _evidence(
+                    row,
+                    "persona_id",
+                    "target_persona_id",
+                    "turn_id",
+                    "target_turn_id",
+                    "seq",
+                    "question_index",
+                    "relation",
+                )
+                for row in evidence.get("relations", ())
+            ],
+        ),
+        (
+            "UNWIND $rows AS row MATCH (p:Persona {id: row.persona_id}) MATCH (e:Emotion {id: row.emotion_id}) "
+            "CREATE (p)-[:FELT {focus_group_id: $focus_group_id, turn_id: row.turn_id, seq: row.seq, "
+            "question_index: row.question_index}]->(e)",
+            [
+                {
+                    **_evidence(row, "persona_id", "turn_id", "seq", "question_index"),
+                    "emotion_id": _emotion_id(pid, row["emotion"]),
+                }
+                for row in evidence.get("emotions", ())
+            ],
+        ),
+    )
+    for query, rows in statements:
+        for chunk in _chunks(rows):
+            _run(query, {**params, "rows": chunk}, write=True)
+
+
+def _evidence(row: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """Właściwości relacji-dowodu: identyfikatory jako tekst, brak pytania to -1 (null w CREATE nie jest przenośny)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        value = row.get(name)
+        if name == "question_index":
+            out[name] = -1 if value is None else int(value)
+        elif name in ("seq", "turn_id", "target_turn_id"):
+            out[name] = int(value)
+        elif name == "stance":
+            out[name] = max(-1.0, min(1.0, float(value))) if value is not None and math.isfinite(float(value)) else 0.0
+        else:
+            out[name] = str(value)
+    return out
+
+
+def focus_group_concepts(project_id: uuid.UUID | str, focus_group_id: uuid.UUID | str) -> list[dict[str, Any]]:
+    """Pojęcia grupy z grafu z licznościami policzonymi z relacji: id, name, mentions, personas, stance (średnia)."""
+    rows = _run(
+        "MATCH (p:Persona {project_id: $project_id})-[m:MENTIONED {focus_group_id: $focus_group_id}]->(c:Concept) "
+        "RETURN c.id AS id, c.name AS name, count(m) AS mentions, count(DISTINCT p) AS personas, "
+        "avg(m.stance) AS stance ORDER BY mentions DESC, name ASC",
+        {"project_id": str(project_id), "focus_group_id": str(focus_group_id)},
+    )
+    return [{**row, "stance": round(row["stance"], 4)} for row in rows]
+
+
+def focus_group_mentions(project_id: uuid.UUID | str, focus_group_id: uuid.UUID | str) -> list[dict[str, Any]]:
+    """Dowody wzmianek grupy w kolejności wypowiedzi: persona, pojęcie, wypowiedź (turn_id, seq), nastawienie, cytat."""
+    return _run(
+        "MATCH (p:Persona {project_id: $project_id})-[m:MENTIONED {focus_group_id: $focus_group_id}]->(c:Concept) "
+        "RETURN p.id AS persona_id, c.id AS concept_id, c.name AS concept, m.turn_id AS turn_id, m.seq AS seq, "
+        "m.question_index AS question_index, m.stance AS stance, m.quote AS quote ORDER BY seq, concept",
+        {"project_id": str(project_id), "focus_group_id": str(focus_group_id)},
     )
 
 
 def project_concepts(project_id: uuid.UUID | str, limit: int = 20) -> list[dict[str, Any]]:
-    """Najczęściej wspominane pojęcia: id, name, mentions, personas, sentiment (średni, None gdy nieznany)."""
-    rows = _run(
-        "MATCH (p:Persona)-[m:MENTIONED]->(c:Concept {project_id: $project_id}) "
-        "RETURN c.id AS id, c.name AS name, count(m) AS mentions, count(DISTINCT p) AS personas, "
-        "avg(m.sentiment) AS sentiment "
-        "ORDER BY mentions DESC, name ASC LIMIT $limit",
-        {"project_id": str(project_id), "limit": int(limit)},
-    )
-    return [{**row, "sentiment": None if row["sentiment"] is None else round(row["sentiment"], 4)} for row in rows]
-
-
-def persona_agreements(project_id: uuid.UUID | str, limit: int = 20) -> list[dict[str, Any]]:
-    """Pary person o wspólnych pojęciach: shared, agree (ten sam znak sentymentu), disagree (przeciwny)."""
+    """Pojęcia całego projektu: w ilu grupach padły, ile wzmianek i osób (wszystko liczone z relacji-dowodów)."""
     return _run(
-        "MATCH (a:Persona {project_id: $project_id})-[ma:MENTIONED]->(c:Concept)<-[mb:MENTIONED]-(b:Persona) "
-        "WHERE a.id < b.id "
-        "WITH a, b, c, avg(ma.sentiment) AS sa, avg(mb.sentiment) AS sb "
-        "WITH a, b, count(c) AS shared, "
-        "sum(CASE WHEN sa * sb > 0 THEN 1 ELSE 0 END) AS agree, sum(CASE WHEN sa * sb < 0 THEN 1 "
-        "ELSE 0 END) AS disagree "
-        "RETURN a.id AS persona_a, b.id AS persona_b, shared, agree, disagree "
-        "ORDER BY shared DESC, agree DESC, persona_a, persona_b LIMIT $limit",
+        "MATCH (p:Persona)-[m:MENTIONED]->(c:Concept {project_id: $project_id}) "
+        "RETURN c.id AS id, c.name AS name, count(DISTINCT m.focus_group_id) AS focus_groups, count(m) AS mentions, "
+        "count(DISTINCT p) AS personas ORDER BY focus_groups DESC, mentions DESC, name ASC LIMIT $limit",
         {"project_id": str(project_id), "limit": int(limit)},
     )
 
 
-def search_concepts(project_id: uuid.UUID | str, text: str, limit: int = 10) -> list[dict[str, Any]]:
-    """Pojęcia projektu pasujące do tekstu (pełnotekstowo, prefiksy słów): id, name, score w (0, 1]."""
-    terms = re.findall(r"\w+", text.casefold())[:10]  # tylko słowa: składnia Lucene/RediSearch nie przecieka z danych
-    return _ready().search_concepts(str(project_id), terms, int(limit)) if terms else []
+COUNT_NAMES = ("projects", "focus_groups", "personas", "concepts", "emotions", "mentions", "responses", "feelings")
 
 
 def counts(project_id: uuid.UUID | str) -> dict[str, int]:
-    """Liczba węzłów i relacji projektu w grafie: projects (0/1), personas, concepts, mentions."""
-    return _run(
+    """Liczba węzłów i relacji projektu w grafie (projects 0/1, focus_groups, personas, concepts, emotions, mentions,
+    responses, feelings).
+    """
+    params = {"project_id": str(project_id)}
+    nodes = _run(
         "OPTIONAL MATCH (pr:Project {id: $project_id}) WITH count(pr) AS projects "
-        "OPTIONAL MATCH (p:Persona {project_id: $project_id}) WITH projects, count(p) AS personas "
-        "OPTIONAL MATCH (c:Concept {project_id: $project_id}) WITH projects, personas, count(c) AS concepts "
-        "OPTIONAL MATCH (:Concept {project_id: $project_id})<-[m:MENTIONED]-() "
-        "RETURN projects, personas, concepts, count(m) AS mentions",
-        {"project_id": str(project_id)},
+        "OPTIONAL MATCH (f:FocusGroup {project_id: $project_id}) WITH projects, count(f) AS focus_groups "
+        "OPTIONAL MATCH (p:Persona {project_id: $project_id}) WITH projects, focus_groups, count(p) AS personas "
+        "OPTIONAL MATCH (c:Concept {project_id: $project_id}) "
+        "WITH projects, focus_groups, personas, count(c) AS concepts "
+        "OPTIONAL MATCH (e:Emotion {project_id: $project_id}) "
+        "RETURN projects, focus_groups, personas, concepts, count(e) AS emotions",
+        params,
     )[0]
+    edges = _run(
+        "OPTIONAL MATCH (:Persona {project_id: $project_id})-[m:MENTIONED]->() WITH count(m) AS mentions "
+        "OPTIONAL MATCH (:Persona {project_id: $project_id})-[r:RESPONDED_TO]->() "
+        "WITH mentions, count(r) AS responses "
+        "OPTIONAL MATCH (:Persona {project_id: $project_id})-[e:FELT]->() "
+        "RETURN mentions, responses, count(e) AS feelings",
+        params,
+    )[0]
+    return {name: {**nodes, **edges}[name] for name in COUNT_NAMES}
 
 
 def _graph_project_ids() -> set[str]:
     rows = _run(
         "MATCH (n:Project) RETURN n.id AS id UNION MATCH (n:Persona) RETURN n.project_id AS id "
-        "UNION MATCH (n:Concept) RETURN n.project_id AS id"
+        "UNION MATCH (n:Concept) RETURN n.project_id AS id UNION MATCH (n:FocusGroup) RETURN n.project_id AS id"
     )
     return {row["id"] for row in rows if row["id"] is not None}
 
@@ -564,7 +612,7 @@ def rebuild_project(project: Project) -> dict[str, int]:
     """Przepisuje jeden projekt z PostgreSQL do grafu (czyści jego zawartość i zapisuje od nowa)."""
     clear_project(project.id)
     upsert_project(project.id, project.name, project.language)
-    # Kroki aplikacji z `<app>/graph.py`; wzmianki o pojęciach dojdą tak samo, gdy ekstrakcja zapisze je w PostgreSQL.
+    # Kroki aplikacji z `<app>/graph.py`: persony, potem grupy fokusowe z pojęciami z PostgreSQL.
     for step in REBUILD_STEPS:
         step(project)
     return counts(project.id)
@@ -578,7 +626,7 @@ def rebuild_from_database(project_id: uuid.UUID | str | None = None) -> dict[str
 
     bootstrap()
     projects = Project.objects.all() if project_id is None else Project.objects.filter(id=project_id)
-    totals = {"projects": 0, "personas": 0, "concepts": 0, "mentions": 0}
+    totals = dict.fromkeys(COUNT_NAMES, 0)
     seen: set[str] = set()
     for project in projects.iterator():
         seen.add(str(project.id))

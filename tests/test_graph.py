@@ -90,12 +90,16 @@ def persona_rows(n: int, **extra: object) -> list[dict[str, object]]:
     ]
 
 
+EMPTY = dict.fromkeys(graph.COUNT_NAMES, 0)
+
+
 def test_project_round_trip_and_delete(new_project):
     pid = new_project("Badanie cen", "en")
-    assert graph.counts(pid) == {"projects": 1, "personas": 0, "concepts": 0, "mentions": 0}
+    assert graph.counts(pid) == {**EMPTY, "projects": 1}
     graph.upsert_personas(pid, persona_rows(3))
+    graph.write_focus_group(pid, fg_node(), evidence(persona_rows(1), [(0, "cena", 1, "a")]))
     graph.delete_project(pid)
-    assert graph.counts(pid) == {"projects": 0, "personas": 0, "concepts": 0, "mentions": 0}
+    assert graph.counts(pid) == EMPTY
 
 
 def test_personas_round_trip_with_flattened_demographics(new_project):
@@ -126,25 +130,75 @@ def test_personas_round_trip_with_flattened_demographics(new_project):
     assert isinstance(persona["updated_at"], int) and persona["updated_at"] > 1_700_000_000_000
 
 
+def concept_id(people: list[dict[str, object]], name: str) -> str:
+    """Identyfikator pojęcia jak z PostgreSQL: własny dla każdego projektu (tu: dla każdej listy person)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{people[0]['id']}:{name}"))
+
+
+def evidence(
+    people: list[dict[str, object]], mentions: list[tuple[int, str, float, str]], relations: tuple = (), emotions=()
+) -> dict[str, list[dict[str, object]]]:
+    """Dowody grupy: wzmianki (indeks persony, nazwa pojęcia, nastawienie, cytat), odniesienia i emocje (indeksy)."""
+    ids = {name: concept_id(people, name) for _, name, _, _ in mentions}
+    return {
+        "participants": people,
+        "concepts": [{"id": ids[name], "key": name.casefold(), "name": name} for name in ids],
+        "mentions": [
+            {
+                "persona_id": people[who]["id"],
+                "concept_id": ids[name],
+                "turn_id": 1000 + i,
+                "seq": i + 1,
+                "question_index": None if i % 2 else 0,
+                "stance": stance,
+                "quote": quote,
+            }
+            for i, (who, name, stance, quote) in enumerate(mentions)
+        ],
+        "relations": [
+            {
+                "persona_id": people[a]["id"],
+                "target_persona_id": people[b]["id"],
+                "turn_id": 2000 + i,
+                "target_turn_id": 3000 + i,
+                "seq": i + 1,
+                "question_index": 0,
+                "relation": relation,
+            }
+            for i, (a, b, relation) in enumerate(relations)
+        ],
+        "emotions": [
+            {
+                "persona_id": people[who]["id"],
+                "emotion": emotion,
+                "turn_id": 4000 + i,
+                "seq": i + 1,
+                "question_index": 0,
+            }
+            for i, (who, emotion) in enumerate(emotions)
+        ],
+    }
+
+
+def fg_node(name: str = "Grupa") -> dict[str, object]:
+    return {"id": str(uuid.uuid4()), "name": name}
+
+
 def test_upserting_twice_never_duplicates_and_replaces_properties(new_project):
     pid = new_project()
     rows = persona_rows(5)
     graph.upsert_personas(pid, rows)
     rows[0]["demographics"] = {"gender": "male"}
     graph.upsert_personas(pid, rows)
-    mentions = [
-        {"persona_id": rows[0]["id"], "concept": "Cena", "sentiment": -0.5, "seq": 1},
-        {"persona_id": rows[1]["id"], "concept": "jakość", "sentiment": 0.5, "seq": 2},
-    ]
-    fg = uuid.uuid4()
-    graph.upsert_concepts(pid, fg, mentions)
-    graph.upsert_concepts(pid, fg, [{**mentions[0], "sentiment": 0.25}, mentions[1]])
+    fg = fg_node()
+    graph.write_focus_group(pid, fg, evidence(rows, [(0, "Cena", -0.5, "drogo"), (1, "jakość", 0.5, "dobra")]))
+    graph.write_focus_group(pid, fg, evidence(rows, [(0, "Cena", 0.25, "drogo"), (1, "jakość", 0.5, "dobra")]))
     graph.upsert_project(pid, "Nowa nazwa", "en")
-    assert graph.counts(pid) == {"projects": 1, "personas": 5, "concepts": 2, "mentions": 2}
+    assert graph.counts(pid) == {**EMPTY, "projects": 1, "focus_groups": 1, "personas": 5, "concepts": 2, "mentions": 2}
     changed = next(p for p in graph.project_personas(pid) if p["id"] == rows[0]["id"])
     assert changed["demo_gender"] == "male" and "demo_age_group" not in changed
-    price = next(c for c in graph.project_concepts(pid) if c["name"] == "Cena")
-    assert price["sentiment"] == 0.25
+    price = next(c for c in graph.focus_group_concepts(pid, fg["id"]) if c["name"] == "Cena")
+    assert price["stance"] == 0.25
 
 
 def test_nasty_values_round_trip_exactly(new_project):
@@ -158,13 +212,10 @@ def test_nasty_values_round_trip_exactly(new_project):
         assert stored[row["id"]]["name"] == value
         assert stored[row["id"]]["segment"] == value
         assert value in stored[row["id"]].values()
-    graph.upsert_concepts(
-        pid,
-        uuid.uuid4(),
-        [{"persona_id": rows[0]["id"], "concept": value, "sentiment": 0.1, "seq": i} for i, value in enumerate(NASTY)],
-    )
-    names = {c["name"] for c in graph.project_concepts(pid, limit=100)}
-    assert names == {" ".join(v.split()) for v in NASTY}
+    fg = fg_node(NASTY[4])
+    graph.write_focus_group(pid, fg, evidence(rows, [(i, value, 0.1, value) for i, value in enumerate(NASTY)]))
+    assert {c["name"] for c in graph.focus_group_concepts(pid, fg["id"])} == set(NASTY)
+    assert {m["quote"] for m in graph.focus_group_mentions(pid, fg["id"])} == set(NASTY)
     assert graph.counts(pid)["personas"] == len(NASTY)
 
 
@@ -172,103 +223,91 @@ def test_large_batches_are_chunked_and_counted(new_project):
     pid = new_project()
     rows = persona_rows(2000, segment="x" * 200)
     assert graph.upsert_personas(pid, rows) == 2000
-    fg = uuid.uuid4()
-    mentions = [
-        {"persona_id": row["id"], "concept": f"pojęcie {i % 50}", "sentiment": 1 if i % 2 else -1, "seq": i}
-        for i, row in enumerate(rows)
-    ]
-    assert graph.upsert_concepts(pid, fg, mentions) == 2000
-    assert graph.counts(pid) == {"projects": 1, "personas": 2000, "concepts": 50, "mentions": 2000}
+    mentions = [(i, f"pojęcie {i % 50}", 1 if i % 2 else -1, "cytat") for i in range(2000)]
+    graph.write_focus_group(pid, fg_node(), evidence(rows, mentions))
+    expected = {**EMPTY, "projects": 1, "focus_groups": 1, "personas": 2000, "concepts": 50, "mentions": 2000}
+    assert graph.counts(pid) == expected
     top = graph.project_concepts(pid, limit=5)
-    assert len(top) == 5 and all(c["mentions"] == 40 and c["personas"] == 40 for c in top)
+    assert len(top) == 5 and all(c["mentions"] == 40 and c["personas"] == 40 and c["focus_groups"] == 1 for c in top)
     graph.clear_project(pid)
-    assert graph.counts(pid) == {"projects": 1, "personas": 0, "concepts": 0, "mentions": 0}
+    assert graph.counts(pid) == {**EMPTY, "projects": 1}
 
 
-def test_concepts_are_normalised_and_ranked_by_mentions(new_project):
+def test_aggregates_are_computed_from_one_edge_per_piece_of_evidence(new_project):
     pid = new_project()
-    a, b, c = (str(uuid.uuid4()) for _ in range(3))
-    graph.upsert_personas(pid, [{"id": a, "name": "A"}, {"id": b, "name": "B"}])
-    fg = uuid.uuid4()
-    mentions = [
-        {"persona_id": a, "concept": "Cena", "sentiment": -1.0, "seq": 1},
-        {"persona_id": b, "concept": "  cena. ", "sentiment": -0.5, "seq": 2},
-        {"persona_id": b, "concept": "CENA", "sentiment": 0.0, "seq": 3},
-        {"persona_id": a, "concept": "Obsługa klienta", "sentiment": 5, "seq": 4},
-        {"persona_id": c, "concept": "Dostawa", "sentiment": None, "seq": 5},
-        {"persona_id": a, "concept": " ... ", "sentiment": 1, "seq": 6},
-    ]
-    assert graph.upsert_concepts(pid, fg, mentions) == 5
-    top = graph.project_concepts(pid)
-    assert [(t["name"], t["mentions"], t["personas"]) for t in top] == [
-        ("Cena", 3, 2),
-        ("Dostawa", 1, 1),
-        ("Obsługa klienta", 1, 1),
-    ]
-    assert top[0]["sentiment"] == -0.5
-    assert top[1]["sentiment"] is None
-    assert top[2]["sentiment"] == 1.0  # przycięte do [-1, 1]
-    assert graph.counts(pid)["personas"] == 3  # persona spoza listy dostaje węzeł zastępczy
-    assert graph.concept_key("  Cena   Produktu! ") == "cena produktu"
-    assert graph.project_concepts(pid, limit=1)[0]["name"] == "Cena"
-
-
-def test_persona_agreements_compare_sentiment_signs(new_project):
-    pid = new_project()
-    a, b = sorted(str(uuid.uuid4()) for _ in range(2))
-    fg = uuid.uuid4()
-    graph.upsert_concepts(
+    people = persona_rows(3)
+    first, second = fg_node("A"), fg_node("B")
+    graph.write_focus_group(
         pid,
-        fg,
-        [
-            {"persona_id": a, "concept": "cena", "sentiment": 0.8, "seq": 1},
-            {"persona_id": b, "concept": "cena", "sentiment": 0.4, "seq": 2},
-            {"persona_id": a, "concept": "dostawa", "sentiment": -0.8, "seq": 3},
-            {"persona_id": b, "concept": "dostawa", "sentiment": 0.9, "seq": 4},
-            {"persona_id": b, "concept": "opakowanie", "sentiment": 0.9, "seq": 5},
-        ],
+        first,
+        evidence(
+            people,
+            [(0, "cena", -1.0, "drogo"), (1, "cena", 0.0, "tak sobie"), (1, "cena", -0.5, "jednak drogo")],
+            relations=[(1, 0, "agree"), (2, 0, "disagree")],
+            emotions=[(0, "worry"), (1, "worry"), (2, "joy")],
+        ),
     )
-    assert graph.persona_agreements(pid) == [{"persona_a": a, "persona_b": b, "shared": 2, "agree": 1, "disagree": 1}]
+    graph.write_focus_group(pid, second, evidence(people, [(2, "cena", 1.0, "tanio"), (2, "dostawa", 0.5, "szybko")]))
+    assert graph.focus_group_concepts(pid, first["id"]) == [
+        {
+            "id": concept_id(people, "cena"),
+            "name": "cena",
+            "mentions": 3,
+            "personas": 2,
+            "stance": -0.5,
+        }
+    ]
+    assert [(c["name"], c["focus_groups"], c["mentions"], c["personas"]) for c in graph.project_concepts(pid)] == [
+        ("cena", 2, 4, 3),
+        ("dostawa", 1, 1, 1),
+    ]
+    assert graph.counts(pid) == {
+        "projects": 1,
+        "focus_groups": 2,
+        "personas": 3,
+        "concepts": 2,
+        "emotions": 2,
+        "mentions": 5,
+        "responses": 2,
+        "feelings": 3,
+    }
+    quotes = graph.focus_group_mentions(pid, first["id"])
+    assert [(m["seq"], m["quote"], m["persona_id"]) for m in quotes][0] == (1, "drogo", people[0]["id"])
 
 
-def test_search_concepts_is_scoped_to_the_project(new_project):
+def test_projects_and_focus_groups_never_share_nodes(new_project):
     pid, other = new_project(), new_project()
-    persona = str(uuid.uuid4())
-    names = ["Cena produktu", "Łatwość użycia", "Jakość obsługi", "x' RETURN 1 //"]
-    graph.upsert_concepts(
-        pid,
-        uuid.uuid4(),
-        [{"persona_id": persona, "concept": n, "sentiment": 0, "seq": i} for i, n in enumerate(names)],
-    )
-    graph.upsert_concepts(
-        other, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "Cena produktu", "sentiment": 0, "seq": 1}]
-    )
-    hits = graph.search_concepts(pid, "cen")
-    assert [h["name"] for h in hits] == ["Cena produktu"]
-    assert hits[0]["score"] == 1.0
-    assert [h["name"] for h in graph.search_concepts(pid, "ŁATWOŚĆ")] == ["Łatwość użycia"]
-    assert [h["name"] for h in graph.search_concepts(pid, "jakość obsł")] == ["Jakość obsługi"]
-    assert graph.search_concepts(pid, "x' RETURN 1 // AND OR * ~ \" ( [") == []  # składnia zapytań nie przecieka
-    assert graph.search_concepts(pid, "' \" *") == []
-    assert all(0 < h["score"] <= 1 for h in graph.search_concepts(pid, "o"))
-
-
-def test_clear_focus_group_removes_its_mentions_and_orphaned_concepts(new_project):
-    pid = new_project()
-    persona = str(uuid.uuid4())
-    fg1, fg2 = uuid.uuid4(), uuid.uuid4()
-    graph.upsert_concepts(
-        pid,
-        fg1,
-        [
-            {"persona_id": persona, "concept": "cena", "sentiment": 1, "seq": 1},
-            {"persona_id": persona, "concept": "tylko w pierwszej", "sentiment": 1, "seq": 2},
-        ],
-    )
-    graph.upsert_concepts(pid, fg2, [{"persona_id": persona, "concept": "cena", "sentiment": -1, "seq": 1}])
-    graph.clear_focus_group(pid, fg1)
-    assert [(c["name"], c["mentions"], c["sentiment"]) for c in graph.project_concepts(pid)] == [("cena", 1, -1.0)]
-    assert graph.counts(pid) == {"projects": 1, "personas": 1, "concepts": 1, "mentions": 1}
+    people = persona_rows(2)
+    fg1, fg2, fg3 = fg_node(), fg_node(), fg_node()
+    graph.write_focus_group(pid, fg1, evidence(people, [(0, "cena", 1, "a"), (1, "tylko w pierwszej", 1, "b")]))
+    graph.write_focus_group(pid, fg2, evidence(people, [(0, "cena", -1, "c")], emotions=[(0, "joy")]))
+    others = persona_rows(1)
+    graph.write_focus_group(other, fg3, evidence(others, [(0, "cena", 1, "d")], emotions=[(0, "joy")]))
+    assert graph.counts(other) == {
+        **EMPTY,
+        "projects": 1,
+        "focus_groups": 1,
+        "personas": 1,
+        "concepts": 1,
+        "emotions": 1,
+        "mentions": 1,
+        "feelings": 1,
+    }
+    graph.clear_focus_group(pid, fg1["id"])
+    assert [(c["name"], c["mentions"]) for c in graph.project_concepts(pid)] == [("cena", 1)]
+    assert graph.counts(pid) == {
+        **EMPTY,
+        "projects": 1,
+        "focus_groups": 1,
+        "personas": 2,
+        "concepts": 1,
+        "emotions": 1,
+        "mentions": 1,
+        "feelings": 1,
+    }
+    graph.clear_focus_group(pid, fg2["id"])
+    assert graph.counts(pid) == {**EMPTY, "projects": 1, "personas": 2}
+    assert graph.counts(other)["mentions"] == 1 and graph.counts(other)["emotions"] == 1
 
 
 def test_falkordb_graph_lost_under_a_running_process_is_recreated(new_project, backend, settings):
@@ -276,11 +315,10 @@ def test_falkordb_graph_lost_under_a_running_process_is_recreated(new_project, b
         pytest.skip("FalkorDB keeps a graph as one Redis key that FLUSHDB or a restart without persistence can drop")
     pid = new_project()
     FalkorDB.from_url(settings.FALKORDB_URL).select_graph(settings.GRAPH_NAME).delete()
-    assert graph.counts(pid) == {"projects": 0, "personas": 0, "concepts": 0, "mentions": 0}
-    graph.upsert_concepts(
-        pid, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "cena", "sentiment": 1, "seq": 1}]
-    )
-    assert [h["name"] for h in graph.search_concepts(pid, "cena")] == ["cena"]
+    assert graph.counts(pid) == EMPTY
+    fg = fg_node()
+    graph.write_focus_group(pid, fg, evidence(persona_rows(1), [(0, "cena", 1, "a")]))
+    assert [c["name"] for c in graph.focus_group_concepts(pid, fg["id"])] == ["cena"]
 
 
 def test_bootstrap_is_idempotent_and_health_is_ok(backend):
@@ -304,9 +342,7 @@ def test_rebuild_from_database_rewrites_the_graph_idempotently(new_project):
     stale = new_project("Nie ma go w PostgreSQL")
     graph.upsert_project(project.id, "stara nazwa", "pl")
     graph.upsert_personas(project.id, persona_rows(3))
-    graph.upsert_concepts(
-        project.id, uuid.uuid4(), [{"persona_id": str(uuid.uuid4()), "concept": "cena", "sentiment": 1, "seq": 1}]
-    )
+    graph.write_focus_group(project.id, fg_node(), evidence(persona_rows(1), [(0, "cena", 1, "a")]))
     Persona.objects.create(project=project, full_name="Anna it's", demographics={"age_group": "18-34"})
     Persona.objects.create(project=project, full_name="Usunięta", index=1, deleted_at=timezone.now())
     try:
@@ -315,12 +351,15 @@ def test_rebuild_from_database_rewrites_the_graph_idempotently(new_project):
         assert first["projects"] == second["projects"] >= 1
         assert first["removed"] >= 1 and second["removed"] == 0
         assert graph.counts(stale)["projects"] == 0
-        assert graph.counts(project.id) == {"projects": 1, "personas": 1, "concepts": 0, "mentions": 0}
+        assert graph.counts(project.id) == {**EMPTY, "projects": 1, "personas": 1}
         [persona] = graph.project_personas(project.id)
         assert (persona["name"], persona["segment"], persona["demo_age_group"]) == ("Anna it's", "", "18-34")
         out = StringIO()
         call_command("rebuild_graph", "--project", str(project.id), stdout=out)
-        assert out.getvalue().split() == ["projects=1", "personas=1", "concepts=0", "mentions=0", "removed=0"]
+        assert out.getvalue().split() == [
+            *(f"{name}={value}" for name, value in {**EMPTY, "projects": 1, "personas": 1}.items()),
+            "removed=0",
+        ]
         gone = uuid.uuid4()
         graph.upsert_project(gone, "usunięty w PostgreSQL", "pl")
         call_command("rebuild_graph", "--project", str(gone), stdout=StringIO())
@@ -348,8 +387,8 @@ def test_unavailable_server_raises_graph_unavailable(graph_down):
         calls += [
             graph.bootstrap,
             lambda: graph.counts(pid),
-            lambda: graph.upsert_concepts(pid, pid, [{"persona_id": pid, "concept": "cena", "seq": 1}]),
-            lambda: graph.search_concepts(pid, "cena"),
+            lambda: graph.write_focus_group(pid, {"id": pid}, evidence(persona_rows(1), [(0, "cena", 1, "a")])),
+            lambda: graph.focus_group_concepts(pid, pid),
             lambda: graph.clear_project(pid),
         ]
     for call in calls:

@@ -171,6 +171,7 @@ _FIELD_KINDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("story", "biography", "background"), "story"),
     (("city", "location", "town", "place", "region"), "cities"),
     (("email",), "email"),
+    (("quote", "excerpt"), "quote"),
     (("concept", "keyword", "topic", "theme", "label", "title", "tag"), "phrase"),
 )
 
@@ -240,6 +241,9 @@ class OfflineWriter:
         self.words = list(dict.fromkeys(words))[-40:] or self.vocab.lists["interests"]
         # Numery w nawiasach kwadratowych to numery wypowiedzi w transkrypcji: cytowania offline wskazują istniejące.
         self.cited = [int(n) for n in dict.fromkeys(re.findall(r"\[(\d{1,6})\]", prompt_text))]
+        # Tekst analizowany między <<<TEXT a TEXT>>>: cytaty offline są jego dosłownymi fragmentami.
+        sources = re.findall(r"<<<TEXT\n(.*?)\nTEXT>>>", prompt_text, re.DOTALL)
+        self.source = sources[-1].strip() if sources else ""
         gender = re.search(r"\bgender:\s*(female|male)\b", prompt_text, re.IGNORECASE)
         self.gender = gender.group(1).lower() if gender else None
         occupation = re.search(r"\boccupation:\s*([^\n]+)", prompt_text)
@@ -381,6 +385,9 @@ class OfflineWriter:
             )
         if kind == "phrase":
             return pick(self.words)
+        if kind == "quote" and self.source:
+            sentences = [s.strip() for s in re.split(r"(?<=[.!?…])\s+", self.source) if s.strip()]
+            return pick(sentences)
         return pick(voc.lists[kind]) if voc.lists.get(kind) else ""
 
     def _sentence(self) -> str:

@@ -1,0 +1,347 @@
+"""Ekstrakcja pojęć z dyskusji: per wypowiedź pojęcia z nastawieniem i cytatem, emocje i odniesienia do wcześniejszych
+wypowiedzi; kanonizacja pojęć w projekcie (klucz lematopodobny, potem podobieństwo embeddingów); zapis w PostgreSQL,
+potem w grafie.
+
+Zadanie jest idempotentne: wypowiedź z zapisanym wynikiem (zrobiona albo pominięta z powodem) nie jest analizowana
+ponownie, chyba że `force`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import transaction
+from django.db.models import Count
+from pydantic import BaseModel, Field, create_model, model_validator
+
+import config
+from focus_groups.models import (
+    Concept,
+    ConceptAlias,
+    ConceptMention,
+    FocusGroup,
+    FocusGroupEvent,
+    TurnEmotion,
+    TurnExtraction,
+    TurnRelation,
+)
+from sight import graph, jobs, llm
+from sight.models import Job, Project, User
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "focus_groups.concepts"
+ROLE = "concept_extraction"
+SPOKEN = (FocusGroupEvent.Kind.TURN, FocusGroupEvent.Kind.ANSWER)
+EARLIER_TURNS = 12  # tyle wcześniejszych wypowiedzi z pytania trafia do promptu (odniesienia sięgają tylko do nich)
+MAX_CONCEPTS, MAX_EMOTIONS, MAX_RELATIONS = 8, 3, 5
+
+# Końcówki fleksyjne (bez znaków diakrytycznych, najdłuższe najpierw): „ceny”, „cenie”, „cenami” → „cen”;
+# „prices”, „price” → „pric”. Rdzeń ma co najmniej 3 litery, więc krótkie słowa zostają całe.
+SUFFIXES = tuple(
+    sorted(
+        {"ami", "ach", "ow", "om", "ie", "ych", "ymi", "ego", "emu", "ej", "ym", "em", "y", "i", "a", "e", "u", "o"}
+        | {"ies", "es", "s"},
+        key=len,
+        reverse=True,
+    )
+)
+
+
+# --- kanonizacja -----------------------------------------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Małe litery bez znaków diakrytycznych i interpunkcji, pojedyncze spacje („Wysokie  CENY!” → „wysokie ceny”)."""
+    lowered = str(text).casefold().replace("ł", "l")
+    plain = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", plain).split())
+
+
+def stem(word: str) -> str:
+    """Słowo bez najdłuższej pasującej końcówki fleksyjnej (polskiej albo angielskiej), rdzeń ≥ 3 litery."""
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def concept_key(name: str) -> str:
+    """Klucz kanoniczny pojęcia w projekcie: złożone słowa bez końcówek („cena”, „ceny”, „Cenie” → „cen”)."""
+    return " ".join(stem(word) for word in fold(name).split())[:200]
+
+
+def display_name(name: str) -> str:
+    """Nazwa do wyświetlenia: pojedyncze spacje, bez interpunkcji na brzegach."""
+    return " ".join(str(name).split()).strip(" .,;:!?\"'()[]{}«»„”-–—")[:200]
+
+
+class Canonicaliser:
+    """Przypisuje nazwy pojęć do pojęć projektu: najpierw po kluczu, potem po podobieństwie embeddingów nazw."""
+
+    def __init__(self, project: Project, *, threshold: float | None = None) -> None:
+        self.project = project
+        self.threshold = threshold if threshold is not None else config.load_features().concepts.merge_threshold
+        self.by_key = {
+            alias.key: alias.concept for alias in ConceptAlias.objects.filter(project=project).select_related("concept")
+        }
+        rows = [c for c in Concept.objects.filter(project=project).filter(embedding__isnull=False)]
+        self.concepts = rows
+        self.vectors = np.array([c.embedding for c in rows], dtype=float) if rows else np.zeros((0, 0))
+        self._embeddings: Any = None
+
+    def resolve(self, name: str) -> Concept | None:
+        """Pojęcie projektu dla nazwy (tworzy nowe, gdy nic nie jest dość podobne); pusta nazwa → None."""
+        key, shown = concept_key(name), display_name(name)
+        if not key or not shown:
+            return None
+        if key in self.by_key:
+            return self.by_key[key]
+        vector = self._embed(shown)
+        concept = self._nearest(vector) if vector is not None else None
+        if concept is None:
+            concept, _ = Concept.objects.get_or_create(
+                project=self.project, key=key, defaults={"name": shown, "embedding": vector}
+            )
+            if vector is not None and concept.embedding is not None:
+                self.concepts.append(concept)
+                row = np.array([concept.embedding], dtype=float)
+                self.vectors = row if not len(self.vectors) else np.vstack([self.vectors, row])
+        ConceptAlias.objects.get_or_create(project=self.project, key=key, defaults={"concept": concept})
+        self.by_key[key] = concept
+        return concept
+
+    def _nearest(self, vector: list[float]) -> Concept | None:
+        if not len(self.vectors) or self.vectors.shape[1] != len(vector):
+            return None
+        query = np.array(vector, dtype=float)
+        norms = np.linalg.norm(self.vectors, axis=1) * (np.linalg.norm(query) or 1.0)
+        scores = self.vectors @ query / np.where(norms == 0, 1.0, norms)
+        best = int(np.argmax(scores))
+        return self.concepts[best] if scores[best] >= self.threshold else None
+
+    def _embed(self, text: str) -> list[float] | None:
+        """Wektor nazwy; błąd dostawcy embeddingów oznacza tylko scalanie po kluczu, nie przerwanie zadania."""
+        try:
+            if self._embeddings is None:
+                self._embeddings = llm.build_embeddings()
+            return [float(x) for x in self._embeddings.embed_query(text)]
+        except Exception:  # noqa: BLE001 - scalanie po podobieństwie jest ulepszeniem, nie warunkiem ekstrakcji
+            log.warning("embedding concept %r failed; merging by key only", text, exc_info=True)
+            return None
+
+
+# --- schemat odpowiedzi ---------------------------------------------------------------------------------------------
+
+
+def same_text(text: str) -> str:
+    """Tekst do porównań cytatów: pojedyncze spacje, bez rozróżniania wielkości liter."""
+    return " ".join(str(text).split()).casefold()
+
+
+class MentionOut(BaseModel):
+    """Pojęcie w wypowiedzi z nastawieniem mówiącego i dosłownym cytatem."""
+
+    name: str = Field(min_length=1, max_length=80, description="short noun phrase in its base form")
+    stance: float = Field(ge=-1, le=1, description="the speaker's attitude: -1 against, 0 neutral, 1 for")
+    quote: str = Field(min_length=1, max_length=300, description="verbatim excerpt of the statement")
+
+
+class RelationOut(BaseModel):
+    """Odniesienie do wcześniejszej wypowiedzi (numer z nawiasu kwadratowego)."""
+
+    turn: int = Field(description="number in [brackets] of an earlier statement")
+    relation: Literal["agree", "disagree", "builds_on"]
+
+
+def analysis_schema(text: str, earlier: frozenset[int], emotions: tuple[str, ...]) -> type[BaseModel]:
+    """Schemat wyniku jednej wypowiedzi: odrzuca cytaty spoza jej tekstu i numery spoza wcześniejszych wypowiedzi."""
+    haystack = same_text(text)
+    emotion = Literal[emotions]  # type: ignore[valid-type]
+
+    def grounded(self: Any) -> Any:
+        problems = []
+        bad_quotes = [m.quote for m in self.concepts if same_text(m.quote) not in haystack]
+        if bad_quotes:
+            problems.append(f"quotes {bad_quotes[:3]} are not verbatim excerpts of the statement; copy them exactly")
+        bad_turns = sorted({r.turn for r in self.relations} - earlier)
+        if bad_turns:
+            problems.append(f"turns {bad_turns} are not earlier statements; use only numbers shown in [brackets]")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    return create_model(
+        "TurnAnalysis",
+        __doc__="Pojęcia, emocje i odniesienia jednej wypowiedzi.",
+        __validators__={"grounded": model_validator(mode="after")(grounded)},
+        concepts=(list[MentionOut], Field(default_factory=list, max_length=MAX_CONCEPTS)),
+        emotions=(list[emotion], Field(default_factory=list, max_length=MAX_EMOTIONS)),
+        relations=(list[RelationOut], Field(default_factory=list, max_length=MAX_RELATIONS if earlier else 0)),
+    )
+
+
+# --- zadanie --------------------------------------------------------------------------------------------------------
+
+
+def start_extraction(fg: FocusGroup, *, user: User | None, force: bool = False) -> Job:
+    """Wstawia zadanie ekstrakcji pojęć (rola `concept_extraction`); `force` analizuje od nowa także zrobione tury."""
+    if not fg.events.filter(kind__in=SPOKEN).exists():
+        raise ValueError("there are no turns to analyse yet")
+    return jobs.start_job(
+        kind=JOB_KIND,
+        user=user,
+        project=fg.project,
+        params={"focus_group_id": str(fg.id), "force": force},
+        queue="llm",
+        total=fg.events.filter(kind__in=SPOKEN).count(),
+    )
+
+
+def extract_after_run(focus_group_id: str, *, user: User | None) -> Job | None:
+    """Po przebiegu: ekstrakcja startuje sama, gdy dyskusja się zakończyła i ma wypowiedzi."""
+    fg = FocusGroup.objects.select_related("project").get(pk=focus_group_id)
+    if fg.status != FocusGroup.Status.COMPLETED or not fg.events.filter(kind__in=SPOKEN).exists():
+        return None
+    return start_extraction(fg, user=user)
+
+
+def latest_job(fg: FocusGroup) -> Job | None:
+    """Ostatnie zadanie ekstrakcji grupy (stan na stronie wniosków)."""
+    return Job.objects.filter(kind=JOB_KIND, params__focus_group_id=str(fg.id)).order_by("-created_at").first()
+
+
+@dataclass
+class TurnTask:
+    """Wypowiedź do analizy z kontekstem: pytanie i wcześniejsze wypowiedzi w nim."""
+
+    event: FocusGroupEvent
+    question: str
+    earlier: list[FocusGroupEvent]
+
+
+def extract(job: Job) -> dict[str, Any]:
+    """Obsługa zadania `focus_groups.concepts`: analiza wypowiedzi, zapis w PostgreSQL, potem zapis grupy w grafie."""
+    from focus_groups import graph as fg_graph
+
+    fg = FocusGroup.objects.select_related("project").get(pk=job.params["focus_group_id"])
+    if job.params.get("force"):
+        clear_extraction(fg)
+    tasks = pending_turns(fg)
+    canon = Canonicaliser(fg.project)
+    async_to_sync(_analyse_all)(fg, job, tasks, canon)
+    try:
+        fg_graph.write_focus_group(fg)
+        graph_state = "ok"
+    except graph.GraphUnavailable as exc:
+        log.warning("graph unavailable after extraction of %s: %s", fg.id, exc)
+        graph_state = "unavailable"  # PostgreSQL ma wszystko; `manage.py rebuild_graph` dopisze to później
+    statuses = dict(
+        TurnExtraction.objects.filter(focus_group=fg).values_list("status").annotate(n=Count("id")).order_by()
+    )
+    return {
+        "analysed": len(tasks),
+        "done": statuses.get(TurnExtraction.Status.DONE, 0),
+        "skipped": statuses.get(TurnExtraction.Status.SKIPPED, 0),
+        "graph": graph_state,
+    }
+
+
+def clear_extraction(fg: FocusGroup) -> None:
+    """Usuwa wyniki ekstrakcji grupy (przed analizą od nowa); pojęcia projektu zostają."""
+    with transaction.atomic():
+        for model in (ConceptMention, TurnRelation, TurnEmotion, TurnExtraction):
+            model.objects.filter(focus_group=fg).delete()
+
+
+def pending_turns(fg: FocusGroup) -> list[TurnTask]:
+    """Wypowiedzi bez zapisanego wyniku, każda z pytaniem i wcześniejszymi wypowiedziami w nim (jedno zapytanie)."""
+    spoken = list(fg.events.filter(kind__in=SPOKEN).select_related("extraction").order_by("seq"))
+    questions = fg.question_texts()
+    tasks, by_question = [], {}
+    for event in spoken:
+        earlier = by_question.setdefault(event.question_index, [])
+        if not hasattr(event, "extraction"):
+            qi = event.question_index
+            question = questions[qi] if qi is not None and qi < len(questions) else ""
+            tasks.append(TurnTask(event, question, earlier[-EARLIER_TURNS:]))
+        earlier.append(event)
+    return tasks
+
+
+async def _analyse_all(fg: FocusGroup, job: Job, tasks: list[TurnTask], canon: Canonicaliser) -> None:
+    """Analiza wszystkich wypowiedzi równolegle w jednej pętli zdarzeń (współbieżność ogranicza limit roli w `llm`);
+    zapis w kolejności wypowiedzi, więc nazwa nowego pojęcia pochodzi zawsze z jego najwcześniejszej wzmianki.
+    """
+    emotions = tuple(config.load_features().concepts.emotions) or ("interest",)
+    pending = [asyncio.ensure_future(analyse_turn(fg, job, task, emotions)) for task in tasks]
+    try:
+        for done, (task, future) in enumerate(zip(tasks, pending, strict=True), start=1):
+            await sync_to_async(save_turn)(fg, task, await future, canon)
+            await sync_to_async(jobs.report_progress)(
+                job, done=done, message=task.event.payload.get("persona_name", "")
+            )
+    finally:
+        for future in pending:  # anulowanie albo błąd: reszta wywołań nie wisi w tle
+            future.cancel()
+
+
+async def analyse_turn(fg: FocusGroup, job: Job, task: TurnTask, emotions: tuple[str, ...]) -> BaseModel | str:
+    """Wynik analizy wypowiedzi albo powód pominięcia (odpowiedź nie pasowała do schematu także po ponownym pytaniu)."""
+    earlier = "\n".join(f"[{e.seq}] {e.payload.get('persona_name', '')}: {e.text}" for e in task.earlier) or "-"
+    variables = {
+        "text": task.event.text,
+        "language_name": fg.project.language_name,
+        "speaker": task.event.payload.get("persona_name", ""),
+        "question": task.question or "-",
+        "earlier": earlier,
+        "emotions": ", ".join(emotions),
+    }
+    schema = analysis_schema(task.event.text, frozenset(e.seq for e in task.earlier), emotions)
+    try:
+        return await llm.agenerate(
+            ROLE, prompt=ROLE, language=fg.project.language, variables=variables, schema=schema, job=job
+        )
+    except llm.LLMOutputError as exc:
+        return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def save_turn(fg: FocusGroup, task: TurnTask, result: BaseModel | str, canon: Canonicaliser) -> None:
+    """Zapisuje wynik jednej wypowiedzi w jednej transakcji (powtórka zastępuje poprzedni wynik tej wypowiedzi)."""
+    event = task.event
+    with transaction.atomic():
+        for model in (ConceptMention, TurnRelation, TurnEmotion):
+            model.objects.filter(event=event).delete()
+        status = TurnExtraction.Status.SKIPPED if isinstance(result, str) else TurnExtraction.Status.DONE
+        TurnExtraction.objects.update_or_create(
+            event=event,
+            defaults={"focus_group": fg, "status": status, "reason": result if isinstance(result, str) else ""},
+        )
+        if isinstance(result, str):
+            return
+        haystack, mentions = same_text(event.text), {}
+        for mention in result.concepts:
+            concept = canon.resolve(mention.name)
+            # Drugi raz to samo pojęcie w jednej wypowiedzi (dwie odmiany) — zostaje pierwsza, najważniejsza wzmianka.
+            if concept is None or concept.id in mentions or same_text(mention.quote) not in haystack:
+                continue
+            mentions[concept.id] = ConceptMention(
+                event=event, concept=concept, focus_group=fg, stance=mention.stance, quote=mention.quote
+            )
+        ConceptMention.objects.bulk_create(mentions.values())
+        TurnEmotion.objects.bulk_create(
+            TurnEmotion(event=event, focus_group=fg, emotion=e) for e in dict.fromkeys(result.emotions)
+        )
+        targets = {e.seq: e for e in task.earlier}
+        relations = {r.turn: r.relation for r in reversed(result.relations) if r.turn in targets}
+        TurnRelation.objects.bulk_create(
+            TurnRelation(event=event, target=targets[seq], focus_group=fg, relation=relation)
+            for seq, relation in sorted(relations.items())
+        )
