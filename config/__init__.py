@@ -338,6 +338,110 @@ def load_demographics() -> dict[str, DemographicPreset]:
     return {p.id: p for p in presets}
 
 
+# --- surveys/ssr.yaml i surveys/anchors/<język>.yaml (SSR ankiet) ---------------------------------------------------
+
+SURVEY_CONSTRUCTS = ("agreement", "likelihood", "purchase_intent", "satisfaction", "importance")
+SSR_SCALES = (5, 7)
+
+
+class SsrSettings(Strict):
+    """Parametry Semantic Similarity Rating i próg bramki drabiny."""
+
+    temperature: float = Field(default=1.0, ge=0, le=5)
+    epsilon: float = Field(default=0.0, ge=0, le=1)
+    ladder_min_spearman: float = Field(default=0.8, ge=-1, le=1)
+    min_anchor_sets: int = Field(default=4, ge=1, le=20)
+
+
+class ConstructAnchors(Strict):
+    """Kotwice jednego konstruktu w jednym języku: drabina (poziom → zdania) i zestawy zdań per długość skali."""
+
+    ladder: dict[int, list[str]]
+    scales: dict[int, list[list[str]]]
+
+    @model_validator(mode="after")
+    def _sets_well_formed(self) -> ConstructAnchors:
+        if sorted(self.ladder) != list(range(1, len(self.ladder) + 1)) or len(self.ladder) < 3:
+            raise ValueError("ladder levels must be 1, 2, 3… (at least 3 levels)")
+        statements = [s for level in self.ladder.values() for s in level]
+        if len(set(statements)) != len(statements) or not all(s.strip() for s in statements):
+            raise ValueError("ladder statements must be non-empty and distinct")
+        anchors = {s for sets in self.scales.values() for statements in sets for s in statements}
+        reused = sorted(anchors.intersection(statements))
+        if reused:
+            raise ValueError(f"ladder reuses anchor statements: {', '.join(reused)}")
+        if sorted(self.scales) != list(SSR_SCALES):
+            raise ValueError(f"scales must be exactly {', '.join(map(str, SSR_SCALES))}")
+        for points, sets in self.scales.items():
+            for i, statements in enumerate(sets):
+                if len(statements) != points:
+                    raise ValueError(f"scales.{points}.{i}: needs {points} statements, got {len(statements)}")
+                if len(set(statements)) != points or not all(s.strip() for s in statements):
+                    raise ValueError(f"scales.{points}.{i}: statements must be non-empty and distinct")
+            if len({tuple(s) for s in sets}) != len(sets):
+                raise ValueError(f"scales.{points}: duplicate anchor sets")
+        return self
+
+
+class AnchorFile(Strict):
+    """Zawartość `surveys/anchors/<język>.yaml`."""
+
+    language: Literal["pl", "en"]
+    constructs: dict[str, ConstructAnchors]
+
+
+class SurveysConfig:
+    """Konfiguracja ankiet: `config.load_surveys().anchor_sets("agreement", "pl", 5)`."""
+
+    def __init__(self, ssr: SsrSettings, anchors: dict[str, dict[str, ConstructAnchors]]) -> None:
+        self.ssr, self.anchors = ssr, anchors
+
+    def _construct(self, construct: str, language: str) -> ConstructAnchors:
+        by_construct = self.anchors[language]
+        if construct not in by_construct:
+            raise KeyError(f"unknown survey construct {construct!r}; known: {', '.join(sorted(by_construct))}")
+        return by_construct[construct]
+
+    def anchor_sets(self, construct: str, language: str, points: int) -> list[list[str]]:
+        """Zestawy kotwic (każdy: jedno zdanie na punkt skali, od najniższego)."""
+        scales = self._construct(construct, language).scales
+        if points not in scales:
+            raise KeyError(f"no anchor sets for a {points}-point scale; known: {', '.join(map(str, sorted(scales)))}")
+        return scales[points]
+
+    def ladder(self, construct: str, language: str) -> list[tuple[int, str]]:
+        """Zamrożona drabina (poziom, zdanie) od „na pewno nie” (1) do „na pewno tak”."""
+        ladder = self._construct(construct, language).ladder
+        return [(level, statement) for level in sorted(ladder) for statement in ladder[level]]
+
+
+def load_surveys() -> SurveysConfig:
+    """Wczytuje `surveys/ssr.yaml` i `surveys/anchors/<język>.yaml` (cache per katalog konfiguracji)."""
+    return _load_surveys(CONFIG_DIR)
+
+
+@cache
+def _load_surveys(directory: Path) -> SurveysConfig:
+    ssr = _parse(SsrSettings, directory / "surveys" / "ssr.yaml")
+    anchors: dict[str, dict[str, ConstructAnchors]] = {}
+    for language in LANGUAGES:
+        path = directory / "surveys" / "anchors" / f"{language}.yaml"
+        parsed = _parse(AnchorFile, path)
+        if parsed.language != language:
+            raise ConfigError(path, "language", f"must be {language!r} (the file name)")
+        missing = sorted(set(SURVEY_CONSTRUCTS) - set(parsed.constructs))
+        if missing:
+            raise ConfigError(path, "constructs", f"missing constructs: {', '.join(missing)}")
+        for name, construct in parsed.constructs.items():
+            for points, sets in construct.scales.items():
+                if len(sets) < ssr.min_anchor_sets:
+                    raise ConfigError(
+                        path, f"constructs.{name}.scales.{points}", f"needs at least {ssr.min_anchor_sets} anchor sets"
+                    )
+        anchors[language] = parsed.constructs
+    return SurveysConfig(ssr, anchors)
+
+
 def reload() -> None:
     """Czyści wczytaną konfigurację (testy, zmiana SIGHT_CONFIG_DIR)."""
     for loader in (load_models, load_features, load_prompts, load_demographics):
