@@ -144,6 +144,14 @@ class FocusGroupFeatures(Strict):
     default_turns_per_question: int = Field(default=8, ge=1, le=100)
 
 
+class SurveyFeatures(Strict):
+    """Limity ankiet."""
+
+    max_questions: int = Field(default=40, ge=1, le=200)
+    max_options: int = Field(default=20, ge=2, le=100)
+    max_respondents: int = Field(default=500, ge=1, le=5000)
+
+
 class FeaturesConfig(Strict):
     """Zawartość `features.yaml`: przełączniki i limity produktu."""
 
@@ -153,6 +161,7 @@ class FeaturesConfig(Strict):
     page_size: int = Field(default=25, ge=1, le=200)
     personas: PersonaFeatures = PersonaFeatures()
     focus_groups: FocusGroupFeatures = FocusGroupFeatures()
+    surveys: SurveyFeatures = SurveyFeatures()
 
 
 # --- prompts/<lang>/*.yaml -----------------------------------------------------------------------------------------
