@@ -136,14 +136,16 @@ def test_a_resumed_run_answers_only_what_is_missing(fake_llm, django_capture_on_
     job = field(client, survey, django_capture_on_commit_callbacks)
     survey.refresh_from_db()
     assert job.status == "failed" and survey.status == Survey.Status.FAILED
-    before = set(Answer.objects.filter(survey=survey).values_list("persona_id", "question_id"))
+    before = set(Answer.objects.filter(survey=survey).values_list("pk", "persona_id", "question_id"))
     assert 0 < len(before) < 9
     fake_llm.reset_scripts()
     fake_llm.script("survey_answer", [by_question(GOOD)] * 20)
     job = field(client, survey, django_capture_on_commit_callbacks)
     assert job.status == "succeeded"
-    assert Answer.objects.filter(survey=survey).count() == 9
-    assert len(fake_llm.scripted_calls("survey_answer")) == 9 - len(before)
+    after = set(Answer.objects.filter(survey=survey).values_list("pk", "persona_id", "question_id"))
+    assert len(after) == 9 and before <= after
+    # Odpowiedź wygenerowana, ale niezapisana przed przerwaniem, wraca z cache LLM — stąd „najwyżej”.
+    assert len(fake_llm.scripted_calls("survey_answer")) <= 9 - len(before)
     assert Survey.objects.get(pk=survey.pk).status == Survey.Status.COMPLETED
     assert client.post(f"/api/v1/surveys/{survey.id}/run").status_code == 409
 
