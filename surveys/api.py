@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
@@ -12,7 +12,7 @@ from ninja.pagination import paginate
 from sight.errors import InvalidInput
 from sight.models import Language, get_project_for_user
 from sight.pagination import Pages
-from surveys import fielding, results
+from surveys import exports, fielding, results
 from surveys.builder import (
     FromTemplateIn,
     SurveyIn,
@@ -176,3 +176,11 @@ def crosstab(
         return results.survey_crosstab(survey, q, by)
     except ValueError as exc:
         raise InvalidInput("by" if by not in results.CATEGORIES else "question", str(exc)) from exc
+
+
+@router.get("/surveys/{survey_id}/export")
+def export(
+    request: HttpRequest, survey_id: uuid.UUID, format: str = Query("csv", pattern="^(csv|json)$")
+) -> HttpResponse:  # noqa: A002 - nazwa parametru w API
+    """Odpowiedzi respondentów: CSV (wiersz na respondenta, etykiety, bezpieczny dla arkuszy) albo JSON."""
+    return exports.export(_survey(request, survey_id), format)

@@ -2,6 +2,8 @@
 SSR dla skal, reguły pomijania, wznowienie bez duplikatów, wyniki i tabela krzyżowa w stałej liczbie zapytań.
 """
 
+import csv
+import io
 import json
 
 import django_rq
@@ -201,3 +203,50 @@ def test_results_and_crosstab_numbers_with_a_constant_query_count(fake_llm, djan
         survey_results.survey_crosstab(survey, Question.objects.get(pk=rating["id"]), "age_group")
     assert len(large) == len(small) <= 4
     assert fielding.estimate_cost(survey)["respondents"] == 6
+
+
+def test_the_csv_export_has_a_labelled_row_per_respondent_and_is_formula_safe(
+    fake_llm, django_capture_on_commit_callbacks
+):
+    client, people, survey = setup_survey(n=2, questions=QUESTIONS)
+    answers = {**GOOD, "Dlaczego": {"text": "=HYPERLINK(evil) bo tak"}}
+    fake_llm.script("survey_answer", [by_question(answers)] * 8)
+    field(client, survey, django_capture_on_commit_callbacks)
+    resp = client.get(f"/api/v1/surveys/{survey.id}/export?format=csv")
+    rows = list(csv.reader(io.StringIO(resp.content.decode())))
+    assert rows[0][8:] == ["Q1 Który bank?", "Q2 Kupisz?", "Q2 expected value", "Q3 Polecisz?", "Q4 Dlaczego {Q1}?"]
+    assert len(rows) == 3 and rows[1][8] == "PKO" and rows[1][11] == "9" and rows[1][12].startswith("'=HYPERLINK")
+    assert 1 <= float(rows[1][10]) <= 5
+    data = client.get(f"/api/v1/surveys/{survey.id}/export?format=json").json()
+    assert len(data["respondents"]) == 2 and data["respondents"][0]["Q1 Który bank?"] == "PKO"
+
+
+def test_a_skip_rule_hides_a_question_from_respondents_whose_answer_does_not_match(
+    fake_llm, django_capture_on_commit_callbacks
+):
+    client, people, survey = setup_survey(n=4, questions=[QUESTIONS[0], QUESTIONS[3]])
+    picks = iter(["pko", "o2", "pko", "o2"])
+
+    def respond(messages):
+        return {"choice": next(picks)} if question_of(messages).startswith("Który") else GOOD["Dlaczego"]
+
+    fake_llm.script("survey_answer", [respond] * 8)
+    job = field(client, survey, django_capture_on_commit_callbacks)
+    why = Answer.objects.filter(survey=survey, question__order=1)
+    pko = set(Answer.objects.filter(survey=survey, question__order=0, value="pko").values_list("persona_id", flat=True))
+    assert job.status == "succeeded" and job.progress_done == job.progress_total == 8
+    assert set(why.values_list("persona_id", flat=True)) == pko and len(pko) == 2
+
+
+def test_a_copy_fielded_with_the_same_seed_is_served_from_the_cache(fake_llm, django_capture_on_commit_callbacks):
+    client, people, survey = setup_survey(n=2, questions=QUESTIONS[:3])
+    fake_llm.script("survey_answer", [by_question(GOOD)] * 6)
+    field(client, survey, django_capture_on_commit_callbacks)
+    copy = Survey.objects.get(pk=client.post(f"/api/v1/surveys/{survey.id}/copy").json()["id"])
+    fake_llm.reset_scripts()
+    job = field(client, copy, django_capture_on_commit_callbacks)
+    assert job.status == "succeeded" and fake_llm.scripted_calls("survey_answer") == []
+    assert Answer.objects.filter(survey=copy).count() == 6
+    assert sorted(Answer.objects.filter(survey=copy).values_list("value", flat=True), key=str) == sorted(
+        Answer.objects.filter(survey=survey).values_list("value", flat=True), key=str
+    )
