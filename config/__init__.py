@@ -453,7 +453,7 @@ def _load_surveys(directory: Path) -> SurveysConfig:
 
 def reload() -> None:
     """Czyści wczytaną konfigurację (testy, zmiana SIGHT_CONFIG_DIR)."""
-    for loader in (load_models, load_features, load_prompts, load_demographics):
+    for loader in (load_models, load_features, load_prompts, load_demographics, _load_surveys):
         loader.cache_clear()
 
 
@@ -470,6 +470,7 @@ def __getattr__(name: str) -> Any:
         "features": load_features,
         "prompts": load_prompts,
         "demographics": load_demographics,
+        "surveys": load_surveys,
     }
     if name in loaders:
         return loaders[name]()

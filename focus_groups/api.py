@@ -12,10 +12,12 @@ from ninja.pagination import paginate
 
 from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup, FocusGroupEvent, get_focus_group_for_user
-from focus_groups.setup import FocusGroupIn, FocusGroupPatch, clean_text, create_focus_group, update_focus_group
-from sight.errors import Conflict
+from focus_groups.setup import FocusGroupIn, FocusGroupPatch, create_focus_group, update_focus_group
+from sight.errors import Conflict, ErrorOut
 from sight.models import get_project_for_user
 from sight.pagination import Pages
+from sight.schemas import InputSchema
+from sight.text import CleanText, RequiredText
 
 router = Router(tags=["focus groups"])
 
@@ -57,10 +59,10 @@ class JobAccepted(Schema):
     job_id: uuid.UUID
 
 
-class InterjectionIn(Schema):
+class InterjectionIn(InputSchema):
     """Pytanie albo sonda badacza w trakcie dyskusji."""
 
-    text: str = Field(min_length=1, max_length=1000)
+    text: RequiredText = Field(max_length=1000)
 
 
 class EventsOut(Schema):
@@ -74,10 +76,6 @@ class EventsOut(Schema):
 
 def _fg(request: HttpRequest, focus_group_id: uuid.UUID) -> FocusGroup:
     return get_focus_group_for_user(request.user, focus_group_id)
-
-
-def _state_error(exc: ValueError) -> Conflict:
-    return Conflict(str(exc))
 
 
 @router.post("/projects/{project_id}/focus-groups", response={201: FocusGroupOut})
@@ -100,13 +98,13 @@ def detail(request: HttpRequest, focus_group_id: uuid.UUID) -> FocusGroup:
     return _fg(request, focus_group_id)
 
 
-@router.patch("/focus-groups/{focus_group_id}", response=FocusGroupOut)
+@router.patch("/focus-groups/{focus_group_id}", response={200: FocusGroupOut, 409: ErrorOut})
 def update(request: HttpRequest, focus_group_id: uuid.UUID, payload: FocusGroupPatch) -> FocusGroup:
     """Zmienia grupę przed startem (potem 409)."""
     return update_focus_group(_fg(request, focus_group_id), payload)
 
 
-@router.delete("/focus-groups/{focus_group_id}", response={204: None})
+@router.delete("/focus-groups/{focus_group_id}", response={204: None, 409: ErrorOut})
 def delete(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, None]:
     """Usuwa grupę, która nie trwa."""
     fg = _fg(request, focus_group_id)
@@ -122,54 +120,40 @@ def estimate(request: HttpRequest, focus_group_id: uuid.UUID) -> dict[str, Any]:
     return summary.estimate_cost(_fg(request, focus_group_id))
 
 
-@router.post("/focus-groups/{focus_group_id}/run", response={202: JobAccepted})
+@router.post("/focus-groups/{focus_group_id}/run", response={202: JobAccepted, 409: ErrorOut})
 def run(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Startuje przebieg w tle (albo wznawia wstrzymany)."""
-    try:
-        job = discussion.start_run(_fg(request, focus_group_id), user=request.user)
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    job = discussion.start_run(_fg(request, focus_group_id), user=request.user)
     return 202, {"job_id": job.id}
 
 
-@router.post("/focus-groups/{focus_group_id}/resume", response={202: JobAccepted})
+@router.post("/focus-groups/{focus_group_id}/resume", response={202: JobAccepted, 409: ErrorOut})
 def resume(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Wznawia wstrzymaną grupę od miejsca, w którym stanęła."""
-    try:
-        job = discussion.resume_run(_fg(request, focus_group_id), user=request.user)
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    job = discussion.resume_run(_fg(request, focus_group_id), user=request.user)
     return 202, {"job_id": job.id}
 
 
-@router.post("/focus-groups/{focus_group_id}/pause", response=FocusGroupOut)
+@router.post("/focus-groups/{focus_group_id}/pause", response={200: FocusGroupOut, 409: ErrorOut})
 def pause(request: HttpRequest, focus_group_id: uuid.UUID) -> FocusGroup:
     """Wstrzymuje przebieg przed następną turą."""
     return _control(request, focus_group_id, FocusGroup.Control.PAUSE)
 
 
-@router.post("/focus-groups/{focus_group_id}/stop", response=FocusGroupOut)
+@router.post("/focus-groups/{focus_group_id}/stop", response={200: FocusGroupOut, 409: ErrorOut})
 def stop(request: HttpRequest, focus_group_id: uuid.UUID) -> FocusGroup:
     """Kończy przebieg przed następną turą (bez możliwości wznowienia)."""
     return _control(request, focus_group_id, FocusGroup.Control.STOP)
 
 
 def _control(request: HttpRequest, focus_group_id: uuid.UUID, control: str) -> FocusGroup:
-    try:
-        return discussion.request_control(_fg(request, focus_group_id), control)
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    return discussion.request_control(_fg(request, focus_group_id), control)
 
 
-@router.post("/focus-groups/{focus_group_id}/interject", response={201: dict[str, Any]})
+@router.post("/focus-groups/{focus_group_id}/interject", response={201: dict[str, Any], 409: ErrorOut})
 def interject(request: HttpRequest, focus_group_id: uuid.UUID, payload: InterjectionIn) -> tuple[int, dict[str, Any]]:
     """Wtrącenie badacza: moderator zada je jako następną kwestię."""
-    try:
-        event = discussion.interject(
-            _fg(request, focus_group_id), text=clean_text(payload.text, "text"), user=request.user
-        )
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    event = discussion.interject(_fg(request, focus_group_id), text=payload.text, user=request.user)
     return 201, event.as_dict()
 
 
@@ -192,7 +176,7 @@ def events(
 def transcript(
     request: HttpRequest,
     focus_group_id: uuid.UUID,
-    q: str = Query("", max_length=200),
+    q: CleanText = Query("", max_length=200),  # noqa: B008 - parametr zapytania ninja, jak obok
     persona: uuid.UUID | None = None,
     question: int | None = Query(None, ge=0),
     stance: str = Query("", pattern="^(|support|neutral|oppose)$"),
@@ -209,19 +193,16 @@ def statistics(request: HttpRequest, focus_group_id: uuid.UUID) -> dict[str, Any
     return summary.statistics(_fg(request, focus_group_id))
 
 
-@router.post("/focus-groups/{focus_group_id}/summary", response={202: JobAccepted})
+@router.post("/focus-groups/{focus_group_id}/summary", response={202: JobAccepted, 409: ErrorOut})
 def start_summary(
     request: HttpRequest, focus_group_id: uuid.UUID, regenerate: bool = False
 ) -> tuple[int, dict[str, Any]]:
     """Pisze (albo odświeża) podsumowanie w tle."""
-    try:
-        job = summary.start_summary(_fg(request, focus_group_id), user=request.user, regenerate=regenerate)
-    except ValueError as exc:
-        raise _state_error(exc) from exc
+    job = summary.start_summary(_fg(request, focus_group_id), user=request.user, regenerate=regenerate)
     return 202, {"job_id": job.id}
 
 
-@router.get("/focus-groups/{focus_group_id}/summary", response={200: dict[str, Any], 404: dict[str, str]})
+@router.get("/focus-groups/{focus_group_id}/summary", response={200: dict[str, Any], 404: ErrorOut})
 def get_summary(request: HttpRequest, focus_group_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Podsumowanie z cytowaniami (numery `seq` wypowiedzi)."""
     fg = _fg(request, focus_group_id)

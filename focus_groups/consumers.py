@@ -7,7 +7,6 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
-from focus_groups.discussion import group_name
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from sight.consumers import LiveConsumer
 
@@ -30,10 +29,10 @@ class FocusGroupConsumer(LiveConsumer):
             self.last_seq = max(0, int(query.get("after", ["0"])[0]))
         except ValueError:
             self.last_seq = 0
-        exists = await database_sync_to_async(FocusGroup.objects.for_user(user).filter(pk=self.fg_id).exists)()
-        if exists:
-            self.group = group_name(self.fg_id)
-        return exists
+        fg = await database_sync_to_async(FocusGroup.objects.for_user(user).filter(pk=self.fg_id).first)()
+        if fg is not None:
+            self.group = fg.group_name
+        return fg is not None
 
     async def catch_up(self) -> None:
         """Wszystkie zdarzenia po ostatnio wysłanym `seq` (partiami), potem bieżący status."""
@@ -50,10 +49,8 @@ class FocusGroupConsumer(LiveConsumer):
                 await self.send_event(event)
             if len(batch) < CATCH_UP_BATCH:
                 break
-        state = await database_sync_to_async(
-            lambda: FocusGroup.objects.values("id", "status", "control", "last_seq").get(pk=self.fg_id)
-        )()
-        await self.send_status({**state, "id": str(state["id"])})
+        fg = await database_sync_to_async(FocusGroup.objects.get)(pk=self.fg_id)
+        await self.send_status(fg.live_state())
 
     async def live_event(self, event: dict[str, Any]) -> None:
         """Zdarzenie z grupy kanałów: duplikat pomijamy, lukę nadrabiamy z PostgreSQL."""
@@ -84,4 +81,4 @@ class FocusGroupConsumer(LiveConsumer):
         if self.wants_json:
             await self.send_json({"type": "status", "focus_group": state})
         else:
-            await self.send(text_data=self.render("focus_groups/detail.html#status_live", {"fg": state}))
+            await self.send(text_data=self.render("focus_groups/detail.html#status_live", {"state": state}))

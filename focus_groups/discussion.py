@@ -16,12 +16,15 @@ from typing import Any, Literal
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field
 
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from focus_groups.turns import PastTurn, Speaker, is_forced_floor, next_speaker
 from personas.models import Persona
 from sight import jobs, live, llm
+from sight.errors import Conflict
 from sight.models import Job, User
 
 log = logging.getLogger(__name__)
@@ -65,15 +68,15 @@ class AnswerOut(BaseModel):
 
 
 def start_run(focus_group: FocusGroup, *, user: User | None) -> Job:
-    """Startuje (albo wznawia) przebieg w tle; grupa zakończona albo już trwająca to ValueError."""
+    """Startuje (albo wznawia) przebieg w tle; grupa zakończona albo już trwająca to Conflict."""
     with transaction.atomic():
         fg = FocusGroup.objects.select_for_update().get(pk=focus_group.pk)
-        if fg.status in (FocusGroup.Status.QUEUED, FocusGroup.Status.RUNNING):
-            raise ValueError("the focus group is already running")
-        if fg.status in (FocusGroup.Status.COMPLETED, FocusGroup.Status.STOPPED):
-            raise ValueError("the focus group has finished; create a new one to run it again")
+        if fg.is_active:
+            raise Conflict(_("The focus group is already running."))
+        if fg.is_closed:
+            raise Conflict(_("The focus group has finished; create a new one to run it again."))
         if not fg.questions or not fg.participant_links.exists():
-            raise ValueError("add at least one question and one participant before running")
+            raise Conflict(_("Add at least one question and one participant before running the focus group."))
         fg.job = jobs.start_job(
             kind="focus_groups.run",
             user=user,
@@ -90,9 +93,12 @@ def start_run(focus_group: FocusGroup, *, user: User | None) -> Job:
 
 def resume_run(focus_group: FocusGroup, *, user: User | None) -> Job:
     """Wznawia wstrzymaną (albo przerwaną błędem lub budżetem) grupę od miejsca, w którym stanęła."""
-    if focus_group.status not in FocusGroup.RESUMABLE:
-        raise ValueError(
-            f"only a paused, failed or over-budget focus group can be resumed (this one is {focus_group.status})"
+    if not focus_group.is_resumable:
+        raise Conflict(
+            format_lazy(
+                _("Only a paused, failed or over-budget focus group can be resumed; this one is {status}."),
+                status=FocusGroup.Status(focus_group.status).label,
+            )
         )
     return start_run(focus_group, user=user)
 
@@ -114,7 +120,12 @@ def request_control(fg: FocusGroup, control: str) -> FocusGroup:
         elif fg.status == FocusGroup.Status.PAUSED and control == FocusGroup.Control.STOP:
             fg.status = FocusGroup.Status.STOPPED
         elif fg.status != FocusGroup.Status.RUNNING:
-            raise ValueError(f"cannot {control} a focus group that is {fg.status}")
+            raise Conflict(
+                format_lazy(
+                    _("A focus group that is {status} cannot be paused or stopped."),
+                    status=FocusGroup.Status(fg.status).label,
+                )
+            )
         fg.control = control
         fg.save(update_fields=["control", "status", "updated_at"])
     _publish_status(fg)
@@ -122,14 +133,16 @@ def request_control(fg: FocusGroup, control: str) -> FocusGroup:
 
 
 def interject(fg: FocusGroup, *, text: str, user: User | None) -> FocusGroupEvent:
-    """Pytanie albo sonda badacza: zdarzenie, które moderator zada jako następną kwestię."""
-    if fg.status in (FocusGroup.Status.COMPLETED, FocusGroup.Status.STOPPED, FocusGroup.Status.FAILED):
-        raise ValueError("the focus group has finished")
+    """Pytanie albo sonda badacza: zdarzenie, które moderator zada jako następną kwestię (w przerwanej dyskusji — po
+    wznowieniu); grupa zamknięta to Conflict.
+    """
+    if not fg.accepts_interjections:
+        raise Conflict(_("The discussion has finished, so it can no longer be interrupted."))
     count = fg.events.filter(kind=Kind.INTERJECTION).count()
     # Wtrącenie należy do pytania, które właśnie trwa (w transkrypcji stoi przy nim); przed pierwszym pytaniem — do
     # żadnego.
     current = fg.events.filter(kind=Kind.QUESTION).order_by("-seq").values_list("question_index", flat=True).first()
-    event, _ = fg.append_event(
+    event, _created = fg.append_event(
         Kind.INTERJECTION,
         key=f"interjection:{count}:{user.pk if user else 'api'}:{abs(hash(text)) % 10**8}",
         payload={"text": text},
@@ -586,16 +599,11 @@ def _first_sentence(text: str) -> str:
 # --- na żywo ---------------------------------------------------------------------------------------------------------
 
 
-def group_name(fg_id: object) -> str:
-    """Grupa kanałów grupy fokusowej."""
-    return f"focus-group-{fg_id}"
-
-
 def publish_event(fg: FocusGroup, event: FocusGroupEvent) -> None:
     """Powiadamia widzów: JSON dla API, fragment `#event` strony dla przeglądarki (po zapisie w PostgreSQL)."""
     data = event.as_dict()
     live.publish(
-        group_name(fg.id),
+        fg.group_name,
         {
             "type": "event",
             "event": data,
@@ -605,12 +613,12 @@ def publish_event(fg: FocusGroup, event: FocusGroupEvent) -> None:
 
 
 def _publish_status(fg: FocusGroup) -> None:
-    state = {"id": str(fg.id), "status": fg.status, "control": fg.control, "last_seq": fg.last_seq}
+    state = fg.live_state()
     live.publish(
-        group_name(fg.id),
+        fg.group_name,
         {
             "type": "status",
             "focus_group": state,
-            "fragments": [{"template": "focus_groups/detail.html#status_live", "context": {"fg": state}}],
+            "fragments": [{"template": "focus_groups/detail.html#status_live", "context": {"state": state}}],
         },
     )

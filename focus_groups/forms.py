@@ -18,7 +18,6 @@ from focus_groups.models import FocusGroup
 from focus_groups.setup import FocusGroupIn, FocusGroupPatch
 from personas.browsing import PersonaFilters, filter_personas
 from personas.models import Persona, Segment
-from sight.errors import InvalidInput
 from sight.models import Project
 
 PROBE_PREFIX = "- "
@@ -290,11 +289,10 @@ class FocusGroupForm(forms.Form):
                 target = PARTICIPANT_FIELDS[data["participants"]] if loc == "participants" else DOMAIN_FIELDS.get(loc)
                 self.add_error(target, error["msg"])
 
-    def add_domain_error(self, exc: InvalidInput) -> None:
-        """Błąd z warstwy domeny (np. limit z konfiguracji) przy odpowiednim polu."""
+    def field_for_domain(self, field: str) -> str | None:
+        """Pole formularza, przy którym pokazać błąd domeny (`InvalidInput.field`), albo None (nad formularzem)."""
         how = self.cleaned_data.get("participants") or "personas"
-        target = PARTICIPANT_FIELDS[how] if exc.field == "participants" else DOMAIN_FIELDS.get(exc.field)
-        self.add_error(target, exc.message)
+        return PARTICIPANT_FIELDS[how] if field == "participants" else DOMAIN_FIELDS.get(field)
 
 
 class InterjectForm(forms.Form):

@@ -23,10 +23,8 @@ class FocusGroupQuerySet(models.QuerySet["FocusGroup"]):
     """Zapytania o grupy fokusowe."""
 
     def for_user(self, user: User | AnonymousUser) -> FocusGroupQuerySet:
-        """Grupy w projektach użytkownika."""
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(project__owner=user)
+        """Grupy w projektach, które użytkownik może zobaczyć."""
+        return self.filter(project__in=Project.objects.for_user(user))
 
 
 class FocusGroup(models.Model):
@@ -51,8 +49,12 @@ class FocusGroup(models.Model):
         PAUSE = "pause", _("pause")
         STOP = "stop", _("stop")
 
+    # Słowa stanu: trwa (worker ją ma), można wznowić, przebieg się skończył (jest `finished_at` i wyniki);
+    # zamknięta to skończona bez możliwości wznowienia — nie przyjmie już ani startu, ani wtrącenia.
     ACTIVE = frozenset({Status.QUEUED, Status.RUNNING})
     RESUMABLE = frozenset({Status.PAUSED, Status.FAILED, Status.BUDGET_EXCEEDED})
+    FINISHED = frozenset({Status.COMPLETED, Status.STOPPED, Status.FAILED, Status.BUDGET_EXCEEDED})
+    CLOSED = FINISHED - RESUMABLE
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(
@@ -105,6 +107,43 @@ class FocusGroup(models.Model):
         """Czy przebieg trwa (w kolejce albo w toku)."""
         return self.status in self.ACTIVE
 
+    @property
+    def is_resumable(self) -> bool:
+        """Czy wstrzymany albo przerwany przebieg można wznowić."""
+        return self.status in self.RESUMABLE
+
+    @property
+    def is_finished(self) -> bool:
+        """Czy przebieg się skończył (ukończony, zatrzymany, przerwany błędem albo budżetem)."""
+        return self.status in self.FINISHED
+
+    @property
+    def is_closed(self) -> bool:
+        """Czy grupa skończyła się na dobre (ukończona albo zatrzymana): nic więcej się w niej nie wydarzy."""
+        return self.status in self.CLOSED
+
+    @property
+    def accepts_interjections(self) -> bool:
+        """Wtrącenie przyjmujemy, dopóki dyskusja może trwać dalej (w przerwanej moderator zada je po wznowieniu)."""
+        return not self.is_closed
+
+    @property
+    def group_name(self) -> str:
+        """Grupa kanałów, w której worker ogłasza zdarzenia i status tej grupy."""
+        return f"focus-group-{self.id}"
+
+    def live_state(self) -> dict[str, Any]:
+        """Stan przebiegu w jednym kształcie: fragment `#status` strony, powiadomienie websocketu i JSON dla API."""
+        return {
+            "id": str(self.id),
+            "status": self.status,
+            "control": self.control,
+            "last_seq": self.last_seq,
+            "active": self.is_active,
+            "resumable": self.is_resumable,
+            "finished": self.is_finished,
+        }
+
     def question_texts(self) -> list[str]:
         """Treść pytań przewodnika w kolejności."""
         return [q["text"] for q in self.questions]
@@ -146,7 +185,7 @@ class FocusGroup(models.Model):
         now = timezone.now()
         if status == self.Status.RUNNING and self.started_at is None:
             self.started_at = now
-        if status in {self.Status.COMPLETED, self.Status.STOPPED, self.Status.FAILED, self.Status.BUDGET_EXCEEDED}:
+        if status in self.FINISHED:
             self.finished_at = now
         self.save(update_fields=["status", "error", "started_at", "finished_at", "updated_at"])
 

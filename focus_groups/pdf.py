@@ -10,8 +10,10 @@ import font_lato
 from fpdf import FPDF
 
 from focus_groups.models import FocusGroup
+from focus_groups.summary import markdown_plain
 
 SIZES = {"#": 18, "##": 14, "###": 12}
+CELL_SEPARATOR = re.compile(r"(?<!\\)\|")  # `|` bez ukośnika (ukośnik to `|` z tekstu użytkownika)
 
 
 @cache
@@ -20,7 +22,8 @@ def _font_dir() -> Path:
 
 
 def pdf_report(fg: FocusGroup, markdown: str) -> bytes:
-    """Składa PDF: nagłówki, akapity, listy i wiersze tabel z raportu Markdown (tekst to dane, nie znaczniki)."""
+    """Składa PDF: nagłówki, akapity, listy i wiersze tabel z raportu Markdown (tekst to dane, nie znaczniki; ukośniki
+    ucieczki z `markdown_text` są zdejmowane)."""
     pdf = FPDF(format="A4")
     pdf.set_title(fg.name)
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -32,7 +35,7 @@ def pdf_report(fg: FocusGroup, markdown: str) -> bytes:
         heading = re.match(r"^(#{1,3}) (.*)$", line)
         if heading:
             pdf.set_font("Lato", "B", SIZES[heading.group(1)])
-            pdf.multi_cell(width, 8, heading.group(2), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, 8, markdown_plain(heading.group(2)), new_x="LMARGIN", new_y="NEXT")
             continue
         if line.startswith("|---"):
             continue
@@ -40,10 +43,10 @@ def pdf_report(fg: FocusGroup, markdown: str) -> bytes:
         bold = re.match(r"^\*\*(.+?)\*\*\s?(.*)$", line)
         if bold:
             pdf.set_font("Lato", "B", 10)
-            pdf.write(5, bold.group(1) + " ")
+            pdf.write(5, markdown_plain(bold.group(1)) + " ")
             pdf.set_font("Lato", "", 10)
-            pdf.multi_cell(0, 5, bold.group(2), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, markdown_plain(bold.group(2)), new_x="LMARGIN", new_y="NEXT")
             continue
-        text = line.replace("|", "  ").strip() if line.startswith("|") else line
-        pdf.multi_cell(width, 5, text or " ", new_x="LMARGIN", new_y="NEXT")
+        text = "  ".join(CELL_SEPARATOR.split(line)).strip() if line.startswith("|") else line
+        pdf.multi_cell(width, 5, markdown_plain(text) or " ", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

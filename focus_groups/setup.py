@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
-from ninja import Field, Schema
+from ninja import Field
+from pydantic import field_validator
 
 import config
 from focus_groups.models import FocusGroup, Participant
@@ -17,74 +18,97 @@ from personas.browsing import PersonaFilters, filter_personas
 from personas.models import Persona
 from sight.errors import Conflict, InvalidInput
 from sight.models import Project
+from sight.schemas import InputSchema, json_int, schema_bound
+from sight.text import CleanText, RequiredText
 
 
-class QuestionIn(Schema):
+def _limits() -> Any:
+    return config.load_features().focus_groups
+
+
+# Granice z features.yaml trafiają do schematu OpenAPI przy jego budowie; serwer sprawdza je w `_questions` i
+# `resolve_participants` (InvalidInput), a pydantic tylko twardy sufit.
+AT_MOST_PARTICIPANTS = schema_bound(maxItems=lambda: _limits().max_participants)
+AT_MOST_PARTICIPANTS_COUNT = schema_bound(maximum=lambda: _limits().max_participants)
+QuestionText = Annotated[RequiredText, Field(max_length=1000)]
+PersonaIds = Annotated[
+    list[uuid.UUID],
+    Field(
+        min_length=1,
+        max_length=50,
+        description='Shorthand for {"persona_ids": [...]}: these personas, in order.',
+        json_schema_extra=AT_MOST_PARTICIPANTS,
+    ),
+]
+
+
+class QuestionIn(InputSchema):
     """Pytanie przewodnika z opcjonalnymi sondami."""
 
-    text: str = Field(min_length=1, max_length=1000)
-    probes: list[str] = Field(default_factory=list, max_length=5)
+    text: QuestionText
+    probes: list[Annotated[CleanText, Field(max_length=1000)]] = Field(default_factory=list, max_length=5)
 
 
-class ParticipantsIn(Schema):
+class ParticipantsIn(InputSchema):
     """Uczestnicy: wskazane persony, cały segment albo N person pasujących do filtrów."""
 
-    persona_ids: list[uuid.UUID] | None = Field(None, max_length=50)
+    persona_ids: Annotated[list[uuid.UUID], Field(max_length=50, json_schema_extra=AT_MOST_PARTICIPANTS)] | None = None
     segment_id: uuid.UUID | None = None
     filters: PersonaFilters | None = None
-    count: int | None = Field(None, ge=1, le=50)
+    count: json_int(ge=1, le=50, json_schema_extra=AT_MOST_PARTICIPANTS_COUNT) | None = None
 
 
-class FocusGroupIn(Schema):
+GUIDE_DESCRIPTION = "Ordered questions; each is a plain string or {text, probes}."
+AT_MOST_QUESTIONS = schema_bound(maxItems=lambda: _limits().max_questions)
+PARTICIPANTS_DESCRIPTION = "A list of persona ids, or {persona_ids} | {segment_id} | {count, filters}."
+
+
+class _Shorthands(InputSchema):
+    """Skróty klienta API: pytanie jako sam tekst, uczestnicy jako lista identyfikatorów; dalej zawsze pełne formy."""
+
+    @field_validator("questions", check_fields=False)
+    @classmethod
+    def _full_questions(cls, items: list[QuestionIn | str] | None) -> list[QuestionIn] | None:
+        return None if items is None else [QuestionIn(text=q) if isinstance(q, str) else q for q in items]
+
+    @field_validator("participants", check_fields=False)
+    @classmethod
+    def _full_participants(cls, spec: ParticipantsIn | list[uuid.UUID] | None) -> ParticipantsIn | None:
+        return ParticipantsIn(persona_ids=spec) if isinstance(spec, list) else spec
+
+
+class FocusGroupIn(_Shorthands):
     """Nowa grupa fokusowa."""
 
-    name: str = Field(min_length=1, max_length=255)
-    description: str = Field("", max_length=4000)
+    name: RequiredText = Field(max_length=255)
+    description: CleanText = Field("", max_length=4000)
     mode: FocusGroup.Mode = FocusGroup.Mode.DISCUSSION
-    questions: list[QuestionIn] = Field(min_length=1, max_length=100)
-    turns_per_question: int | None = Field(None, ge=1, le=100)
-    participants: ParticipantsIn
+    questions: list[QuestionIn | QuestionText] = Field(
+        min_length=1, max_length=100, description=GUIDE_DESCRIPTION, json_schema_extra=AT_MOST_QUESTIONS
+    )
+    turns_per_question: json_int(ge=1, le=100) | None = None
+    participants: ParticipantsIn | PersonaIds = Field(description=PARTICIPANTS_DESCRIPTION)
 
 
-class FocusGroupPatch(Schema):
+class FocusGroupPatch(_Shorthands):
     """Zmiana grupy przed startem."""
 
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = Field(None, max_length=4000)
+    name: RequiredText | None = Field(None, max_length=255)
+    description: CleanText | None = Field(None, max_length=4000)
     mode: FocusGroup.Mode | None = None
-    questions: list[QuestionIn] | None = Field(None, min_length=1, max_length=100)
-    turns_per_question: int | None = Field(None, ge=1, le=100)
-    participants: ParticipantsIn | None = None
-
-
-def clean_text(text: str, field: str) -> str:
-    """Tekst bez znaku NUL (inaczej InvalidInput przy polu), bez skrajnych spacji."""
-    if "\x00" in text:
-        raise InvalidInput(field, "Text must not contain NUL characters.")
-    return text.strip()
-
-
-def _name(text: str) -> str:
-    name = clean_text(text, "name")
-    if not name:
-        raise InvalidInput("name", "the name must not be blank")
-    return name
+    questions: list[QuestionIn | QuestionText] | None = Field(
+        None, min_length=1, max_length=100, description=GUIDE_DESCRIPTION, json_schema_extra=AT_MOST_QUESTIONS
+    )
+    turns_per_question: json_int(ge=1, le=100) | None = None
+    participants: ParticipantsIn | PersonaIds | None = Field(None, description=PARTICIPANTS_DESCRIPTION)
 
 
 def _questions(items: Sequence[QuestionIn]) -> list[dict[str, Any]]:
     limit = config.load_features().focus_groups.max_questions
     if len(items) > limit:
         raise InvalidInput("questions", f"at most {limit} questions are allowed")
-    result = [
-        {
-            "text": clean_text(q.text, "questions"),
-            "probes": [p for p in (clean_text(x, "questions") for x in q.probes) if p],
-        }
-        for q in items
-    ]
-    if any(not q["text"] for q in result):
-        raise InvalidInput("questions", "every question needs text")
-    return result
+    # Tekst jest już czysty (CleanText, niepusty); pustą sondę po prostu pomijamy.
+    return [{"text": q.text, "probes": [p for p in q.probes if p]} for q in items]
 
 
 def resolve_participants(project: Project, spec: ParticipantsIn, *, mode: str) -> list[Persona]:
@@ -121,8 +145,8 @@ def create_focus_group(project: Project, data: FocusGroupIn) -> FocusGroup:
     people = resolve_participants(project, data.participants, mode=data.mode)
     fg = FocusGroup.objects.create(
         project=project,
-        name=_name(data.name),
-        description=clean_text(data.description, "description"),
+        name=data.name,
+        description=data.description,
         mode=data.mode,
         questions=_questions(data.questions),
         turns_per_question=data.turns_per_question or config.load_features().focus_groups.default_turns_per_question,
@@ -139,9 +163,9 @@ def update_focus_group(fg: FocusGroup, data: FocusGroupPatch) -> FocusGroup:
         raise Conflict("a focus group can be edited only while it is pending")
     values = data.dict(exclude_unset=True)
     if values.get("name") is not None:
-        fg.name = _name(values["name"])
+        fg.name = values["name"]
     if values.get("description") is not None:
-        fg.description = clean_text(values["description"], "description")
+        fg.description = values["description"]
     if data.mode is not None:
         fg.mode = data.mode
     if data.turns_per_question is not None:

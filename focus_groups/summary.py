@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter, defaultdict
 from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field, model_validator
 
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from sight import jobs, llm
+from sight.errors import Conflict
 from sight.models import Job, User
 from sight.text import spreadsheet_safe
 
@@ -39,7 +42,7 @@ def transcript(
     if persona:
         events = events.filter(persona_id=persona)
     if q:
-        events = events.filter(payload__text__icontains=q.replace("\x00", ""))
+        events = events.filter(payload__text__icontains=q)
     if stance:
         holders = fg.events.filter(kind=Kind.STANCE, payload__when="after", payload__stance=stance).values_list(
             "persona_id", "question_index"
@@ -162,7 +165,7 @@ def summary_schema(valid: frozenset[int]) -> type[SummaryOut]:
 def start_summary(fg: FocusGroup, *, user: User | None, regenerate: bool = False) -> Job:
     """Wstawia zadanie podsumowania (rola `summary`); `regenerate` omija cache."""
     if not fg.events.filter(kind__in=SPOKEN).exists():
-        raise ValueError("there is nothing to summarise yet")
+        raise Conflict(_("There is nothing to summarise yet."))
     job = jobs.start_job(
         kind="focus_groups.summary",
         user=user,
@@ -274,22 +277,7 @@ def export(fg: FocusGroup, fmt: str) -> HttpResponse:
         )
         response = HttpResponse(body, content_type="application/json")
     elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["seq", "question_index", "kind", "persona_id", "persona_name", "text", "created_at"])
-        for e in fg.events.filter(kind__in=(Kind.MODERATOR, *SPOKEN)).order_by("seq"):
-            writer.writerow(
-                [
-                    e.seq,
-                    e.question_index,
-                    e.kind,
-                    e.persona_id or "",
-                    spreadsheet_safe(e.payload.get("persona_name", "") or "Moderator"),
-                    spreadsheet_safe(e.text),
-                    e.created_at.isoformat(),
-                ]
-            )
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(turns_csv(fg), content_type="text/csv; charset=utf-8")
     elif fmt == "md":
         response = HttpResponse(markdown_report(fg), content_type="text/markdown; charset=utf-8")
     else:
@@ -300,39 +288,121 @@ def export(fg: FocusGroup, fmt: str) -> HttpResponse:
     return response
 
 
+CSV_COLUMNS = (
+    "seq",
+    "question_index",
+    "question",
+    "kind",
+    "persona_id",
+    "persona_name",
+    "text",
+    "stance_before",
+    "stance_after",
+    "created_at",
+)
+
+
+def turns_csv(fg: FocusGroup) -> str:
+    """CSV wypowiedzi z treścią pytania, wtrąceniami badacza i stanowiskiem mówiącego przed i po pytaniu.
+
+    Zaczyna się od BOM, bo Excel bez niego czyta plik jako ANSI i psuje polskie litery; komórki z tekstem są odporne
+    na formuły (`spreadsheet_safe`).
+    """
+    questions = fg.question_texts()
+    stances: dict[tuple[int | None, str], dict[str, str]] = defaultdict(dict)
+    for persona_id, qi, payload in fg.events.filter(kind=Kind.STANCE).values_list(
+        "persona_id", "question_index", "payload"
+    ):
+        stances[(qi, str(persona_id))][payload.get("when", "")] = payload.get("stance", "")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for e in fg.events.filter(kind__in=(Kind.MODERATOR, Kind.INTERJECTION, *SPOKEN)).order_by("seq"):
+        qi = e.question_index
+        stance = stances.get((qi, str(e.persona_id)), {}) if e.persona_id else {}
+        speaker = e.payload.get("persona_name") or ("Researcher" if e.kind == Kind.INTERJECTION else "Moderator")
+        question = questions[qi] if qi is not None and 0 <= qi < len(questions) else ""
+        writer.writerow(
+            [
+                e.seq,
+                "" if qi is None else qi,
+                spreadsheet_safe(question),
+                e.kind,
+                e.persona_id or "",
+                spreadsheet_safe(speaker),
+                spreadsheet_safe(e.text),
+                stance.get("before", ""),
+                stance.get("after", ""),
+                e.created_at.isoformat(),
+            ]
+        )
+    return "\ufeff" + buffer.getvalue()
+
+
+# Znaki, którymi tekst mógłby zacząć znacznik Markdown lub HTML w dowolnym miejscu wiersza (CommonMark pozwala
+# poprzedzić ukośnikiem każdy znak interpunkcyjny ASCII), i początki bloków (nagłówek, cytat, lista, tabela, linia).
+MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
+MD_BLOCK_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
+MD_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def markdown_text(value: object, *, inline: bool = True) -> str:
+    """Tekst użytkownika lub modelu jako dosłowny tekst Markdown: surowy HTML, linki, obrazy i formatowanie nie
+    działają. `inline` składa tekst w jeden wiersz (nagłówki, listy, komórki tabel); inaczej wiersze zostają, bez
+    wcięć (wcięcie o 4 spacje byłoby blokiem kodu) i końcowych spacji (dwie spacje łamią wiersz)."""
+    text = str(value or "")
+    if inline:
+        text = " ".join(text.split())
+    lines = [
+        MD_BLOCK_START.sub(_escape_block_start, MD_INLINE.sub(r"\\\1", line.strip())) for line in text.splitlines()
+    ]
+    return "\n".join(lines)
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    # "1." zaczyna listę numerowaną: ucieczka należy się kropce, nie cyfrze (cyfry nie da się poprzedzić ukośnikiem).
+    marker = match.group(1)
+    return f"{marker}\\" if marker[0].isdigit() else f"\\{marker}"
+
+
+def markdown_plain(text: str) -> str:
+    """Odwrotność `markdown_text` dla PDF: usuwa ukośniki ucieczki."""
+    return MD_ESCAPED.sub(r"\1", text)
+
+
 def markdown_report(fg: FocusGroup) -> str:
-    """Raport w Markdown: podsumowanie z cytowaniami, statystyki i transkrypcja z numerami wypowiedzi."""
-    out = [f"# {fg.name}", "", fg.description, ""]
+    """Raport w Markdown: podsumowanie z cytowaniami, statystyki i transkrypcja z numerami wypowiedzi; tekst
+    użytkowników i modelu jest dosłowny (`markdown_text`), więc wpisany HTML czy link nie staje się znacznikiem."""
+    md = markdown_text
+    out = [f"# {md(fg.name)}", "", md(fg.description, inline=False), ""]
     summary = fg.summary or {}
+
+    def cited(items: list[dict[str, Any]]) -> list[str]:
+        return [f"- {md(i['text'])} (turns {', '.join(f'#{int(c)}' for c in i['citations'])})" for i in items]
+
     if summary:
-        out += ["## Summary", "", summary.get("executive_summary", ""), "", "### Key insights", ""]
-        out += [
-            f"- {i['text']} (turns {', '.join(f'#{c}' for c in i['citations'])})"
-            for i in summary.get("key_insights", [])
-        ]
-        out += ["", "### Surprising findings", ""] + [
-            f"- {i['text']} (turns {', '.join(f'#{c}' for c in i['citations'])})"
-            for i in summary.get("surprising_findings", [])
-        ]
-        out += ["", "### Segment differences", ""] + [f"- {d}" for d in summary.get("segment_differences", [])]
-        out += ["", "### Recommendations", ""] + [f"- {r}" for r in summary.get("recommendations", [])]
-        out += ["", "### Sentiment", "", summary.get("sentiment_narrative", ""), ""]
+        out += ["## Summary", "", md(summary.get("executive_summary", ""), inline=False), "", "### Key insights", ""]
+        out += cited(summary.get("key_insights", []))
+        out += ["", "### Surprising findings", ""] + cited(summary.get("surprising_findings", []))
+        out += ["", "### Segment differences", ""] + [f"- {md(d)}" for d in summary.get("segment_differences", [])]
+        out += ["", "### Recommendations", ""] + [f"- {md(r)}" for r in summary.get("recommendations", [])]
+        out += ["", "### Sentiment", "", md(summary.get("sentiment_narrative", ""), inline=False), ""]
     stats = statistics(fg)
     out += ["## Participation", "", "| persona | turns | words |", "|---|---|---|"] + [
-        f"| {p['name']} | {p['turns']} | {p['words']} |" for p in stats["participation"]
+        f"| {md(p['name'])} | {p['turns']} | {p['words']} |" for p in stats["participation"]
     ]
     out += ["", "## Stance shifts", ""] + [
         f"- Q{s['index'] + 1}: {s['changed']} of {s['compared']} changed their stance" for s in stats["stance_shifts"]
     ]
     out += ["", "## Transcript", ""]
     for group in transcript(fg):
-        out += [f"### Q{(group['index'] or 0) + 1}. {group['question']}", ""]
+        out += [f"### Q{(group['index'] or 0) + 1}. {md(group['question'])}", ""]
         for e in group["events"]:
             if e["kind"] == Kind.QUESTION:
                 continue
             speaker = e["payload"].get("persona_name") or (
                 "Researcher" if e["kind"] == Kind.INTERJECTION else "Moderator"
             )
-            out.append(f"**#{e['seq']} {speaker}:** {e['payload'].get('text', '')}")
+            out.append(f"**#{e['seq']} {md(speaker)}:** {md(e['payload'].get('text', ''), inline=False)}")
             out.append("")
     return "\n".join(out)

@@ -24,13 +24,11 @@ from focus_groups.forms import FocusGroupForm, InterjectForm, TranscriptFilterFo
 from focus_groups.models import FocusGroup, FocusGroupEvent, get_focus_group_for_user
 from focus_groups.setup import create_focus_group, update_focus_group
 from personas.models import Persona
-from sight.errors import Conflict, InvalidInput
+from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import Project, get_project_for_user
 from sight.screens import bar_rows, percent, render_screen
 
 Status = FocusGroup.Status
-LIVE = frozenset({Status.QUEUED, Status.RUNNING, Status.PAUSED})
-FINISHED = frozenset({Status.COMPLETED, Status.STOPPED, Status.FAILED, Status.BUDGET_EXCEEDED})
 SPOKEN = (FocusGroupEvent.Kind.TURN, FocusGroupEvent.Kind.ANSWER)
 SPEAKING = (*SPOKEN, FocusGroupEvent.Kind.MODERATOR, FocusGroupEvent.Kind.INTERJECTION)
 STANCE_ORDER = ("support", "neutral", "oppose")
@@ -88,8 +86,9 @@ def _detail_context(
         "fg": fg,
         "project": fg.project,
         "people": people,
-        "is_live": fg.status in LIVE,
-        "is_finished": fg.status in FINISHED,
+        # Na żywo śledzimy każdy przebieg, który się zaczął i nie skończył (także wstrzymany).
+        "is_live": fg.status != Status.PENDING and not fg.is_finished,
+        "state": fg.live_state(),
         "interject_form": interject_form or InterjectForm(),
         "interjected": interjected,
         **_summary_context(fg),
@@ -103,7 +102,7 @@ def _detail_context(
         events = [e.as_dict() for e in fg.events.order_by("seq")]
         # `after` to numer ostatniego wyrenderowanego zdarzenia (nie `fg.last_seq`), więc nic nie wpadnie w lukę.
         context.update(events=events, after=events[-1]["seq"] if events else 0, now=now_playing(events))
-    elif context["is_finished"] and fg.last_seq:
+    elif fg.is_finished and fg.last_seq:
         filter_form = TranscriptFilterForm(request.GET or None, focus_group=fg, people=people)
         context.update(
             filter_form=filter_form,
@@ -155,7 +154,7 @@ def focus_group_create(request: HttpRequest, project_id: uuid.UUID) -> HttpRespo
         try:
             fg = create_focus_group(project, form.schema)
         except InvalidInput as exc:
-            form.add_domain_error(exc)
+            show_domain_error(request, exc, form=form)
         else:
             messages.success(request, _("Focus group “%(name)s” created.") % {"name": fg.name})
             return redirect("focus_groups:detail", fg.id)
@@ -174,9 +173,9 @@ def focus_group_edit(request: HttpRequest, focus_group_id: uuid.UUID) -> HttpRes
         try:
             update_focus_group(fg, form.schema)
         except InvalidInput as exc:
-            form.add_domain_error(exc)
-        except Conflict:
-            messages.error(request, _("A focus group can be changed only before it starts."))
+            show_domain_error(request, exc, form=form)
+        except Conflict as exc:
+            show_domain_error(request, exc)
             return redirect("focus_groups:detail", fg.id)
         else:
             messages.success(request, _("Focus group “%(name)s” saved.") % {"name": form.cleaned_data["name"]})
@@ -224,11 +223,8 @@ def focus_group_run(request: HttpRequest, focus_group_id: uuid.UUID, *, resume: 
     fg = get_focus_group_for_user(request.user, focus_group_id)
     try:
         (discussion.resume_run if resume else discussion.start_run)(fg, user=request.user)
-    except ValueError:
-        messages.error(
-            request,
-            _("This focus group cannot be started now: it is %(status)s.") % {"status": fg.get_status_display()},
-        )
+    except Conflict as exc:
+        show_domain_error(request, exc)
     else:
         messages.info(request, _("The discussion has been resumed.") if resume else _("The discussion has started."))
     return _after_control(request, fg)
@@ -241,15 +237,11 @@ def focus_group_control(request: HttpRequest, focus_group_id: uuid.UUID, *, cont
     fg = get_focus_group_for_user(request.user, focus_group_id)
     try:
         fg = discussion.request_control(fg, control)
-    except ValueError:
-        messages.error(
-            request,
-            _("This focus group cannot be paused or stopped now: it is %(status)s.")
-            % {"status": fg.get_status_display()},
-        )
+    except Conflict as exc:
+        show_domain_error(request, exc)
         return _after_control(request, fg)
     if request.htmx:
-        return render(request, "focus_groups/detail.html#status_live", {"fg": fg})
+        return render(request, "focus_groups/detail.html#status_live", {"state": fg.live_state()})
     messages.info(
         request,
         _("The discussion will pause before the next turn.")
@@ -265,24 +257,20 @@ def focus_group_interject(request: HttpRequest, focus_group_id: uuid.UUID) -> Ht
     """Wtrącenie badacza; wypowiedź pojawia się w strumieniu przez websocket (htmx: świeży formularz)."""
     fg = get_focus_group_for_user(request.user, focus_group_id)
     form = InterjectForm(request.POST)
-    event = None
+    event, status = None, 422
     if form.is_valid():
         try:
-            event = discussion.interject(fg, text=form.cleaned_data["text"], user=request.user)
-        except ValueError:
-            form.add_error(None, _("The discussion has finished, so it can no longer be interrupted."))
+            event, status = discussion.interject(fg, text=form.cleaned_data["text"], user=request.user), 200
+        except Conflict as exc:
+            status = show_domain_error(request, exc, form=form)
     if request.htmx:
         form = InterjectForm() if event else form
-        return render(
-            request,
-            "focus_groups/detail.html#interject",
-            {"fg": fg, "interject_form": form, "interjected": bool(event)},
-            status=200 if event else 422,
-        )
+        context = {"fg": fg, "interject_form": form, "interjected": bool(event)}
+        return render(request, "focus_groups/detail.html#interject", context, status=status)
     if event:
         messages.success(request, _("Your question was sent to the moderator."))
         return redirect(reverse("focus_groups:detail", args=[fg.id]) + f"#event-{event.seq}")
-    return render(request, "focus_groups/detail.html", _detail_context(request, fg, interject_form=form), status=422)
+    return render(request, "focus_groups/detail.html", _detail_context(request, fg, interject_form=form), status=status)
 
 
 # --- wyniki ----------------------------------------------------------------------------------------------------------
@@ -292,16 +280,14 @@ def focus_group_interject(request: HttpRequest, focus_group_id: uuid.UUID) -> Ht
 def focus_group_summary(request: HttpRequest, focus_group_id: uuid.UUID) -> HttpResponse:
     """GET: fragment podsumowania (odpytywany w trakcie pisania); POST: pisze albo odświeża podsumowanie w tle."""
     fg = get_focus_group_for_user(request.user, focus_group_id)
-    error = ""
+    error, status = "", 200
     if request.method == "POST":
         try:
             summary.start_summary(fg, user=request.user, regenerate=fg.summary is not None)
-        except ValueError:
-            error = _("There is nothing to summarise yet.")
+        except Conflict as exc:
+            error, status = exc.message, exc.status
     if request.htmx:
-        return render(
-            request, "focus_groups/detail.html#summary", _summary_context(fg, error=error), status=422 if error else 200
-        )
+        return render(request, "focus_groups/detail.html#summary", _summary_context(fg, error=error), status=status)
     if error:
         messages.error(request, error)
     return redirect(reverse("focus_groups:detail", args=[fg.id]) + "#summary")

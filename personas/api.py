@@ -2,28 +2,44 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import StrictBool
 
+import config
 from personas import browsing, generation
 from personas.models import Persona, get_persona_for_user
+from sight.errors import ErrorOut
 from sight.models import get_project_for_user
 from sight.pagination import Pages
+from sight.schemas import InputSchema, json_int, schema_bound
 
 router = Router(tags=["personas"])
 
 
-class GenerateIn(Schema):
-    """Parametry generowania panelu."""
+def _personas_settings() -> Any:
+    return config.load_features().personas
 
-    num_personas: int = Field(ge=1, description="1 to personas.max_per_run (features.yaml)")
-    seed: int | None = Field(None, ge=0, le=2**62)
-    segments: bool = True
-    use_rag: bool = True
-    trait_preset: str = Field("", max_length=64)
+
+class GenerateIn(InputSchema):
+    """Parametry generowania panelu (granice z features.yaml trafiają do schematu przy jego budowie)."""
+
+    num_personas: json_int(
+        ge=1,
+        description="1 to personas.max_per_run (features.yaml)",
+        json_schema_extra=schema_bound(maximum=lambda: _personas_settings().max_per_run),
+    )
+    seed: json_int(ge=0, le=2**62) | None = None
+    segments: StrictBool = True
+    use_rag: StrictBool = True
+    trait_preset: str = Field(
+        "",
+        description="a preset from personas.trait_presets (features.yaml), or empty for none",
+        json_schema_extra=schema_bound(enum=lambda: ["", *sorted(_personas_settings().trait_presets)]),
+    )
 
 
 class Accepted(Schema):
@@ -69,7 +85,7 @@ class PersonaOut(Schema):
         return obj.segment.name if obj.segment_id and obj.segment else None
 
 
-class BulkIn(Schema):
+class BulkIn(InputSchema):
     """Lista person do usunięcia albo przywrócenia (najwyżej 500)."""
 
     ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
@@ -81,14 +97,11 @@ class Count(Schema):
     count: int
 
 
-@router.post("/projects/{project_id}/personas/generate", response={202: Accepted})
+@router.post("/projects/{project_id}/personas/generate", response={202: Accepted, 409: ErrorOut})
 def generate(request: HttpRequest, project_id: uuid.UUID, payload: GenerateIn) -> tuple[int, dict[str, Any]]:
     """Planuje panel i startuje zadanie generowania (postęp: GET /jobs/{job_id})."""
     project = get_project_for_user(request.user, project_id)
-    try:
-        run = generation.start_generation(project, user=request.user, **payload.dict())
-    except ValueError as exc:
-        raise browsing.ValidationFailed("num_personas" if "number" in str(exc) else "trait_preset", str(exc)) from exc
+    run = generation.start_generation(project, user=request.user, **payload.dict())
     return 202, {"job_id": run.job_id, "run_id": run.id}
 
 
@@ -107,10 +120,8 @@ def validation(request: HttpRequest, project_id: uuid.UUID) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}/personas/export")
-def export(request: HttpRequest, project_id: uuid.UUID, format: str = "json") -> HttpResponse:  # noqa: A002 - nazwa parametru w API
+def export(request: HttpRequest, project_id: uuid.UUID, format: Literal["csv", "json"] = "json") -> HttpResponse:  # noqa: A002 - nazwa parametru w API
     """Eksport panelu: `format=csv` albo `format=json`."""
-    if format not in {"csv", "json"}:
-        raise browsing.ValidationFailed("format", "format must be csv or json")
     return browsing.export_response(get_project_for_user(request.user, project_id), format)
 
 

@@ -13,18 +13,17 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
-from ninja import Field, Schema
+from ninja import Field
 
 from personas.models import Persona, PersonaRun
 from personas.sampling import TRAITS
 from personas.validation import statements, validate_personas
-from sight.errors import InvalidInput as ValidationFailed
 from sight.models import Project
-from sight.text import spreadsheet_safe
+from sight.schemas import InputSchema
+from sight.text import CleanText, spreadsheet_safe
 
 __all__ = [
     "PersonaFilters",
-    "ValidationFailed",
     "bulk_delete",
     "bulk_restore",
     "export_response",
@@ -56,16 +55,16 @@ CSV_COLUMNS = (
 )
 
 
-class PersonaFilters(Schema):
+class PersonaFilters(InputSchema):
     """Filtry listy person (te same w UI i API)."""
 
-    gender: str | None = Field(None, max_length=64)
+    gender: CleanText | None = Field(None, max_length=64)
     age_min: int | None = Field(None, ge=0, le=120)
     age_max: int | None = Field(None, ge=0, le=120)
-    location: str | None = Field(None, max_length=64)
+    location: CleanText | None = Field(None, max_length=64)
     segment: uuid.UUID | None = None
-    occupation: str | None = Field(None, max_length=100)
-    q: str | None = Field(None, max_length=100, description="search by name")
+    occupation: CleanText | None = Field(None, max_length=100)
+    q: CleanText | None = Field(None, max_length=100, description="search by name")
     deleted: bool = False
 
 
@@ -82,9 +81,9 @@ def filter_personas(project: Project, filters: PersonaFilters) -> QuerySet[Perso
     }
     qs = qs.filter(**{k: v for k, v in exact.items() if v not in (None, "")})
     if filters.occupation:
-        qs = qs.filter(occupation__icontains=filters.occupation.replace("\x00", ""))
+        qs = qs.filter(occupation__icontains=filters.occupation)
     if filters.q:
-        qs = qs.filter(full_name__icontains=filters.q.replace("\x00", ""))
+        qs = qs.filter(full_name__icontains=filters.q)
     return qs.order_by("created_at", "index")
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field, field_validator
 
 import config
@@ -25,8 +27,9 @@ from personas.sampling import PlannedProfile, plan_for_project
 from personas.validation import validate_run
 from rag.retrieval import persona_context
 from sight import jobs, live, llm
-from sight.errors import Conflict
+from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
+from sight.text import ModelText
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +64,17 @@ class SegmentPlan(BaseModel):
 class PersonaProfile(BaseModel):
     """Profil persony napisany przez model (wszystko zapisujemy)."""
 
-    full_name: str = Field(min_length=3, max_length=120)
-    title: str = Field(min_length=2, max_length=200)
-    headline: str = Field(min_length=10, max_length=300)
-    background_story: str = Field(
+    full_name: ModelText = Field(min_length=3, max_length=120)
+    title: ModelText = Field(min_length=2, max_length=200)
+    headline: ModelText = Field(min_length=10, max_length=300)
+    background_story: ModelText = Field(
         min_length=400, max_length=6000, description="3-5 paragraphs separated by blank lines"
     )
     values: list[str] = Field(min_length=3, max_length=8)
     interests: list[str] = Field(min_length=3, max_length=8)
-    occupation: str = Field(min_length=2, max_length=200)
-    communication_style: str = Field(min_length=10, max_length=1000)
-    decision_style: str = Field(min_length=10, max_length=1000)
+    occupation: ModelText = Field(min_length=2, max_length=200)
+    communication_style: ModelText = Field(min_length=10, max_length=1000)
+    decision_style: ModelText = Field(min_length=10, max_length=1000)
     concerns: list[str] = Field(min_length=2, max_length=6)
 
     @field_validator("background_story")
@@ -83,13 +86,6 @@ class PersonaProfile(BaseModel):
                 f"background_story must have 3 to 5 paragraphs separated by blank lines, got {len(paragraphs)}"
             )
         return story.strip()
-
-    @field_validator(
-        "full_name", "title", "headline", "occupation", "communication_style", "decision_style", "background_story"
-    )
-    @classmethod
-    def _no_nul(cls, text: str) -> str:
-        return text.replace("\x00", "").strip()
 
 
 # --- start ---------------------------------------------------------------------------------------------------------
@@ -105,10 +101,27 @@ def start_generation(
     use_rag: bool = True,
     trait_preset: str = "",
 ) -> PersonaRun:
-    """Planuje przebieg (kwoty, cechy) i wstawia zadanie na kolejkę `llm`; zły rozmiar albo preset to ValueError."""
+    """Planuje przebieg (kwoty, cechy) i wstawia zadanie na kolejkę `llm`; zły rozmiar albo preset to InvalidInput,
+    trwający przebieg projektu to Conflict.
+    """
+    features = config.load_features().personas
+    if not 1 <= num_personas <= features.max_per_run:
+        raise InvalidInput(
+            "num_personas",
+            format_lazy(_("The number of personas must be between 1 and {limit}."), limit=features.max_per_run),
+        )
+    if trait_preset and trait_preset not in features.trait_presets:
+        raise InvalidInput(
+            "trait_preset",
+            format_lazy(
+                _("Unknown trait preset; choose one of: {known}."), known=", ".join(sorted(features.trait_presets))
+            ),
+        )
     if Job.objects.filter(kind="personas.generate", project=project).active().exists():
-        raise Conflict("a generation run is already in progress for this project; wait for it to finish or cancel it")
-    seed = config.load_features().personas.default_seed if seed is None else seed
+        raise Conflict(
+            _("A generation run is already in progress for this project. Wait for it to finish or cancel it.")
+        )
+    seed = features.default_seed if seed is None else seed
     allocation = plan_for_project(project, num_personas, seed=seed, trait_preset=trait_preset or None)
     with transaction.atomic():
         run = PersonaRun.objects.create(

@@ -29,7 +29,7 @@ from personas.generation import start_generation, start_needs
 from personas.models import Persona, get_persona_for_user
 from personas.sampling import BIG_FIVE, HOFSTEDE
 from personas.sections import SECTION_TEMPLATE, panel_context
-from sight.errors import Conflict
+from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import Job, Project, get_project_for_user
 from sight.screens import bar_rows, distribution_rows, render_screen
 
@@ -53,21 +53,17 @@ def generate(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """Start generowania panelu; błędny formularz wraca z błędami (htmx: sekcja projektu, bez JS: osobna strona)."""
     project = get_project_for_user(request.user, project_id)
     form = GenerateForm(request.POST if request.method == "POST" else None, project=project)
+    status = 422 if form.is_bound else 200
     if form.is_bound and form.is_valid():
         try:
             start_generation(project, user=request.user, **form.cleaned_data)
-        except Conflict:
-            form.add_error(
-                None, _("A generation run is already in progress for this project. Wait for it to finish or cancel it.")
-            )
-        except ValueError as exc:
-            form.add_error(None, str(exc))
+        except (Conflict, InvalidInput) as exc:
+            status = show_domain_error(request, exc, form=form)
     if form.is_bound and not form.errors:
         if request.htmx:
             return render(request, SECTION_TEMPLATE, panel_context(project))
         messages.info(request, _("Persona generation started."))
         return redirect(reverse("projects:detail", args=[project.id]) + "#personas")
-    status = 422 if form.errors else 200
     if request.htmx:
         return render(request, SECTION_TEMPLATE, panel_context(project, form=form), status=status)
     return render(request, "personas/generate.html", {"project": project, "form": form}, status=status)

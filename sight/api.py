@@ -12,6 +12,7 @@ from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.pagination import paginate
 from pydantic import field_validator
 from redis.exceptions import RedisError
@@ -21,14 +22,53 @@ from personas.api import router as personas_router
 from sight import health, jobs
 from sight import projects as project_ops
 from sight.auth import api_auth
-from sight.demographics import demographics_errors
-from sight.errors import Conflict, InvalidInput
+from sight.demographics import DemographicsIn, demographics_errors, relative_to_shares
+from sight.errors import Conflict, ErrorOut, InvalidInput, in_english
 from sight.graph import GraphUnavailable
 from sight.models import Language, Project, get_job_for_user, get_project_for_user
 from sight.pagination import Pages
+from sight.schemas import InputSchema, json_int, omittable
+from sight.text import CleanText, RequiredText
 
 log = logging.getLogger(__name__)
-api = NinjaAPI(title="Sight API", version="1", urls_namespace="api", auth=api_auth, docs_url="/docs")
+# Kody błędów dokumentowane w każdej operacji, której dotyczą (kształt zawsze `ErrorOut`); 409 deklaruje sama operacja.
+ERROR_DESCRIPTIONS = {
+    400: "The request body is not valid JSON.",
+    401: "No credentials: log in or send Authorization: Bearer <token>.",
+    404: "No such object, or it belongs to someone else.",
+    409: "The object's state does not allow this.",
+    422: "Invalid input; `detail` lists the fields (`loc`).",
+    503: "A service (database, queue, graph) is unavailable; try again shortly.",
+}
+
+
+class SightAPI(NinjaAPI):
+    """NinjaAPI, którego schemat OpenAPI opisuje każdy kod błędu, jaki operacja może zwrócić (także z handlerów)."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        """Schemat ninja uzupełniony o odpowiedzi błędów wynikające z samej operacji (auth, ścieżka, wejście)."""
+        schema = super().get_openapi_schema(**kwargs)
+        schema["components"]["schemas"]["ErrorOut"] = ErrorOut.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                statuses = {503}
+                if operation.get("security"):
+                    statuses.add(401)
+                if "{" in path:
+                    statuses.add(404)
+                if operation.get("parameters") or operation.get("requestBody"):
+                    statuses.add(422)
+                if operation.get("requestBody"):
+                    statuses.add(400)
+                for status in sorted(statuses - set(operation["responses"])):
+                    operation["responses"][status] = {"description": ERROR_DESCRIPTIONS[status], **error}
+        return schema
+
+
+api = SightAPI(title="Sight API", version="1", urls_namespace="api", auth=api_auth, docs_url="/docs")
 
 
 @api.exception_handler(GraphUnavailable)
@@ -54,15 +94,14 @@ def django_validation_error(request: HttpRequest, exc: DjangoValidationError) ->
 @api.exception_handler(InvalidInput)
 def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
     """Niepoprawne pole wykryte przez logikę domenową: 422 z `loc` jak w walidacji schematu."""
-    return api.create_response(
-        request, {"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]}, status=422
-    )
+    detail = [{"loc": ["body", exc.field], "msg": in_english(exc), "type": "value_error"}]
+    return api.create_response(request, {"detail": detail}, status=InvalidInput.status)
 
 
 @api.exception_handler(Conflict)
 def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
-    """Operacja niemożliwa w obecnym stanie obiektu."""
-    return api.create_response(request, {"detail": str(exc)}, status=409)
+    """Operacja niemożliwa w obecnym stanie obiektu: 409."""
+    return api.create_response(request, {"detail": in_english(exc)}, status=Conflict.status)
 
 
 @api.exception_handler(OperationalError)
@@ -87,39 +126,31 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    """Brak uwierzytelnienia."""
-    return api.create_response(
+    """Brak uwierzytelnienia: 401 z `WWW-Authenticate: Bearer` dla każdej metody (także POST bez tokenu)."""
+    response = api.create_response(
         request, {"detail": "Authentication required: log in or send Authorization: Bearer <token>."}, status=401
     )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
 
 
-def _clean_text(value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
-        raise ValueError("Text must not contain NUL characters.")
-    return value
-
-
-class ProjectIn(Schema):
+class ProjectIn(InputSchema):
     """Dane projektu przy tworzeniu i pełnej aktualizacji."""
 
-    name: str = Field(min_length=1, max_length=255)
-    description: str = Field("", max_length=2000)
-    target_audience: str = Field("", max_length=2000)
-    research_objectives: str = Field("", max_length=4000)
-    notes: str = Field("", max_length=4000)
+    name: RequiredText = Field(max_length=255)
+    description: CleanText = Field("", max_length=2000)
+    target_audience: CleanText = Field("", max_length=2000)
+    research_objectives: CleanText = Field("", max_length=4000)
+    notes: CleanText = Field("", max_length=4000)
     language: Language = Language.PL
-    target_demographics: dict[str, Any]
-    target_sample_size: int = Field(20, ge=1, le=1000)
-    token_budget: int | None = Field(None, ge=0, le=10**12)
-
-    @field_validator("name", "description", "target_audience", "research_objectives", "notes")
-    @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        return _clean_text(value)
+    target_demographics: DemographicsIn
+    target_sample_size: json_int(ge=1, le=1000) = 20
+    token_budget: json_int(ge=0, le=10**12) | None = None
 
     @field_validator("target_demographics")
     @classmethod
     def _demographics(cls, value: dict[str, Any]) -> dict[str, Any]:
+        value = relative_to_shares(value)
         errors = demographics_errors(value)
         if errors:
             raise ValueError(
@@ -128,22 +159,18 @@ class ProjectIn(Schema):
         return value
 
 
-class ProjectPatch(Schema):
+class ProjectPatch(InputSchema):
     """Częściowa aktualizacja projektu (PATCH)."""
 
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = Field(None, max_length=2000)
-    target_audience: str | None = Field(None, max_length=2000)
-    research_objectives: str | None = Field(None, max_length=4000)
-    notes: str | None = Field(None, max_length=4000)
-    language: Language | None = None
-    target_demographics: dict[str, Any] | None = None
-    target_sample_size: int | None = Field(None, ge=1, le=1000)
-    token_budget: int | None = Field(None, ge=0, le=10**12)
-
-    _no_nul = field_validator("name", "description", "target_audience", "research_objectives", "notes")(
-        ProjectIn._no_nul.__func__
-    )  # type: ignore[attr-defined]
+    name: RequiredText = omittable(max_length=255)
+    description: CleanText | None = Field(None, max_length=2000)
+    target_audience: CleanText | None = Field(None, max_length=2000)
+    research_objectives: CleanText | None = Field(None, max_length=4000)
+    notes: CleanText | None = Field(None, max_length=4000)
+    language: Language = omittable()
+    target_demographics: DemographicsIn = omittable()
+    target_sample_size: json_int(ge=1, le=1000) = omittable()
+    token_budget: json_int(ge=0, le=10**12) | None = None
 
     @field_validator("description", "target_audience", "research_objectives", "notes")
     @classmethod

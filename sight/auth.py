@@ -27,6 +27,14 @@ class BearerToken(HttpBearer):
 class BrowserSession(SessionAuth):
     """Sesja przeglądarki; ninja wymusza wtedy CSRF na zmianach stanu."""
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # CSRF chroni zalogowaną sesję; bez niej nie ma czego chronić, więc żądanie bez poświadczeń dostaje 401
+        # (z WWW-Authenticate), a nie mylące 403 „CSRF check Failed”.
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         """Zalogowany i aktywny użytkownik sesji."""
         user = getattr(request, "user", None)

@@ -12,13 +12,14 @@ import config
 
 @register("sight")
 def check_config(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """sight.E001–E004: models.yaml, features.yaml, prompts/, demographics/ wczytują się i są spójne."""
+    """sight.E001–E004, E009: models.yaml, features.yaml, prompts/, demographics/, surveys/ wczytują się i są spójne."""
     errors: list[CheckMessage] = []
     for code, loader in (
         ("sight.E001", config.load_models),
         ("sight.E002", config.load_features),
         ("sight.E003", config.load_prompts),
         ("sight.E004", config.load_demographics),
+        ("sight.E009", config.load_surveys),
     ):
         try:
             loader()

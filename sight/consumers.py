@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib import auth
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
@@ -17,12 +21,26 @@ from sight import live
 from sight.models import Job
 
 CLOSE_NOT_FOUND = 4404
+# Przeglądarka bez sesji (wygasła): zamknięcie po `accept`, bo odmowa przed nim dociera do strony jako 1006, na który
+# rozszerzenie ws htmx łączy się w kółko; na 4401 strona się przeładowuje i trafia na logowanie z `next` (static/js).
+CLOSE_UNAUTHENTICATED = 4401
+
+
+def session_still_valid(scope: dict[str, Any]) -> bool:
+    """Czy sesja przeglądarki z handshake'u nadal loguje tego samego użytkownika (nie wygasła, nie wylogowano jej,
+    hasło się nie zmieniło) — odczyt na świeżo z magazynu sesji, jak przy każdym żądaniu HTTP."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(scope["session"].session_key)
+    user = auth.get_user(SimpleNamespace(session=store))
+    return user.is_authenticated and user.pk == scope["user"].pk
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     """Wspólna podstawa: dostęp sprawdzany przed `accept`, stan nadrabiany z PostgreSQL po połączeniu."""
 
     group: str = ""
+    # Co tyle sekund otwarty websocket przeglądarki sprawdza sesję (wygasła, wylogowana w innej karcie → 4401).
+    session_check_seconds: float = 60
+    session_watch: asyncio.Task[None] | None = None
 
     @property
     def wants_json(self) -> bool:
@@ -30,16 +48,33 @@ class LiveConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
         return self.scope.get("auth") == "bearer"
 
     async def connect(self) -> None:
-        """Odmawia przed `accept`, gdy obiekt nie istnieje albo jest cudzy."""
+        """Odmawia przed `accept`, gdy obiekt nie istnieje albo jest cudzy; przeglądarce bez sesji zamyka z 4401."""
+        user = self.scope.get("user")
+        if not self.wants_json and (user is None or not user.is_authenticated):
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         if not await self.authorize():
             await self.close(code=CLOSE_NOT_FOUND)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        if not self.wants_json:
+            self.session_watch = asyncio.create_task(self.watch_session())
         await self.catch_up()
 
+    async def watch_session(self) -> None:
+        """Zamyka połączenie kodem 4401, gdy sesja, z którą się połączono, przestaje być ważna."""
+        while True:
+            await asyncio.sleep(self.session_check_seconds)
+            if not await database_sync_to_async(session_still_valid)(self.scope):
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+
     async def disconnect(self, code: int) -> None:
-        """Opuszcza grupę."""
+        """Opuszcza grupę i kończy pilnowanie sesji."""
+        if self.session_watch is not None:
+            self.session_watch.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

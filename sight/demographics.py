@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from pydantic import Field, Strict, StringConstraints
+
+from sight.schemas import KeysMatching
+from sight.text import NON_BLANK_PATTERN, has_nul
 
 MAX_CATEGORIES = 12
 MAX_BUCKETS = 40
@@ -35,7 +39,7 @@ def _key_problems(key: Any) -> list[str]:
         return [_("Names must be non-empty text.")]
     if len(key) > MAX_KEY_LENGTH:
         return [_("Names may have at most %(n)d characters.") % {"n": MAX_KEY_LENGTH}]
-    if "\x00" in key:
+    if has_nul(key):
         return [_("Text must not contain NUL characters.")]
     return []
 
@@ -78,3 +82,28 @@ def validate_target_demographics(value: Any) -> None:
 def normalise(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """Kopiuje rozkład z wagami jako float (po walidacji)."""
     return {str(c): {str(b): float(w) for b, w in buckets.items()} for c, buckets in value.items()}
+
+
+def relative_to_shares(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Wagi względne (dodatnie) jako udziały sumujące się do 1 w każdej kategorii (API: 1:1 to to samo co 50:50)."""
+    result = {}
+    for category, buckets in value.items():
+        total = math.fsum(buckets.values())
+        result[category] = {bucket: weight / total for bucket, weight in buckets.items()}
+    return result
+
+
+# Schemat API mówi wszystko, co da się powiedzieć w JSON Schema: nazwy niepuste bez NUL, liczby kategorii i koszyków,
+# wagi dodatnie i skończone; sumę do 1 API zapewnia samo, przeliczając wagi względne na udziały.
+_Name = Annotated[str, StringConstraints(max_length=MAX_KEY_LENGTH, pattern=NON_BLANK_PATTERN)]
+_Weight = Annotated[float, Strict(), Field(gt=0, le=1e6, allow_inf_nan=False)]
+Buckets = Annotated[dict[_Name, _Weight], Field(min_length=1, max_length=MAX_BUCKETS), KeysMatching()]
+DemographicsIn = Annotated[
+    dict[_Name, Buckets],
+    Field(
+        min_length=1,
+        max_length=MAX_CATEGORIES,
+        description="category → {bucket: relative weight}; weights are normalised to sum to 1 in each category",
+    ),
+    KeysMatching(),
+]

@@ -1,4 +1,4 @@
-"""Formularze HTML: rejestracja konta, projekt z edytorem rozkładu demograficznego, token API."""
+"""Formularze HTML: rejestracja konta, reset hasła z limitem, projekt z edytorem rozkładu demograficznego, token API."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.forms import BaseUserCreationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 import config
+from sight.accounts import allow_password_reset
 from sight.demographics import demographics_errors
 from sight.models import ApiToken, Project, User
 
@@ -35,6 +37,15 @@ class SignupForm(BaseUserCreationForm):
         if User.objects.filter(email__iexact=email).exists():
             raise ValidationError(_("An account with this e-mail already exists."), code="unique")
         return email
+
+
+class LimitedPasswordResetForm(PasswordResetForm):
+    """Reset hasła z limitem e-maili na godzinę; ponad limitem nic nie wysyła, a strona odpowiada tak samo."""
+
+    def save(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+        """Wysyła e-mail resetu tylko w limicie (sight.accounts.allow_password_reset)."""
+        if allow_password_reset(self.cleaned_data["email"], request):
+            super().save(*args, request=request, **kwargs)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_rq",
     "channels",
+    "axes",
     "sight",
     "personas",
     "focus_groups",
@@ -96,6 +98,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "sight.middleware.htmx_login_middleware",
+    # Ostatni, jak zaleca django-axes: zamienia oznaczone żądanie zablokowanego logowania na odpowiedź 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sight.urls"
@@ -133,6 +138,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Ochrona konta (sight/accounts.py). django-axes liczy nieudane logowania (także do panelu admina) osobno dla konta
+# i dla adresu klienta (REMOTE_ADDR; za proxy z DJANGO_BEHIND_PROXY ostatni wpis X-Forwarded-For) i po
+# AXES_FAILURE_LIMIT blokuje na AXES_COOLOFF_TIME; jego backend musi być pierwszy. Tokeny API nie przechodzą przez
+# authenticate(), więc ich nie dotyczy.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("SIGHT_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGHT_LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"  # AuthenticationForm (strona i admin) wysyła e-mail w polu `username`
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "sight.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "sight.accounts.client_ip"
+SIGHT_BEHIND_PROXY = envbool("DJANGO_BEHIND_PROXY", False)
+# E-maile resetu hasła na godzinę: na adres e-mail i na adres klienta (formularz odpowiada zawsze tak samo).
+SIGHT_PASSWORD_RESET_PER_EMAIL = envint("SIGHT_PASSWORD_RESET_PER_EMAIL", 3)
+SIGHT_PASSWORD_RESET_PER_IP = envint("SIGHT_PASSWORD_RESET_PER_IP", 20)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -153,10 +175,25 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", "sight"),
     }
 }
+# Warstwa kanałów czeka na wiadomość BZPOPMIN-em przez 5 s (channels-redis `brpop_timeout`), a klient redis-py domyślnie
+# przerywa odczyt gniazda po 5 s: cichy konsument ginął z TimeoutError co ~6 s. Odczyt gniazda musi trwać dłużej niż
+# blokujące polecenie; martwe połączenie wykrywają keepalive TCP i PING przed poleceniem po dłuższej ciszy.
+CHANNELS_SOCKET_TIMEOUT = envint("CHANNELS_SOCKET_TIMEOUT", 30)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNELS_REDIS_URL], "prefix": env("CHANNELS_PREFIX", "sight")},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": CHANNELS_REDIS_URL,
+                    "socket_timeout": CHANNELS_SOCKET_TIMEOUT,
+                    "socket_connect_timeout": 5,
+                    "socket_keepalive": True,
+                    "health_check_interval": 30,
+                }
+            ],
+            "prefix": env("CHANNELS_PREFIX", "sight"),
+        },
     }
 }
 RQ_QUEUES = {

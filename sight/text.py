@@ -1,15 +1,71 @@
-"""Walidatory tekstu wspólne dla formularzy, API i modeli."""
+"""Czysty tekst: jedyne miejsce, które sprawdza znak NUL (PostgreSQL nie przechowuje go w tekście), dla schematów
+API, parametrów zapytań, formularzy i modeli; oraz komórki CSV odporne na formuły.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated, Any
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+NUL_MESSAGE = "Text must not contain NUL characters."
+# Wzorce dla OpenAPI: klient (i fuzzer) wie ze schematu, że NUL jest odrzucany, a pole wymagane nie może być puste
+# ani złożone z samych spacji (serwer obcina skrajne spacje przed sprawdzeniem długości).
+NUL_FREE_PATTERN = "^[^\\x00]*$"
+NON_BLANK_PATTERN = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+
+
+def has_nul(value: object) -> bool:
+    """Czy wartość jest tekstem ze znakiem NUL — jedyna funkcja, która to sprawdza."""
+    return isinstance(value, str) and "\x00" in value
+
+
+def reject_nul(value: str) -> str:
+    """Tekst bez zmian albo ValueError (pydantic robi z niego błąd pola: 422 z `loc`)."""
+    if has_nul(value):
+        raise ValueError(NUL_MESSAGE)
+    return value
 
 
 def no_nul(value: str) -> None:
-    """Odrzuca znak NUL (PostgreSQL nie przechowuje go w tekście)."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValidationError(_("Text must not contain NUL characters."), code="nul")
+    """Walidator pól modeli i formularzy Django: tekst z NUL to ValidationError."""
+    if has_nul(value):
+        raise ValidationError(_(NUL_MESSAGE), code="nul")
+
+
+@dataclass(frozen=True)
+class _NulFree:
+    """Znacznik typu: walidacja przez `reject_nul`, w schemacie JSON wzorzec bez NUL."""
+
+    pattern: str = NUL_FREE_PATTERN
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(reject_nul, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", self.pattern)
+        return json_schema
+
+
+def drop_nul(value: str) -> str:
+    """Tekst bez znaków NUL (dla odpowiedzi modelu: zbłąkany NUL nie jest powodem, by pytać model jeszcze raz)."""
+    return value.replace("\x00", "") if has_nul(value) else value
+
+
+# Tekst od klienta (pole schematu albo parametr zapytania): bez skrajnych spacji, NUL to 422; długość dokłada pole.
+CleanText = Annotated[str, StringConstraints(strip_whitespace=True), _NulFree()]
+# To samo dla pola wymaganego: po obcięciu spacji zostaje co najmniej jeden znak (serwer: `min_length=1`).
+RequiredText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _NulFree(NON_BLANK_PATTERN)]
+# Tekst z odpowiedzi modelu: NUL usunięty, bez wzorca w schemacie JSON, który dostaje dostawca LLM.
+ModelText = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(drop_nul)]
 
 
 def spreadsheet_safe(value: object) -> object:

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from sight import views
 from sight.api import api
+from sight.forms import LimitedPasswordResetForm
 
 account_patterns = [
     path("signup/", views.signup, name="signup"),
@@ -28,6 +29,7 @@ account_patterns = [
     path(
         "password/reset/",
         auth_views.PasswordResetView.as_view(
+            form_class=LimitedPasswordResetForm,
             template_name="accounts/password_reset.html",
             email_template_name="accounts/password_reset_email.txt",
             subject_template_name="accounts/password_reset_subject.txt",

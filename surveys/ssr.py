@@ -56,13 +56,15 @@ def set_pmfs(cosines: ArrayLike, *, epsilon: float = 0.0) -> FloatArray:
         raise ValueError("epsilon must be non-negative")
     shifted = gamma - gamma.min(axis=-1, keepdims=True)
     # Delta Kroneckera: ε trafia do jednego punktu — pierwszego najmniej podobnego, gdy minimum jest remisem.
+    spread = shifted.sum(axis=-1, keepdims=True)
     argmin = gamma.argmin(axis=-1)
     np.put_along_axis(shifted, argmin[..., None], epsilon, axis=-1)
-    total = shifted.sum(axis=-1, keepdims=True)
-    # Wszystkie kotwice jednakowo podobne (a ε = 0): odpowiedź nic nie mówi, więc rozkład jednostajny.
+    total = spread + epsilon
+    # Wszystkie kotwice jednakowo podobne: odpowiedź nic nie mówi, więc rozkład jednostajny (a nie cała masa ε na
+    # przypadkowym „argmin” z remisu).
     uniform = np.full_like(shifted, 1.0 / shifted.shape[-1])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, shifted / np.where(total > 0, total, 1.0), uniform)
+        return np.where(spread > 0, shifted / np.where(total > 0, total, 1.0), uniform)
 
 
 def apply_temperature(pmfs: ArrayLike, temperature: float) -> FloatArray:
@@ -102,7 +104,8 @@ def draw_ratings(pmfs: ArrayLike, *, seed: int) -> NDArray[np.int64]:
     cumulative = np.cumsum(p, axis=-1)
     # Ostatni punkt to 1.0 niezależnie od zaokrągleń, żeby losowanie nie wyszło poza skalę.
     cumulative[:, -1] = 1.0
-    return (cumulative < uniforms[:, None]).sum(axis=-1) + 1
+    # „≤”: punkt o zerowym prawdopodobieństwie ma pusty przedział [F(k−1), F(k)), więc nigdy nie wypada.
+    return (cumulative <= uniforms[:, None]).sum(axis=-1) + 1
 
 
 # --- kotwice i drabina -----------------------------------------------------------------------------------------------

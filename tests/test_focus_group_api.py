@@ -72,6 +72,27 @@ def test_an_api_client_creates_runs_and_reads_a_discussion_with_every_event_once
     assert [g["index"] for g in transcript] == [1] and all(e["question_index"] == 1 for e in transcript[0]["events"])
 
 
+def test_a_guide_question_may_be_plain_text_and_participants_a_list_of_ids():
+    user, token = create_token()
+    project = create_project(owner=user)
+    people = [create_persona(project=project) for _ in range(2)]
+    client = api_client(token)
+    body = {"name": "Skrót", "questions": ["Czy?", {"text": "Opłaty?", "probes": ["Ile?"]}], "participants": []}
+    body["participants"] = [str(p.id) for p in reversed(people)]
+    resp = post(client, f"/api/v1/projects/{project.id}/focus-groups", body)
+    assert resp.status_code == 201, resp.content
+    fg = resp.json()
+    assert fg["questions"] == [{"text": "Czy?", "probes": []}, {"text": "Opłaty?", "probes": ["Ile?"]}]
+    assert fg["participant_ids"] == [str(p.id) for p in reversed(people)]
+    patch = client.patch(
+        f"/api/v1/focus-groups/{fg['id']}", data=json.dumps({"questions": ["Nowe?"]}), content_type="application/json"
+    )
+    assert patch.status_code == 200 and patch.json()["questions"] == [{"text": "Nowe?", "probes": []}]
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["FocusGroupIn"]["properties"]
+    assert schema["questions"]["items"]["anyOf"][1]["type"] == "string"
+    assert any(alt.get("type") == "array" for alt in schema["participants"]["anyOf"])
+
+
 def test_participants_can_be_n_personas_matching_filters_or_a_segment():
     user, token = create_token()
     project = create_project(owner=user)
@@ -187,7 +208,7 @@ def test_summary_export_and_errors(django_capture_on_commit_callbacks):
     md = client.get(f"{url}/export?format=md").content.decode()
     assert "Wniosek pierwszy." in md and f"#{turn_seqs[0]}" in md
     assert client.get(f"{url}/export?format=pdf").content.startswith(b"%PDF")
-    rows = list(csv.reader(io.StringIO(client.get(f"{url}/export?format=csv").content.decode())))
+    rows = list(csv.reader(io.StringIO(client.get(f"{url}/export?format=csv").content.decode("utf-8-sig"))))
     assert rows[0][0] == "seq" and len(rows) > 6
     assert (
         len(json.loads(client.get(f"{url}/export?format=json").content)["events"])

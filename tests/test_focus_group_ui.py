@@ -491,14 +491,14 @@ def test_pause_resume_stop_and_interjections_change_state(client, project, peopl
     assert fg.status == "stopped"
     resp = client.post(f"/focus-groups/{fg.id}/interject/", {"text": "Za późno"}, **HTMX)
     assert (
-        resp.status_code == 422
+        resp.status_code == 409
         and "has finished" in resp.content.decode()
         and fg.events.filter(kind="interjection").count() == 2
     )
     resp = client.post(f"/focus-groups/{fg.id}/resume/", **HTMX)
     assert resp["HX-Redirect"] == f"/focus-groups/{fg.id}/"
     fg.refresh_from_db()
-    assert fg.status == "stopped" and "cannot be started" in client.get(f"/focus-groups/{fg.id}/").content.decode()
+    assert fg.status == "stopped" and "can be resumed" in client.get(f"/focus-groups/{fg.id}/").content.decode()
     for url in (
         f"/focus-groups/{fg.id}/run/",
         f"/focus-groups/{fg.id}/pause/",
@@ -568,8 +568,9 @@ def test_event_live_fragment_appends_out_of_band_and_escapes_turn_text():
 
 
 def test_status_live_fragment_swaps_the_controls_and_posts_with_htmx(db):
-    state = {"id": "7b3c1f0e-0000-4000-8000-000000000000", "status": "paused", "control": "pause", "last_seq": 12}
-    html = render_to_string("focus_groups/detail.html#status_live", {"fg": state})
+    fg = FocusGroup(id="7b3c1f0e-0000-4000-8000-000000000000", status="paused", control="pause", last_seq=12)
+    state = fg.live_state()
+    html = render_to_string("focus_groups/detail.html#status_live", {"state": state})
     assert (
         html.strip().startswith('<div id="fg-status"')
         and 'hx-swap-oob="true"' in html
@@ -580,9 +581,8 @@ def test_status_live_fragment_swaps_the_controls_and_posts_with_htmx(db):
         and f'hx-post="/focus-groups/{state["id"]}/stop/"' in html
         and "/pause/" not in html
     )
-    done = render_to_string(
-        "focus_groups/detail.html#status_live", {"fg": {**state, "status": "completed", "control": ""}}
-    )
+    fg.status, fg.control = FocusGroup.Status.COMPLETED, ""
+    done = render_to_string("focus_groups/detail.html#status_live", {"state": fg.live_state()})
     assert "data-finished" in done and "hx-post" not in done and f'href="/focus-groups/{state["id"]}/"' in done
 
 
@@ -590,7 +590,6 @@ def test_the_websocket_sends_the_page_fragments_to_the_browser(transactional_db)
     from asgiref.sync import async_to_sync
     from channels.testing import WebsocketCommunicator
 
-    from focus_groups import discussion
     from sight.asgi import application
 
     user = create_user()
@@ -622,7 +621,7 @@ def test_the_websocket_sends_the_page_fragments_to_the_browser(transactional_db)
         await comm.disconnect()
 
     async_to_sync(scenario)()
-    assert discussion.group_name(fg.id) == f"focus-group-{fg.id}"
+    assert fg.group_name == f"focus-group-{fg.id}"
 
 
 # --- dostęp i CSRF
@@ -815,7 +814,7 @@ def test_summary_of_a_silent_group_is_refused_in_place(client, project, people):
     fg.append_event("question", key="q0:question", payload={"text": "?"}, question_index=0)
     fg.set_status(FocusGroup.Status.STOPPED)
     resp = client.post(f"/focus-groups/{fg.id}/summary/", **HTMX)
-    assert resp.status_code == 422 and "nothing to summarise" in resp.content.decode() and not Job.objects.exists()
+    assert resp.status_code == 409 and "nothing to summarise" in resp.content.decode() and not Job.objects.exists()
 
 
 def test_exports_download_in_every_format(client, project, people):
@@ -828,7 +827,9 @@ def test_exports_download_in_every_format(client, project, people):
     )
     pdf = client.get(f"/focus-groups/{fg.id}/export/pdf/")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    rows = list(csv.DictReader(io.StringIO(client.get(f"/focus-groups/{fg.id}/export/csv/").content.decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(f"/focus-groups/{fg.id}/export/csv/").content.decode("utf-8-sig")))
+    )
     assert {r["text"] for r in rows if r["kind"] == "turn"} == {
         "Zmieniłabym bank dla aplikacji.",
         "Zostaję, bo ufam oddziałowi.",

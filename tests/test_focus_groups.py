@@ -13,6 +13,7 @@ from focus_groups import discussion, summary
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from focus_groups.setup import FocusGroupIn, create_focus_group
 from sight import llm
+from sight.errors import Conflict
 from sight.models import Job
 from tests.conftest import create_persona, create_project
 
@@ -153,7 +154,7 @@ def test_stop_ends_the_run_before_the_next_turn(django_capture_on_commit_callbac
     run_worker()
     fg.refresh_from_db()
     assert fg.status == "stopped" and fg.events.filter(kind="turn").count() == 1
-    with pytest.raises(ValueError, match="finished"):
+    with pytest.raises(Conflict):
         discussion.start_run(fg, user=project.owner)
 
 

@@ -110,7 +110,7 @@ def test_the_generate_form_starts_a_job_and_the_section_listens_for_live_progres
     )
     assert f'id="job-{run.job_id}"' in body and '<div id="persona-cards"' in body
     again = client.post(f"/projects/{project.id}/personas/generate/", {"num_personas": "3"}, **HTMX)
-    assert again.status_code == 422 and "already in progress" in again.content.decode()
+    assert again.status_code == 409 and "already in progress" in again.content.decode()
     assert PersonaRun.objects.filter(project=project).count() == 1
 
 
@@ -558,7 +558,7 @@ def test_the_command_can_only_enqueue(user):
         (["{project}", "0"], "between 1 and"),
         (["{project}", "501"], "between 1 and"),
         (["{project}", "trzy"], "invalid int"),
-        (["{project}", "2", "--trait-preset", "nope"], "unknown trait preset"),
+        (["{project}", "2", "--trait-preset", "nope"], "Unknown trait preset"),
     ],
 )
 def test_the_command_rejects_bad_input(user, args, message):

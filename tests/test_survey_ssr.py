@@ -110,6 +110,7 @@ def test_rating_is_invariant_to_the_length_of_the_vectors(responses, anchors, sc
 def test_anchors_all_equally_similar_give_a_uniform_pmf():
     anchors = np.array([[[1.0, 0.0], [1.0, 0.0], [2.0, 0.0]]])
     assert np.allclose(ssr.rate([[0.5, 0.5]], anchors), [[1 / 3, 1 / 3, 1 / 3]])
+    assert np.allclose(ssr.rate([[0.5, 0.5]], anchors, epsilon=0.1), [[1 / 3, 1 / 3, 1 / 3]])
 
 
 def test_a_zero_embedding_is_an_error_not_a_rating():
@@ -118,12 +119,13 @@ def test_a_zero_embedding_is_an_error_not_a_rating():
 
 
 def test_seeded_draws_repeat_and_follow_the_pmf():
-    pmfs = np.tile([0.1, 0.0, 0.3, 0.6], (20_000, 1))
+    pmfs = np.tile([0.1, 0.0, 0.3, 0.6, 0.0], (20_000, 1))
     draws = ssr.draw_ratings(pmfs, seed=7)
     assert np.array_equal(draws, ssr.draw_ratings(pmfs, seed=7))
     assert not np.array_equal(draws, ssr.draw_ratings(pmfs, seed=8))
     assert set(np.unique(draws)) == {1, 3, 4}
-    assert np.allclose(np.bincount(draws, minlength=5)[1:] / len(draws), [0.1, 0.0, 0.3, 0.6], atol=0.015)
+    assert np.allclose(np.bincount(draws, minlength=6)[1:] / len(draws), [0.1, 0.0, 0.3, 0.6, 0.0], atol=0.015)
+    assert set(ssr.draw_ratings([[0.0, 1.0]] * 1000, seed=1)) == {2}
 
 
 def test_every_construct_language_and_scale_has_at_least_four_distinct_anchor_sets():

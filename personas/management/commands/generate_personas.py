@@ -16,7 +16,7 @@ from django.db import connection
 from personas.generation import start_generation
 from personas.models import Persona, PersonaRun
 from sight import jobs
-from sight.errors import Conflict, InvalidInput
+from sight.errors import DomainError, in_english
 from sight.models import Job, Project
 
 
@@ -80,8 +80,8 @@ class Command(BaseCommand):
                 use_rag=not options["no_rag"],
                 trait_preset=options["trait_preset"],
             )
-        except (ValueError, InvalidInput, Conflict) as exc:
-            raise CommandError(str(exc)) from exc
+        except DomainError as exc:
+            raise CommandError(in_english(exc)) from exc
         if options["enqueue"]:
             self.stdout.write(f"enqueued job {run.job_id} (run {run.id})")
             return
