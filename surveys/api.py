@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
-from sight.errors import InvalidInput
+from sight.errors import ErrorOut, InvalidInput
 from sight.models import Language, get_project_for_user
 from sight.pagination import Pages
 from surveys import exports, fielding, results
@@ -124,13 +124,13 @@ def detail(request: HttpRequest, survey_id: uuid.UUID) -> Survey:
     return _survey(request, survey_id)
 
 
-@router.patch("/surveys/{survey_id}", response=SurveyOut)
+@router.patch("/surveys/{survey_id}", response={200: SurveyOut, 409: ErrorOut})
 def update(request: HttpRequest, survey_id: uuid.UUID, payload: SurveyPatch) -> Survey:
     """Zmienia szkic (wystawiona ankieta: 409, trzeba ją skopiować)."""
     return update_survey(_survey(request, survey_id), payload)
 
 
-@router.delete("/surveys/{survey_id}", response={204: None})
+@router.delete("/surveys/{survey_id}", response={204: None, 409: ErrorOut})
 def delete(request: HttpRequest, survey_id: uuid.UUID) -> tuple[int, None]:
     """Usuwa ankietę, która nie jest w trakcie badania."""
     delete_survey(_survey(request, survey_id))
@@ -149,7 +149,7 @@ def estimate(request: HttpRequest, survey_id: uuid.UUID) -> dict[str, Any]:
     return fielding.estimate_cost(_survey(request, survey_id))
 
 
-@router.post("/surveys/{survey_id}/run", response={202: JobAccepted})
+@router.post("/surveys/{survey_id}/run", response={202: JobAccepted, 409: ErrorOut})
 def run(request: HttpRequest, survey_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Startuje (albo wznawia po błędzie) badanie w tle."""
     job = fielding.start_run(_survey(request, survey_id), user=request.user)
@@ -167,7 +167,7 @@ def crosstab(
     request: HttpRequest,
     survey_id: uuid.UUID,
     question: uuid.UUID,
-    by: str = Query("gender", description=f"one of: {', '.join(results.CATEGORIES)}"),
+    by: results.Category = "gender",
 ) -> dict[str, Any]:
     """Tabela banerowa: % kolumnowe z bazami, chi-kwadrat, V Craméra, litery istotności."""
     survey = _survey(request, survey_id)
@@ -175,7 +175,7 @@ def crosstab(
     try:
         return results.survey_crosstab(survey, q, by)
     except ValueError as exc:
-        raise InvalidInput("by" if by not in results.CATEGORIES else "question", str(exc)) from exc
+        raise InvalidInput("question", str(exc)) from exc
 
 
 @router.get("/surveys/{survey_id}/export")

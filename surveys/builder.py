@@ -15,87 +15,90 @@ from typing import Any, Literal
 
 import yaml
 from django.db import transaction
-from ninja import Field, Schema
-from pydantic import ValidationError
+from ninja import Field
+from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
 import config
 from personas.browsing import PersonaFilters
 from sight.errors import Conflict, InvalidInput
 from sight.models import Project
+from sight.schemas import InputSchema, schema_bound
 from surveys.models import Question, Survey
 
 Construct = Literal["agreement", "likelihood", "purchase_intent", "satisfaction", "importance"]
 PIPE = re.compile(r"\{Q(\d+)\}")
 
 
-class OptionIn(Schema):
+class OptionIn(InputSchema):
     """Opcja odpowiedzi: stały identyfikator (nadawany, gdy brak) i etykieta."""
 
     id: str | None = Field(None, pattern=r"^[a-z0-9_]{1,32}$")
     label: str = Field(min_length=1, max_length=300)
 
 
-class SkipRuleIn(Schema):
+class SkipRuleIn(InputSchema):
     """Pokaż pytanie tylko, gdy odpowiedź na wcześniejsze pytanie (numer od 1) jest jedną z wartości."""
 
-    question: int = Field(ge=1, description="number of an earlier question (1-based)")
-    values: list[str | int] = Field(min_length=1, max_length=20, description="option ids or scale points that show")
+    question: StrictInt = Field(ge=1, description="number of an earlier question (1-based)")
+    values: list[StrictStr | StrictInt] = Field(
+        min_length=1, max_length=20, description="option ids or scale points that show"
+    )
 
 
-class QuestionIn(Schema):
+class QuestionIn(InputSchema):
     """Pytanie ankiety; pola ustawień dotyczą tylko swojego typu."""
 
     type: Question.Type
     text: str = Field(min_length=1, max_length=2000, description="{Q1} inserts the answer to question 1 (piping)")
     help_text: str = Field("", max_length=2000)
-    required: bool = True
+    required: StrictBool = True
     options: list[OptionIn] = Field(default_factory=list, max_length=100)
-    min_picks: int | None = Field(None, ge=1, le=100)
-    max_picks: int | None = Field(None, ge=1, le=100)
-    points: int | None = Field(None, ge=2, le=11, description="rating scale: 5 or 7")
+    min_picks: StrictInt | None = Field(None, ge=1, le=100)
+    max_picks: StrictInt | None = Field(None, ge=1, le=100)
+    points: Literal[5, 7] | None = Field(None, description="rating scale: 5 or 7 points")
     # Alias, bo `construct` przesłania metodę BaseModel.construct.
     scale_construct: Construct | None = Field(None, alias="construct")
     low_label: str = Field("", max_length=200)
     high_label: str = Field("", max_length=200)
     method: Question.Method | None = None
-    min: float | None = None
-    max: float | None = None
+    min: StrictFloat | StrictInt | None = None
+    max: StrictFloat | StrictInt | None = None
     unit: str = Field("", max_length=20)
     show_if: SkipRuleIn | None = None
 
 
-class RespondentsIn(Schema):
+class RespondentsIn(InputSchema):
     """Respondenci: cały panel (nic nie podane), segment, filtry albo N person pasujących do filtrów."""
 
     segment_id: uuid.UUID | None = None
     filters: PersonaFilters | None = None
-    count: int | None = Field(None, ge=1, le=5000)
+    count: StrictInt | None = Field(None, ge=1, le=5000)
 
 
-class SurveyIn(Schema):
+class SurveyIn(InputSchema):
     """Nowa ankieta."""
 
     name: str = Field(min_length=1, max_length=255)
     description: str = Field("", max_length=4000)
     questions: list[QuestionIn] = Field(max_length=200)
     respondents: RespondentsIn = Field(default_factory=RespondentsIn)
-    seed: int | None = Field(None, ge=0, le=2**31)
+    seed: StrictInt | None = Field(None, ge=0, le=2**31)
 
 
-class SurveyPatch(Schema):
+class SurveyPatch(InputSchema):
     """Zmiana szkicu ankiety."""
 
     name: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=4000)
     questions: list[QuestionIn] | None = Field(None, max_length=200)
     respondents: RespondentsIn | None = None
-    seed: int | None = Field(None, ge=0, le=2**31)
+    seed: StrictInt | None = Field(None, ge=0, le=2**31)
 
 
-class FromTemplateIn(Schema):
+class FromTemplateIn(InputSchema):
     """Ankieta z szablonu (w języku projektu)."""
 
-    template: str = Field(min_length=1, max_length=64)
+    template: str = Field(min_length=1, max_length=64, json_schema_extra=schema_bound(enum=lambda: sorted(templates())))
     name: str | None = Field(None, min_length=1, max_length=255)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +26,7 @@ CATEGORY_LABELS = {
     "segment": _("Segment"),
 }
 CATEGORIES = tuple(CATEGORY_LABELS)
+Category = Literal["gender", "age_group", "education", "income", "location", "segment"]
 CROSSTAB_TYPES = frozenset({Question.Type.SINGLE_CHOICE, Question.Type.RATING, Question.Type.NPS})
 AGE_GROUPS = ((18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 200))
 QUOTES = 5
