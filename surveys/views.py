@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from sight.errors import Conflict, InvalidInput
+from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import get_project_for_user
 from sight.screens import bar_rows, render_screen
 from surveys import fielding, results
@@ -121,7 +121,7 @@ def survey_run(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
     try:
         fielding.start_run(survey, user=request.user)
     except (Conflict, InvalidInput) as exc:
-        messages.error(request, _error(exc))
+        show_domain_error(request, exc)
     return redirect("surveys:detail", survey.id)
 
 

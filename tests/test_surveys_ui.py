@@ -119,3 +119,9 @@ def test_survey_pages_are_translated_to_polish(logged_client, user):
     survey = new_survey(logged_client, project, "nps")
     page = logged_client.get(f"/surveys/{survey.id}/").content.decode()
     assert "Przeprowadź badanie" in page and "szkic" in page
+
+
+def test_fielding_a_survey_without_a_panel_says_why_on_the_page(client, project):
+    survey = new_survey(client, project)
+    page = client.post(f"/surveys/{survey.id}/run/", follow=True).content.decode()
+    assert "no personas in the panel match" in page and Survey.objects.get(pk=survey.pk).status == "draft"
