@@ -78,8 +78,11 @@ def survey_results(survey: Survey) -> dict[str, Any]:
     texts: dict[Any, list[str]] = defaultdict(list)
     failed: dict[Any, int] = defaultdict(int)
     numeric_by_persona: dict[Any, dict[Any, float]] = defaultdict(dict)
-    rows = Answer.objects.filter(survey=survey).values_list(
-        "question_id", "persona_id", "value", "pmf", "text", "failed"
+    # Bez domyślnego sortowania modelu: złączenie z pytaniem i sort wszystkich odpowiedzi przy każdym odczycie.
+    rows = (
+        Answer.objects.filter(survey=survey)
+        .order_by()
+        .values_list("question_id", "persona_id", "value", "pmf", "text", "failed")
     )
     for question_id, persona_id, value, pmf, text, is_failed in rows:
         if is_failed:
@@ -139,15 +142,19 @@ def survey_crosstab(survey: Survey, question: Question, by: str) -> dict[str, An
         raise ValueError(f"unknown category; choose one of: {', '.join(CATEGORIES)}")
     if question.type not in CROSSTAB_TYPES:
         raise ValueError("crosstabs are available for single choice, rating and NPS questions")
-    rows = Answer.objects.filter(survey=survey, question=question, failed=False).values_list(
-        "value",
-        "pmf",
-        "persona__gender",
-        "persona__age",
-        "persona__education",
-        "persona__income",
-        "persona__location",
-        "persona__segment__name",
+    rows = (
+        Answer.objects.filter(survey=survey, question=question, failed=False)
+        .order_by()
+        .values_list(
+            "value",
+            "pmf",
+            "persona__gender",
+            "persona__age",
+            "persona__education",
+            "persona__income",
+            "persona__location",
+            "persona__segment__name",
+        )
     )
     answers, pmfs, groups = [], [], []
     for value, pmf, gender, age, education, income, location, segment in rows:
