@@ -179,6 +179,14 @@ class ConceptFeatures(Strict):
     emotions: dict[str, Emotion] = Field(default_factory=dict)
 
 
+class SurveyFeatures(Strict):
+    """Limity ankiet."""
+
+    max_questions: int = Field(default=40, ge=1, le=200)
+    max_options: int = Field(default=20, ge=2, le=100)
+    max_respondents: int = Field(default=500, ge=1, le=5000)
+
+
 class FeaturesConfig(Strict):
     """Zawartość `features.yaml`: przełączniki i limity produktu."""
 
@@ -189,6 +197,7 @@ class FeaturesConfig(Strict):
     personas: PersonaFeatures = PersonaFeatures()
     focus_groups: FocusGroupFeatures = FocusGroupFeatures()
     concepts: ConceptFeatures = ConceptFeatures()
+    surveys: SurveyFeatures = SurveyFeatures()
 
 
 # --- prompts/<lang>/*.yaml -----------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ def _world() -> str:
 # co najmniej dwóch osób (wywiady — jednej). Istnienia obiektów ani zależności od trybu JSON Schema nie wyrazi, więc
 # poprawna według schematu lista losowych identyfikatorów dostaje 422; reszta testów obowiązuje i tu.
 DATA_DEPENDENT = {"POST /api/v1/projects/{project_id}/focus-groups", "PATCH /api/v1/focus-groups/{focus_group_id}"}
+# Kwestionariusz ankiety: powtórzone etykiety, min > max i logika do późniejszego pytania to zależności między polami.
+DATA_DEPENDENT |= {"POST /api/v1/projects/{project_id}/surveys", "PATCH /api/v1/surveys/{survey_id}"}
 
 
 @schema.parametrize()

@@ -48,4 +48,10 @@ def test_every_screen_draws_bars_with_the_one_shared_fragment():
     users = sorted(
         str(path.relative_to(TEMPLATES)) for path in TEMPLATES.rglob("*.html") if '"_bar.html#bar"' in path.read_text()
     )
-    assert users == ["focus_groups/detail.html", "personas/detail.html", "personas/list.html", "projects/detail.html"]
+    assert users == [
+        "focus_groups/detail.html",
+        "personas/detail.html",
+        "personas/list.html",
+        "projects/detail.html",
+        "surveys/results.html",
+    ]

@@ -1,0 +1,17 @@
+"""Adresy URL ankiet (przestrzeń nazw `surveys`): lista, nowa z szablonu, ankieta, edycja, badanie, wyniki."""
+
+from django.urls import path
+
+from surveys import views
+
+app_name = "surveys"
+
+urlpatterns = [
+    path("projects/<uuid:project_id>/surveys/", views.survey_list, name="list"),
+    path("projects/<uuid:project_id>/surveys/new/", views.survey_create, name="create"),
+    path("surveys/<uuid:survey_id>/", views.survey_detail, name="detail"),
+    path("surveys/<uuid:survey_id>/edit/", views.survey_edit, name="edit"),
+    path("surveys/<uuid:survey_id>/copy/", views.survey_copy, name="copy"),
+    path("surveys/<uuid:survey_id>/run/", views.survey_run, name="run"),
+    path("surveys/<uuid:survey_id>/results/", views.survey_results, name="results"),
+]
