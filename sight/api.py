@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from focus_groups.api import router as focus_groups_router
 from personas.api import router as personas_router
+from rag.api import router as rag_router
 from sight import health, jobs
 from sight import projects as project_ops
 from sight.auth import api_auth
@@ -277,3 +278,4 @@ api.add_router("/projects", projects)
 api.add_router("/jobs", jobs_router)
 api.add_router("", personas_router)
 api.add_router("", focus_groups_router)
+api.add_router("", rag_router)
