@@ -85,6 +85,7 @@ urlpatterns = [
     path("tokens/", include((token_patterns, "tokens"))),
     path("", include("personas.urls")),
     path("", include("focus_groups.urls")),
+    path("", include("rag.urls")),
     path("health/", views.health_status, name="health"),
     path("favicon.ico", views.favicon),
 ]
