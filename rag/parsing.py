@@ -141,7 +141,7 @@ def _limit_child(limits: Limits) -> None:
 
 def _pdf_pages(data: bytes, max_chars: int, max_pages: int) -> list[str]:
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
 
     _lower_pdf_limits()
     try:
@@ -152,12 +152,18 @@ def _pdf_pages(data: bytes, max_chars: int, max_pages: int) -> list[str]:
             raise ParseFailure("too_many_pages", "The PDF has too many pages.")
         pages, total = [], 0
         for page in reader.pages:
+            # extract_text połyka przekroczenie limitu dekodera i zwraca pusty tekst; jawne dekodowanie je ujawnia.
+            contents = page.get_contents()
+            if contents is not None:
+                contents.get_data()
             text = page.extract_text() or ""
             total += len(text)
             if total > max_chars:
                 raise ParseFailure("too_much_text", "The document holds more text than the knowledge base accepts.")
             pages.append(text)
         return pages
+    except LimitReachedError as exc:
+        raise ParseFailure("too_large_unpacked", "The document is too large after decompression.") from exc
     except FileNotDecryptedError as exc:
         raise ParseFailure("encrypted", "The PDF is password-protected (encrypted).") from exc
     except PdfReadError as exc:

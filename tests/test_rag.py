@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
 import docx
@@ -68,7 +69,9 @@ def owner_api(db):
 
 def test_pdf_docx_and_cp1250_text_are_ingested_with_pages_counts_and_language(owner_api, fake_llm):
     user, client, project = owner_api
-    pdf = upload(client, project, "raport.pdf", pdf_bytes("Rynek mieszkaniowy w Polsce. " + " ".join(POLISH[1:3] * 8), POLISH[0]))
+    pdf = upload(
+        client, project, "raport.pdf", pdf_bytes("Rynek mieszkaniowy w Polsce. " + " ".join(POLISH[1:3] * 8), POLISH[0])
+    )
     brief = upload(client, project, "brief.docx", docx_bytes(POLISH[1], POLISH[2]))
     text = upload(client, project, "notatki.txt", POLISH[3].encode("cp1250"))
     markdown = upload(client, project, "plan.md", b"# Plan\n\n## Transport\n\n" + POLISH[3].encode())
@@ -132,6 +135,68 @@ def test_hostile_files_end_as_a_failed_document_with_a_reason(owner_api, fake_ll
     assert document.chunk_count == 0 and not Chunk.objects.filter(document=document).exists()
     body = client.get(f"/api/v1/documents/{document.id}").json()
     assert body["status"] == "failed" and body["failure_reason"]
+
+
+def flate_bomb_pdf(inflated_mb: int = 400) -> bytes:
+    """Mały PDF, którego strumień treści rozpakowuje się do setek MB spacji."""
+    compressor = zlib.compressobj(9)
+    block = b" " * 2**20
+    stream = b"".join(compressor.compress(block) for _ in range(inflated_mb)) + compressor.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def docx_with_doctype(doctype: str, body: str) -> bytes:
+    """DOCX z podmienionym word/document.xml: DOCTYPE z encjami i akapit z odwołaniem do nich."""
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes("x")))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+                data = (
+                    f'<?xml version="1.0"?>{doctype}<w:document {ns}><w:body><w:p><w:r><w:t>{body}</w:t></w:r></w:p>'
+                    "</w:body></w:document>"
+                ).encode()
+            archive.writestr(item, data)
+    return buffer.getvalue()
+
+
+LAUGHS = (
+    "<!DOCTYPE w:document [<!ENTITY a0 'haha'>"
+    + "".join(f"<!ENTITY a{i} '{f'&a{i - 1};' * 10}'>" for i in range(1, 9))
+    + "]>"
+)
+
+
+def test_a_flate_bomb_pdf_fails_as_too_large_after_decompression(owner_api, fake_llm):
+    user, client, project = owner_api
+    document = ingested(upload(client, project, "bomba.pdf", flate_bomb_pdf()).json()["id"])
+    assert (document.status, document.failure_code) == ("failed", "too_large_unpacked")
+
+
+def test_billion_laughs_and_xxe_docx_never_expand(owner_api, fake_llm):
+    user, client, project = owner_api
+    laughs = ingested(upload(client, project, "smiech.docx", docx_with_doctype(LAUGHS, "&a8;")).json()["id"])
+    assert laughs.status == "failed" and laughs.failure_code in {"too_large_unpacked", "corrupt"}
+    xxe_doctype = '<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    xxe = ingested(upload(client, project, "xxe.docx", docx_with_doctype(xxe_doctype, "A &xxe; B")).json()["id"])
+    texts = " ".join(Chunk.objects.filter(document=xxe).values_list("text", flat=True))
+    assert "root:" not in texts and xxe.status in {"ready", "failed"}
 
 
 def test_a_docx_whose_headers_lie_about_sizes_fails_in_the_child_not_the_worker(owner_api, fake_llm):
