@@ -97,7 +97,15 @@ def run_ingest(job: Job) -> dict[str, Any]:
     pieces = split_pages(pages, kind=document.kind)
     jobs.report_progress(job, done=1, message=_("Split into %(n)d chunks") % {"n": len(pieces)})
     language = lexicon.detect_language(" ".join(p.text for p in pieces[:20]))
-    store_chunks(document, pieces, language=language, job=job, timings=timings)
+    try:
+        store_chunks(document, pieces, language=language, job=job, timings=timings)
+    except jobs.JobCancelled:
+        document.mark_failed("cancelled", "Processing was cancelled.")
+        raise
+    except Exception:
+        # Dokument nie może zostać w stanie „ingesting”; zadanie i tak kończy się błędem z pełnym śladem.
+        document.mark_failed("ingest_error", "Indexing the document failed; try again later.")
+        raise
     document.mark(
         Document.Status.READY,
         language=language,

@@ -36,6 +36,8 @@ FAILURE_REASONS = {
     "resources": _("Reading the document exceeded the memory or time limit."),
     "timeout": _("Reading the document took too long."),
     "parser_error": _("The document could not be read."),
+    "cancelled": _("Processing was cancelled."),
+    "ingest_error": _("Indexing the document failed; try again later."),
 }
 
 
@@ -124,7 +126,11 @@ class Document(models.Model):
 
     def mark_failed(self, code: str, message: str) -> None:
         """Porażka z kodem i zdaniem dla badacza; fragmenty częściowego przetwarzania znikają."""
-        self.chunks.all().delete()
+        from rag import lexicon
+
+        deleted, _counts = self.chunks.all().delete()
+        if deleted:
+            lexicon.refresh_term_stats(self.project_id)
         self.mark(self.Status.FAILED, failure_code=code[:32], failure_message=str(message)[:500], chunk_count=0)
 
     def delete_with_file(self) -> None:

@@ -347,3 +347,17 @@ def test_ingest_job_is_idempotent(owner_api, fake_llm):
     job.refresh_from_db()
     assert ingest.run_ingest(job) == {"chunks": 1}
     assert Chunk.objects.filter(document=document).count() == 1
+
+
+def test_an_embedder_failure_marks_the_document_failed_and_the_job_failed(owner_api, fake_llm, monkeypatch):
+    user, client, project = owner_api
+
+    class Broken:
+        def embed_documents(self, texts):
+            raise RuntimeError("embedder down")
+
+    monkeypatch.setattr("sight.llm.build_embeddings", lambda *a, **k: Broken())
+    document = ingested(upload(client, project, "a.txt", POLISH[0].encode()).json()["id"])
+    document.job.refresh_from_db()
+    assert (document.status, document.failure_code, document.job.status) == ("failed", "ingest_error", "failed")
+    assert not Chunk.objects.filter(project=project).exists()
