@@ -57,7 +57,7 @@ vec AS (
 ),
 fused AS (
     SELECT chunk_id, lex.r AS lex_rank, vec.r AS vec_rank,
-           COALESCE(1.0 / (%(rrf_k)s + lex.r), 0) + COALESCE(1.0 / (%(rrf_k)s + vec.r), 0) AS score
+           COALESCE(%(wl)s / (%(rrf_k)s + lex.r), 0) + COALESCE(%(wv)s / (%(rrf_k)s + vec.r), 0) AS score
     FROM lex FULL OUTER JOIN vec USING (chunk_id)
 )
 SELECT c.id, d.id, d.title, c.page, c.char_start, c.char_end, c.text, f.lex_rank, f.vec_rank, f.score
@@ -69,12 +69,29 @@ ORDER BY f.score DESC, c.id LIMIT %(k)s
 
 def search(project: Project, query: str, *, k: int = 10, mode: Mode = "hybrid") -> list[Hit]:
     """Najlepsze fragmenty projektu dla zapytania; tryby `lexical` i `vector` służą porównaniu (benchmark, UI)."""
+    statement = _statement(project, query, k=k, mode=mode)
+    if statement is None:
+        return []
+    rows = _execute(*statement)
+    return [Hit(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], float(r[9])) for r in rows]
+
+
+def explain(project: Project, query: str, *, k: int = 10, mode: Mode = "hybrid") -> str:
+    """Plan zapytania wyszukiwania (EXPLAIN ANALYZE) z tymi samymi ustawieniami transakcji — dla benchmarku."""
+    statement = _statement(project, query, k=k, mode=mode)
+    if statement is None:
+        return ""
+    sql, params = statement
+    return "\n".join(row[0] for row in _execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params))
+
+
+def _statement(project: Project, query: str, *, k: int, mode: Mode) -> tuple[str, dict[str, Any]] | None:
     from sight.llm import build_embeddings
 
     kb = config.load_features().knowledge
     stat = LexiconStat.objects.filter(project=project).first()
     if stat is None or stat.chunks == 0 or not query.strip():
-        return []
+        return None
     embeddings = build_embeddings()
     vector = embeddings.embed_query(query) if mode != "lexical" else None
     dimension = len(vector) if vector else 1
@@ -92,15 +109,21 @@ def search(project: Project, query: str, *, k: int = 10, mode: Mode = "hybrid") 
         "model": embedding_model_name(embeddings),
         "n": max(kb.candidates, k),
         "rrf_k": kb.rrf_k,
+        "wl": kb.lexical_weight,
+        "wv": kb.vector_weight,
         "k": k,
     }
+    params["ef_search"] = str(max(kb.ef_search, params["n"]))
+    return _HYBRID_SQL.format(cast=vector_cast(dimension)), params
+
+
+def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with transaction.atomic(), connection.cursor() as cursor:
         # Filtry stosuje się po przejściu indeksu: iteracyjny skan dobiera wiersze, aż projekt ma ich n.
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(kb.ef_search, params["n"]))])
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [params["ef_search"]])
         cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        cursor.execute(_HYBRID_SQL.format(cast=vector_cast(dimension)), params)
-        rows = cursor.fetchall()
-    return [Hit(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], float(r[9])) for r in rows]
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _vector_literal(vector: list[float]) -> str:
