@@ -73,6 +73,8 @@ def main() -> None:
     queries = read_trec(DATA / "query-text.trec", "top", "num")
     qrels = read_qrels(DATA / "qrels")
     with django_world():
+        from django.db import connection
+
         from rag import retrieval
         from sight.demo import seed_demo
 
@@ -80,6 +82,8 @@ def main() -> None:
         _, project = seed_demo()
         started = time.perf_counter()
         docno = load(project, docs)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE rag_chunk; ANALYZE rag_posting; ANALYZE rag_termstat")
         load_s = time.perf_counter() - started
         modes = {}
         for mode in ("lexical", "vector", "hybrid"):

@@ -37,15 +37,16 @@ class Hit:
 
 # Jedno zapytanie: lista BM25 po lematach (bez słów z df ponad próg) i lista HNSW, złączone RRF; zawsze w projekcie.
 _HYBRID_SQL = """
-WITH q AS (SELECT DISTINCT unnest(%(terms)s::text[]) AS term),
+WITH q AS MATERIALIZED (
+    -- Najpierw słowa zapytania obecne w projekcie i nie za częste: dopiero ich wiersze indeksu są czytane.
+    SELECT term, idf FROM rag_termstat
+    WHERE project_id = %(pid)s AND term = ANY(%(terms)s::text[]) AND df <= %(max_df)s AND %(use_lex)s
+),
 lex AS (
     SELECT p.chunk_id,
-           row_number() OVER (ORDER BY sum(s.idf * p.tf * (%(k1)s + 1)
+           row_number() OVER (ORDER BY sum(q.idf * p.tf * (%(k1)s + 1)
                      / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.length / %(avgdl)s))) DESC, p.chunk_id) AS r
-    FROM q
-    JOIN rag_termstat s ON s.project_id = %(pid)s AND s.term = q.term AND s.df <= %(max_df)s
-    JOIN rag_posting p ON p.project_id = %(pid)s AND p.term = q.term
-    WHERE %(use_lex)s
+    FROM q JOIN rag_posting p ON p.project_id = %(pid)s AND p.term = q.term
     GROUP BY p.chunk_id
     ORDER BY r LIMIT %(n)s
 ),
@@ -59,6 +60,7 @@ fused AS (
     SELECT chunk_id, lex.r AS lex_rank, vec.r AS vec_rank,
            COALESCE(%(wl)s / (%(rrf_k)s + lex.r), 0) + COALESCE(%(wv)s / (%(rrf_k)s + vec.r), 0) AS score
     FROM lex FULL OUTER JOIN vec USING (chunk_id)
+    ORDER BY score DESC, chunk_id LIMIT %(k)s + 20  -- zapas na fragmenty dokumentu, który właśnie się indeksuje
 )
 SELECT c.id, d.id, d.title, c.page, c.char_start, c.char_end, c.text, f.lex_rank, f.vec_rank, f.score
 FROM fused f JOIN rag_chunk c ON c.id = f.chunk_id JOIN rag_document d ON d.id = c.document_id
