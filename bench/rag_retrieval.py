@@ -85,6 +85,7 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE rag_chunk; ANALYZE rag_posting; ANALYZE rag_termstat")
         load_s = time.perf_counter() - started
+        retrieval.search(project, "warm up the lemmatiser", mode="hybrid")  # słowniki simplemma ładują się ~3-10 s
         modes = {}
         for mode in ("lexical", "vector", "hybrid"):
             scores, recalls, times = [], [], []
