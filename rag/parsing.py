@@ -103,13 +103,12 @@ def _run_child(data: bytes, kind: str, limits: Limits) -> list[str]:
     cap = limits.max_text_chars * 4 + 4096
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "rag.parsing", kind, str(limits.max_text_chars), str(limits.pdf_max_pages)],
+            [sys.executable, "-m", "rag.parsing", kind, *map(str, _child_args(limits))],
             input=data,
             capture_output=True,
             timeout=limits.timeout_seconds,
             cwd=root,
             env=env,
-            preexec_fn=lambda: _limit_child(limits),  # noqa: PLW1509 - limity muszą zadziałać przed parserem
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
@@ -127,11 +126,20 @@ def _run_child(data: bytes, kind: str, limits: Limits) -> list[str]:
     return [str(p) for p in result["pages"]]
 
 
-def _limit_child(limits: Limits) -> None:
+def _child_args(limits: Limits) -> tuple[int, ...]:
+    return (limits.max_text_chars, limits.pdf_max_pages, limits.memory_bytes, limits.cpu_seconds)
+
+
+def _limit_self(memory_bytes: int, cpu_seconds: int) -> None:
+    """Limity procesu parsującego ustawiane przez niego samego przed importem parsera.
+
+    Nie w `preexec_fn`: wykonawca RQ ma wątek heartbeatu, a `preexec_fn` po fork w procesie z wątkami może się
+    zakleszczyć.
+    """
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # parser nie zapisuje żadnego pliku
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -218,7 +226,8 @@ def decode_text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _main(kind: str, max_chars: int, max_pages: int) -> int:
+def _main(kind: str, max_chars: int, max_pages: int, memory_bytes: int, cpu_seconds: int) -> int:
+    _limit_self(memory_bytes, cpu_seconds)
     data = sys.stdin.buffer.read()
     try:
         if kind == "pdf":
@@ -245,4 +254,4 @@ def _main(kind: str, max_chars: int, max_pages: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    sys.exit(_main(sys.argv[1], *map(int, sys.argv[2:6])))

@@ -361,3 +361,11 @@ def test_an_embedder_failure_marks_the_document_failed_and_the_job_failed(owner_
     document.job.refresh_from_db()
     assert (document.status, document.failure_code, document.job.status) == ("failed", "ingest_error", "failed")
     assert not Chunk.objects.filter(project=project).exists()
+
+
+def test_a_parser_over_its_memory_limit_is_a_clean_failure():
+    from rag import parsing
+
+    with pytest.raises(parsing.ParseFailure) as failure:
+        parsing.parse(pdf_bytes("Tekst"), "pdf", parsing.Limits(memory_bytes=40 * 2**20))
+    assert failure.value.code == "resources"
