@@ -37,6 +37,7 @@ def test_every_app_registers_its_section_of_the_project_page():
     assert [(s.name, s.template) for s in projects.sections()] == [
         ("personas", "personas/_section.html#personas_section"),
         ("focus_groups", "focus_groups/_section.html#focus_groups_section"),
+        ("knowledge", "rag/_section.html#knowledge_section"),
     ]
 
 
@@ -65,6 +66,7 @@ def test_sections_are_merged_in_order_and_a_newly_registered_one_shows_up(monkey
         "personas/_section.html#personas_section",
         "sight/health.html#health",
         "focus_groups/_section.html#focus_groups_section",
+        "rag/_section.html#knowledge_section",
     ]
     assert (
         context["project_scripts"] == ["js/personas.js"]
