@@ -187,6 +187,39 @@ class SurveyFeatures(Strict):
     max_respondents: int = Field(default=500, ge=1, le=5000)
 
 
+class KnowledgeFeatures(Strict):
+    """Limity i ustawienia bazy wiedzy: przyjmowanie plików, parsowanie w procesie potomnym, podział i wyszukiwanie."""
+
+    max_upload_mb: int = Field(default=20, ge=1, le=500)
+    max_text_chars: int = Field(default=5_000_000, ge=1000)
+    docx_max_entries: int = Field(default=2000, ge=10)
+    docx_max_uncompressed_mb: int = Field(default=200, ge=1)
+    docx_max_ratio: int = Field(default=100, ge=2)
+    parse_memory_mb: int = Field(default=768, ge=128)
+    parse_cpu_seconds: int = Field(default=20, ge=1)
+    parse_timeout_seconds: int = Field(default=30, ge=1)
+    pdf_max_pages: int = Field(default=2000, ge=1)
+    chunk_size: int = Field(default=1000, ge=100, le=10_000)
+    chunk_overlap: int = Field(default=150, ge=0, le=5000)
+    embed_batch: int = Field(default=64, ge=1, le=2048)
+    candidates: int = Field(default=100, ge=1, le=1000)
+    lexical_weight: float = Field(default=1.0, ge=0)
+    vector_weight: float = Field(default=0.5, ge=0)
+    rrf_k: int = Field(default=60, ge=1)
+    ef_search: int = Field(default=100, ge=10, le=1000)
+    max_df_ratio: float = Field(default=0.2, gt=0, le=1)
+    min_df_cap: int = Field(default=50, ge=1)
+    bm25_k1: float = Field(default=0.9, gt=0)
+    bm25_b: float = Field(default=0.4, ge=0, le=1)
+    persona_passages: int = Field(default=4, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> KnowledgeFeatures:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
 class FeaturesConfig(Strict):
     """Zawartość `features.yaml`: przełączniki i limity produktu."""
 
@@ -198,6 +231,7 @@ class FeaturesConfig(Strict):
     focus_groups: FocusGroupFeatures = FocusGroupFeatures()
     concepts: ConceptFeatures = ConceptFeatures()
     surveys: SurveyFeatures = SurveyFeatures()
+    knowledge: KnowledgeFeatures = KnowledgeFeatures()
 
 
 # --- prompts/<lang>/*.yaml -----------------------------------------------------------------------------------------

@@ -86,6 +86,7 @@ urlpatterns = [
     path("", include("personas.urls")),
     path("", include("focus_groups.urls")),
     path("", include("surveys.urls")),
+    path("", include("rag.urls")),
     path("health/", views.health_status, name="health"),
     path("favicon.ico", views.favicon),
 ]

@@ -38,6 +38,7 @@ def test_every_app_registers_its_section_of_the_project_page():
         ("personas", "personas/_section.html#personas_section"),
         ("focus_groups", "focus_groups/_section.html#focus_groups_section"),
         ("surveys", "surveys/_section.html#surveys_section"),
+        ("knowledge", "rag/_section.html#knowledge_section"),
     ]
 
 
@@ -67,6 +68,7 @@ def test_sections_are_merged_in_order_and_a_newly_registered_one_shows_up(monkey
         "sight/health.html#health",
         "focus_groups/_section.html#focus_groups_section",
         "surveys/_section.html#surveys_section",
+        "rag/_section.html#knowledge_section",
     ]
     assert (
         context["project_scripts"] == ["js/personas.js"]

@@ -1,0 +1,13 @@
+"""Adresy URL bazy wiedzy (przestrzeń nazw `rag`): dokumenty projektu, przesyłanie, usuwanie i wyszukiwanie."""
+
+from django.urls import path
+
+from rag import views
+
+app_name = "rag"
+
+urlpatterns = [
+    path("projects/<uuid:project_id>/knowledge/", views.knowledge, name="knowledge"),
+    path("projects/<uuid:project_id>/knowledge/upload/", views.upload, name="upload"),
+    path("documents/<uuid:document_id>/delete/", views.delete, name="delete"),
+]
