@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema
 from focus_groups import concepts, insights
 from focus_groups.models import get_focus_group_for_user
 from sight import graph
-from sight.errors import Conflict
+from sight.errors import Conflict, ErrorOut
 from sight.models import get_project_for_user
 
 router = Router(tags=["insights"])
@@ -34,7 +34,7 @@ class ExtractionQuery(Schema):
     force: bool = False
 
 
-@router.post("/focus-groups/{focus_group_id}/concepts", response={202: JobAccepted})
+@router.post("/focus-groups/{focus_group_id}/concepts", response={202: JobAccepted, 409: ErrorOut})
 def extract(
     request: HttpRequest, focus_group_id: uuid.UUID, params: Query[ExtractionQuery]
 ) -> tuple[int, dict[str, Any]]:

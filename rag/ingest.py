@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 import config
 from rag import lexicon, parsing
@@ -54,7 +55,7 @@ def accept_upload(project: Project, upload: UploadedFile, *, user: User, title: 
         raise InvalidInput("file", _("Supported file types: PDF, DOCX, TXT and Markdown."))
     max_mb = config.load_features().knowledge.max_upload_mb
     if upload.size is None or upload.size > max_mb * 2**20:
-        raise InvalidInput("file", _("The file is larger than %(mb)d MB.") % {"mb": max_mb})
+        raise InvalidInput("file", format_lazy(_("The file is larger than {mb} MB."), mb=max_mb))
     digest = hashlib.sha256()
     for piece in upload.chunks():
         digest.update(piece)

@@ -66,6 +66,8 @@ def _world() -> str:
 DATA_DEPENDENT = {"POST /api/v1/projects/{project_id}/focus-groups", "PATCH /api/v1/focus-groups/{focus_group_id}"}
 # Kwestionariusz ankiety: powtórzone etykiety, min > max i logika do późniejszego pytania to zależności między polami.
 DATA_DEPENDENT |= {"POST /api/v1/projects/{project_id}/surveys", "PATCH /api/v1/surveys/{survey_id}"}
+# Typ przesłanego dokumentu rozpoznajemy po rozszerzeniu i treści pliku, czego schemat multipart nie wyrazi.
+DATA_DEPENDENT |= {"POST /api/v1/projects/{project_id}/documents"}
 
 
 @schema.parametrize()
