@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 log = logging.getLogger(__name__)
+PUBLISH_TIMEOUT_SECONDS = 10
+
+_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
+_publisher_lock = threading.Lock()
 
 
 def job_group(job_id: object) -> str:
@@ -30,13 +36,30 @@ async def apublish(group: str, payload: dict[str, Any]) -> bool:
 
 
 def publish(group: str, payload: dict[str, Any]) -> bool:
-    """Wysyła zdarzenie do grupy; błąd Redisa nie przerywa pracy (klient nadrobi z PostgreSQL)."""
+    """Wysyła zdarzenie do grupy z kodu synchronicznego; błąd Redisa nie przerywa pracy (klient nadrobi z bazy)."""
     layer = get_channel_layer()
     if layer is None:
         return False
     try:
-        async_to_sync(layer.group_send)(group, {"type": "live.event", "payload": payload})
+        send = layer.group_send(group, {"type": "live.event", "payload": payload})
+        asyncio.run_coroutine_threadsafe(send, _publisher_loop()).result(PUBLISH_TIMEOUT_SECONDS)
     except Exception:  # noqa: BLE001 - utrata powiadomienia nie gubi danych
         log.warning("live publish to %s failed", group, exc_info=True)
         return False
     return True
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """Pętla zdarzeń procesu dla powiadomień z kodu synchronicznego, w wątku w tle.
+
+    `async_to_sync` tworzyłby pętlę na każde wywołanie, a warstwa kanałów trzyma połączenia z Redisem per pętla: każde
+    powiadomienie otwierałoby nowe połączenie (~5 ms). Proces potomny (worker RQ po `fork`) nie ma wątku rodzica, więc
+    pętla jest przypisana do pid.
+    """
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or _publisher[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="sight-live-publisher", daemon=True).start()
+            _publisher = (os.getpid(), loop)
+        return _publisher[1]
