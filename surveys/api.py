@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
-from sight.errors import ErrorOut, InvalidInput
+from sight.errors import ErrorOut
 from sight.models import Language, get_project_for_user
 from sight.pagination import Pages
 from surveys import exports, fielding, results
@@ -172,10 +172,7 @@ def crosstab(
     """Tabela banerowa: % kolumnowe z bazami, chi-kwadrat, V Craméra, litery istotności."""
     survey = _survey(request, survey_id)
     q = get_object_or_404(survey.questions, pk=question)
-    try:
-        return results.survey_crosstab(survey, q, by)
-    except ValueError as exc:
-        raise InvalidInput("question", str(exc)) from exc
+    return results.survey_crosstab(survey, q, by)
 
 
 @router.get("/surveys/{survey_id}/export")

@@ -23,6 +23,7 @@ from personas.browsing import PersonaFilters
 from sight.errors import Conflict, InvalidInput
 from sight.models import Project
 from sight.schemas import InputSchema, schema_bound
+from sight.text import has_nul
 from surveys.models import Question, Survey
 
 Construct = Literal["agreement", "likelihood", "purchase_intent", "satisfaction", "importance"]
@@ -106,7 +107,7 @@ class FromTemplateIn(InputSchema):
 
 
 def _text(value: str, field: str, *, required: bool = False) -> str:
-    if "\x00" in value:
+    if has_nul(value):
         raise InvalidInput(field, "Text must not contain NUL characters.")
     value = value.strip()
     if required and not value:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from django.utils.translation import gettext_lazy as _
 
+from sight.errors import InvalidInput
 from surveys import crosstab as banner
 from surveys import stats
 from surveys.models import Answer, Question, Survey
@@ -137,11 +138,13 @@ def _group(category: str, persona: dict[str, Any]) -> str:
 
 
 def survey_crosstab(survey: Survey, question: Question, by: str) -> dict[str, Any]:
-    """Tabela banerowa pytania według kategorii; pytania bez kategorii odpowiedzi to ValueError."""
+    """Tabela banerowa pytania według kategorii; nieznana kategoria albo pytanie bez kategorii odpowiedzi to
+    InvalidInput.
+    """
     if by not in CATEGORIES:
-        raise ValueError(f"unknown category; choose one of: {', '.join(CATEGORIES)}")
+        raise InvalidInput("by", f"unknown category; choose one of: {', '.join(CATEGORIES)}")
     if question.type not in CROSSTAB_TYPES:
-        raise ValueError("crosstabs are available for single choice, rating and NPS questions")
+        raise InvalidInput("question", "crosstabs are available for single choice, rating and NPS questions")
     rows = (
         Answer.objects.filter(survey=survey, question=question, failed=False)
         .order_by()

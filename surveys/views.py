@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from pydantic import ValidationError
 
 from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import get_project_for_user
@@ -93,7 +94,7 @@ def survey_edit(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
             update_survey(survey, patch)
         except (Conflict, InvalidInput) as exc:
             error = _error(exc)
-        except ValueError as exc:
+        except ValidationError as exc:
             error = str(exc)
         else:
             messages.success(request, _("Survey saved."))
