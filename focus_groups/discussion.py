@@ -384,7 +384,7 @@ async def _answer(room: Room, qi: int, question: dict[str, Any], persona: Person
         return None
     await _check_control(room, throttle=CONTROL_CHECK_SECONDS)
     variables = {
-        "persona_profile": profile_text(persona),
+        "persona_profile": persona.prompt_profile(),
         "question": "\n".join([question["text"], *question.get("probes", [])]),
         "transcript": transcript,
         "summary_so_far": "-",
@@ -461,7 +461,7 @@ async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, 
     """Wypowiedź uczestnika z profilem, pytaniem, transkrypcją pytania i streszczeniem poprzednich pytań."""
     addressed_by = _addressed_by(room, qi) if history and history[-1].addressed_id == str(persona.id) else "-"
     variables = {
-        "persona_profile": profile_text(persona),
+        "persona_profile": persona.prompt_profile(),
         "question": question,
         "transcript": _transcript(room, qi) or "-",
         "summary_so_far": _summary_so_far(room),
@@ -503,7 +503,7 @@ async def _stances(room: Room, qi: int, question: str, when: str) -> None:
         key = f"q{qi}:stance:{when}:{persona.id}"
         if key in room.keys:
             return
-        variables = {"persona_profile": profile_text(persona), "question": question, "transcript": transcript or "-"}
+        variables = {"persona_profile": persona.prompt_profile(), "question": question, "transcript": transcript or "-"}
         out = await _generate_or_error(room, "stance", StanceOut, variables, key, qi=qi, persona=persona)
         if out is None:
             return
@@ -604,26 +604,6 @@ def _halt_on(control: str) -> None:
 
 
 # --- transkrypcja i kontekst ---------------------------------------------------------------------------------------
-
-
-def profile_text(persona: Persona) -> str:
-    """Zwięzły profil persony do promptów rozmowy."""
-    facts = ", ".join(
-        v for v in [f"{persona.age}" if persona.age else "", persona.gender, persona.occupation, persona.location] if v
-    )
-    return "\n".join(
-        x
-        for x in [
-            f"{persona.full_name} ({facts})",
-            persona.headline,
-            f"Values: {', '.join(persona.values)}",
-            f"Communication style: {persona.communication_style}",
-            f"Decision style: {persona.decision_style}",
-            f"Concerns: {', '.join(persona.concerns)}",
-            persona.background_story[:1500],
-        ]
-        if x
-    )
 
 
 def _transcript(room: Room, qi: int) -> str:

@@ -277,6 +277,24 @@ class Persona(models.Model):
         """Wymiary kulturowe Hofstede."""
         return {trait: getattr(self, trait) for trait in HOFSTEDE}
 
+    def prompt_profile(self) -> str:
+        """Zwięzły profil persony do promptów rozmowy i ankiet."""
+        age = f"{self.age}" if self.age else ""
+        facts = ", ".join(v for v in [age, self.gender, self.occupation, self.location] if v)
+        return "\n".join(
+            x
+            for x in [
+                f"{self.full_name} ({facts})",
+                self.headline,
+                f"Values: {', '.join(self.values)}",
+                f"Communication style: {self.communication_style}",
+                f"Decision style: {self.decision_style}",
+                f"Concerns: {', '.join(self.concerns)}",
+                self.background_story[:1500],
+            ]
+            if x
+        )
+
     def soft_delete(self, *, at: datetime | None = None) -> None:
         """Usuwa personę miękko (znika z list i walidacji, da się przywrócić)."""
         if self.deleted_at is None:

@@ -23,7 +23,6 @@ from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, Field, create_model, model_validator
 
 import config
-from focus_groups.discussion import profile_text
 from personas.browsing import PersonaFilters, filter_personas
 from personas.models import Persona
 from sight import jobs, llm
@@ -323,7 +322,7 @@ async def _ask(
         for a in sorted(answers.values(), key=lambda a: a.question.order)
     )
     variables = {
-        "persona_profile": profile_text(persona),
+        "persona_profile": persona.prompt_profile(),
         "question": _question_text(q, answers),
         "question_type": kind,
         "options": options,
