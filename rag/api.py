@@ -13,6 +13,8 @@ from ninja.files import UploadedFile
 from rag import ingest, retrieval
 from rag.models import Document, get_document_for_user
 from sight.models import get_project_for_user
+from sight.schemas import InputSchema
+from sight.text import RequiredText
 
 router = Router(tags=["knowledge"])
 
@@ -45,10 +47,10 @@ class DocumentOut(Schema):
         return obj.failure_text if obj.failure_code else ""
 
 
-class SearchIn(Schema):
+class SearchIn(InputSchema):
     """Zapytanie do bazy wiedzy."""
 
-    query: str = Field(min_length=1, max_length=2000)
+    query: RequiredText = Field(max_length=2000)
     k: int = Field(10, ge=1, le=50)
     mode: Literal["hybrid", "lexical", "vector"] = "hybrid"
 

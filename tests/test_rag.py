@@ -369,3 +369,12 @@ def test_a_parser_over_its_memory_limit_is_a_clean_failure():
     with pytest.raises(parsing.ParseFailure) as failure:
         parsing.parse(pdf_bytes("Tekst"), "pdf", parsing.Limits(memory_bytes=40 * 2**20))
     assert failure.value.code == "resources"
+
+
+def test_a_search_with_a_nul_byte_or_an_unknown_field_is_a_422_naming_the_field(owner_api):
+    user, client, project = owner_api
+    url = f"/api/v1/projects/{project.id}/knowledge/search"
+    resp = client.post(url, {"query": "ceny\x00"}, "application/json")
+    assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "query"
+    assert client.post(url, {"query": "ceny", "limit": 5}, "application/json").status_code == 422
+    assert client.post(url, {"query": "   "}, "application/json").status_code == 422
