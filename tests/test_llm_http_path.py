@@ -46,6 +46,13 @@ def server(request) -> LLMServer:
     return request.getfixturevalue(request.param)
 
 
+def http_group(project, people, mode, **extra):
+    """Grupa z trzema pytaniami przewodnika na ścieżce HTTP."""
+    return create_focus_group(
+        project=project, personas=people, mode=mode, name="FG HTTP", questions=THREE_QUESTIONS, **extra
+    )
+
+
 def run_group(fg: FocusGroup, capture) -> FocusGroup:
     with capture(execute=True):
         discussion.start_run(fg, user=fg.project.owner)
@@ -62,33 +69,15 @@ def test_three_question_discussion_and_interviews_complete_one_after_another_in_
     people = [create_persona(project=project, full_name=f"Osoba {i} Nowak", extraversion=0.3 * i) for i in range(3)]
 
     talk = run_group(
-        create_focus_group(
-            project=project,
-            personas=people,
-            mode="discussion",
-            name="FG HTTP",
-            questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
-        ),
+        http_group(project, people, "discussion"),
         capture,
     )
     interviews = run_group(
-        create_focus_group(
-            project=project,
-            personas=people,
-            mode="interviews",
-            name="FG HTTP",
-            questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
-        ),
+        http_group(project, people, "interviews"),
         capture,
     )
     again = run_group(
-        create_focus_group(
-            project=project,
-            personas=people,
-            mode="discussion",
-            name="FG HTTP",
-            questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
-        ),
+        http_group(project, people, "discussion"),
         capture,
     )
 
@@ -135,13 +124,7 @@ def test_independent_interview_answers_are_all_in_flight_at_once(openai_server, 
     people = [create_persona(project=project) for _ in range(3)]
 
     fg = run_group(
-        create_focus_group(
-            project=project,
-            personas=people,
-            mode="interviews",
-            name="FG HTTP",
-            questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
-        ),
+        http_group(project, people, "interviews"),
         django_capture_on_commit_callbacks,
     )
 
@@ -154,14 +137,7 @@ def test_answers_that_see_earlier_ones_come_in_order_per_persona(openai_server, 
     openai_server.latency = 0.1
     project = create_project()
     people = [create_persona(project=project) for _ in range(3)]
-    group = create_focus_group(
-        project=project,
-        personas=people,
-        mode="interviews",
-        interview_context="earlier_answers",
-        name="FG HTTP",
-        questions=("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?"),
-    )
+    group = http_group(project, people, "interviews", interview_context="earlier_answers")
 
     fg = run_group(group, django_capture_on_commit_callbacks)
 
