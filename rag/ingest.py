@@ -20,6 +20,7 @@ from rag.models import Chunk, Document
 from sight import jobs
 from sight.errors import InvalidInput
 from sight.models import Job, Project
+from sight.text import NUL_MESSAGE, has_nul
 
 if TYPE_CHECKING:
     from sight.models import User
@@ -50,6 +51,10 @@ def accept_upload(project: Project, upload: UploadedFile, *, user: User, title: 
     Zwraca dokument i czy jest nowy; ten sam plik w projekcie zwraca istniejący dokument.
     """
     name = (upload.name or "document").rsplit("/", 1)[-1][:300]
+    for field, text in (("title", title), ("file", name)):
+        if has_nul(text):
+            raise InvalidInput(field, NUL_MESSAGE)
+    title = title.strip()
     kind = parsing.kind_for_name(name)
     if kind is None:
         raise InvalidInput("file", _("Supported file types: PDF, DOCX, TXT and Markdown."))

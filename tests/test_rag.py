@@ -378,3 +378,13 @@ def test_a_search_with_a_nul_byte_or_an_unknown_field_is_a_422_naming_the_field(
     assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "query"
     assert client.post(url, {"query": "ceny", "limit": 5}, "application/json").status_code == 422
     assert client.post(url, {"query": "   "}, "application/json").status_code == 422
+
+
+def test_a_nul_byte_in_the_upload_title_is_a_422_naming_the_title(owner_api):
+    user, client, project = owner_api
+    resp = client.post(
+        f"/api/v1/projects/{project.id}/documents",
+        {"file": SimpleUploadedFile("a.txt", b"tekst"), "title": "Raport\x00"},
+    )
+    assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "title"
+    assert not Document.objects.filter(project=project).exists()
