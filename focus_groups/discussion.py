@@ -217,7 +217,7 @@ class Room:
     writer: GroupWriter[tuple[dict[str, Any], bool], tuple[FocusGroupEvent, bool]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = GroupWriter(self._store)
+        self.writer = GroupWriter(self._store, after=self._publish)
 
     def _store(self, batch: list[tuple[dict[str, Any], bool]]) -> list[tuple[FocusGroupEvent, bool]]:
         """Partia zdarzeń (element: pola zdarzenia, czy to krok postępu) i jeden raport postępu zadania."""
@@ -227,6 +227,12 @@ class Room:
             self.done += len(steps)
             jobs.report_progress(self.job, done=self.done, message=steps[-1], throttle=PROGRESS_THROTTLE_SECONDS)
         return results
+
+    async def _publish(self, results: list[tuple[FocusGroupEvent, bool]]) -> None:
+        """Zapisane zdarzenia partii na żywo, w kolejności numerów (z zadania zapisu, nie z kroków)."""
+        for event, created in results:
+            if created:
+                await live.apublish(self.fg.group_name, event_message(event))
 
     @property
     def by_id(self) -> dict[str, Persona]:
@@ -279,13 +285,25 @@ def run_focus_group(job: Job) -> dict[str, Any]:
 
 
 async def _run_questions(room: Room) -> None:
-    """Wszystkie pytania w jednej pętli zdarzeń na zadanie: klienci HTTP dostawcy i limity ról żyją tyle co ona."""
-    if room.fg.mode == FocusGroup.Mode.INTERVIEWS:
-        await _interviews(room)
-        return
-    for qi, question in enumerate(room.fg.questions):
-        if f"q{qi}:close" not in room.keys:
-            await _discuss_question(room, qi, question)
+    """Wszystkie pytania w jednej pętli zdarzeń na zadanie: klienci HTTP dostawcy i limity ról żyją tyle co ona.
+
+    Zdarzenia zapisują się w tle (`_append`); przed powrotem — także przy pauzie, stopie i błędzie — wszystkie
+    zgłoszone są już w bazie i na żywo.
+    """
+    try:
+        if room.fg.mode == FocusGroup.Mode.INTERVIEWS:
+            await _interviews(room)
+        else:
+            for qi, question in enumerate(room.fg.questions):
+                if f"q{qi}:close" not in room.keys:
+                    await _discuss_question(room, qi, question)
+    except BaseException:
+        try:
+            await room.writer.drain()
+        except Exception:
+            log.exception("could not store the events of focus group %s", room.fg.pk)
+        raise
+    await room.writer.drain()
 
 
 async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> None:
@@ -410,13 +428,14 @@ async def _append(
     persona: Persona | None = None,
     question_index: int | None = None,
     step: bool = False,
-) -> FocusGroupEvent | None:
-    """Zapisuje zdarzenie (jeśli klucza jeszcze nie ma) i publikuje je na żywo; `step`: wypowiedź liczona do postępu.
+) -> None:
+    """Zgłasza zdarzenie do zapisu (jeśli klucza jeszcze nie ma); `step`: wypowiedź liczona do postępu.
 
-    Zapis idzie partią z innymi czekającymi (`GroupWriter`); publikacja — z pętli zdarzeń wprost do warstwy kanałów.
+    Krok nie czeka na bazę: zapis idzie w tle partią z innymi (`GroupWriter`), potem publikacja na żywo w kolejności
+    numerów, a następne wywołanie modelu już trwa. Transkrypcja w pamięci sali dostaje wypowiedź od razu.
     """
     if key in room.keys:
-        return None
+        return
     item = {
         "kind": kind,
         "key": key,
@@ -424,13 +443,11 @@ async def _append(
         "persona_id": persona.id if persona else None,
         "question_index": question_index,
     }
-    event, created = await room.writer.write((item, step))
+    room.writer.submit((item, step))
     room.keys.add(key)
-    if created:
-        if kind in SPOKEN:
-            room.spoken.setdefault(question_index, []).append(event)
-        await live.apublish(room.fg.group_name, event_message(event))
-    return event
+    if kind in SPOKEN:
+        spoken = FocusGroupEvent(kind=kind, key=key, payload=payload, persona=persona, question_index=question_index)
+        room.spoken.setdefault(question_index, []).append(spoken)
 
 
 def _instruction(room: Room, name: str, /, **values: str) -> str:
@@ -609,7 +626,7 @@ def _halt_on(control: str) -> None:
 def _transcript(room: Room, qi: int) -> str:
     """Ostatnie wypowiedzi bieżącego pytania (koszt nie rośnie z kwadratem całej dyskusji)."""
     events = room.spoken.get(qi, [])[-TRANSCRIPT_TURNS:]
-    return "\n".join(f"[{e.seq}] {e.payload.get('persona_name') or 'Moderator'}: {e.text}" for e in events)
+    return "\n".join(f"{e.payload.get('persona_name') or 'Moderator'}: {e.text}" for e in events)
 
 
 def _history(room: Room, qi: int) -> list[PastTurn]:

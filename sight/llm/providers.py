@@ -25,6 +25,7 @@ from pydantic import BaseModel
 import config
 from sight.llm.fake import ScriptedChatModel
 from sight.llm.offline import OfflineChatModel
+from sight.llm.usage import recording
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +235,8 @@ def run_in_loop[T](func: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: A
 
     async def scoped() -> T:
         try:
-            return await func(*args, **kwargs)
+            async with recording():
+                return await func(*args, **kwargs)
         finally:
             await aclose_loop_clients()
 
