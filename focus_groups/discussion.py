@@ -251,14 +251,17 @@ def run_focus_group(job: Job) -> dict[str, Any]:
     """Obsługa zadania `focus_groups.run`: pytania po kolei, od miejsca, w którym przebieg stanął."""
     fg = FocusGroup.objects.select_related("project").get(pk=job.params["focus_group_id"])
     people = [link.persona for link in fg.participant_links.select_related("persona")]
-    room = Room(fg=fg, job=job, people=people, keys=set(fg.events.values_list("key", flat=True)))
-    room.done = fg.events.filter(kind__in=(Kind.TURN, Kind.ANSWER)).count()
-    room.digests = [e.payload.get("digest", "") for e in fg.events.filter(kind=Kind.QUESTION_CLOSED).order_by("seq")]
-    for event in fg.events.filter(kind__in=SPOKEN).order_by("seq"):
-        room.spoken.setdefault(event.question_index, []).append(event)
-    fg.control = FocusGroup.Control.NONE
-    fg.save(update_fields=["control", "updated_at"])
-    fg.set_status(FocusGroup.Status.RUNNING)
+    room = Room(fg=fg, job=job, people=people)
+    # Stan sali ze zdarzeń jednym zapytaniem (wznowienie): klucze, postęp, streszczenia pytań, transkrypcja.
+    for event in fg.events.order_by("seq"):
+        room.keys.add(event.key)
+        room.done += event.kind in (Kind.TURN, Kind.ANSWER)
+        if event.kind == Kind.QUESTION_CLOSED:
+            room.digests.append(event.payload.get("digest", ""))
+        elif event.kind in SPOKEN:
+            room.spoken.setdefault(event.question_index, []).append(event)
+    fg.control = FocusGroup.Control.NONE  # zapisane razem ze statusem
+    fg.set_status(FocusGroup.Status.RUNNING, also=("control",))
     _publish_status(fg)
     try:
         llm.run_in_loop(_run_questions, room)
@@ -366,7 +369,6 @@ async def _interviews(room: Room) -> None:
         )
         for qi, q in pending
     )
-    await _check_control(room)
     if room.fg.interview_context == FocusGroup.InterviewContext.EARLIER_ANSWERS:
         earlier = await sync_to_async(_earlier_answers)(room)
         await _all(_interview_in_order(room, persona, pending, earlier) for persona in room.people)

@@ -211,15 +211,15 @@ class FocusGroup(models.Model):
         self.last_seq = last
         return [(event, True) for event in events]
 
-    def set_status(self, status: str, *, error: str = "") -> None:
-        """Zmienia status (i czas startu/końca)."""
+    def set_status(self, status: str, *, error: str = "", also: tuple[str, ...] = ()) -> None:
+        """Zmienia status (i czas startu/końca); `also`: inne zmienione pola zapisywane tym samym UPDATE."""
         self.status, self.error = status, error
         now = timezone.now()
         if status == self.Status.RUNNING and self.started_at is None:
             self.started_at = now
         if status in self.FINISHED:
             self.finished_at = now
-        self.save(update_fields=["status", "error", "started_at", "finished_at", "updated_at"])
+        self.save(update_fields=["status", "error", "started_at", "finished_at", "updated_at", *also])
 
 
 def get_focus_group_for_user(user: User | AnonymousUser, focus_group_id: uuid.UUID | str) -> FocusGroup:

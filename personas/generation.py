@@ -25,7 +25,6 @@ from pydantic import BaseModel, Field, field_validator
 import config
 from personas.models import Persona, PersonaRun, Segment
 from personas.sampling import PlannedProfile, plan_for_project
-from personas.validation import validate_run
 from rag.retrieval import persona_context
 from sight import jobs, live, llm
 from sight.batches import GroupWriter
@@ -156,18 +155,25 @@ def run_generation(job: Job) -> dict[str, Any]:
     run.status = PersonaRun.Status.RUNNING
     run.save(update_fields=["status"])
     jobs.report_progress(job, done=run.personas.count(), total=run.num_requested, message="segments")
-    if run.segments_enabled and not run.segments.exists() and not run.segment_fallback:
-        build_segments(run, job)
+    segments = run.segments_enabled and not run.segments.exists() and not run.segment_fallback
     missing = run.missing_indexes()
-    if missing:
-        llm.run_in_loop(_generate_missing, run, job, missing)
+    if segments or missing:
+        llm.run_in_loop(_generate, run, job, segments=segments, missing=missing)
     return finish_run(run, job)
 
 
+async def _generate(run: PersonaRun, job: Job, *, segments: bool, missing: list[int]) -> None:
+    """Segmenty, potem brakujące profile — w jednej pętli zdarzeń zadania (jeden klient HTTP, jedno połączenie)."""
+    if segments:
+        await build_segments(run, job)
+    if missing:
+        await _generate_missing(run, job, missing)
+
+
 def finish_run(run: PersonaRun, job: Job) -> dict[str, Any]:
-    """Walidacja na zapisanych personach i końcowy status: sukces, częściowy (N−k) albo błąd, gdy nie powstała żadna."""
+    """Końcowy status: sukces, częściowy (N−k) albo błąd, gdy nie powstała żadna. Raport trafności przebiegu liczy
+    osobne zadanie (`personas.validate`): panel jest gotowy, zanim skończy się analiza tekstów person."""
     created = run.personas.count()
-    validation = validate_run(run)
     run.status = (
         PersonaRun.Status.SUCCEEDED
         if created == run.num_requested
@@ -182,11 +188,13 @@ def finish_run(run: PersonaRun, job: Job) -> dict[str, Any]:
         "created": created,
         "failed": len(run.failed),
         "requested": run.num_requested,
-        "validation": validation.get("overall"),
     }
     if not created:
         reasons = "; ".join(sorted({f["reason"][:200] for f in run.failed})[:3])
         raise RuntimeError(f"no persona could be generated ({reasons})")
+    result["validation_job_id"] = str(
+        jobs.start_job(kind="personas.validate", user=job.user, project=run.project, params={"run_id": str(run.id)}).id
+    )
     message = f"{created} of {run.num_requested} personas generated" + (
         f", {len(run.failed)} failed" if run.failed else ""
     )
@@ -194,13 +202,13 @@ def finish_run(run: PersonaRun, job: Job) -> dict[str, Any]:
     return result
 
 
-def build_segments(run: PersonaRun, job: Job) -> None:
+async def build_segments(run: PersonaRun, job: Job) -> None:
     """Segmenty z roli `persona_orchestration`; gdy model zawiedzie po ponownych pytaniach — grupowanie
     demograficzne.
     """
     project = run.project
     try:
-        plan = llm.generate(
+        plan = await llm.agenerate(
             "persona_orchestration",
             prompt="persona_orchestration",
             language=project.language,
@@ -222,17 +230,26 @@ def build_segments(run: PersonaRun, job: Job) -> None:
         run.segment_fallback, run.segment_fallback_reason = True, f"{type(exc).__name__}: {exc}"[:2000]
         drafts, groups = demographic_segments(run.allocation, project.language)
     run.segment_plan = [{**d, "member_indexes": groups[i]} for i, d in enumerate(drafts) if groups[i]]
-    run.save(update_fields=["segment_plan", "segment_fallback", "segment_fallback_reason"])
-    for i, draft in enumerate(run.segment_plan):
-        Segment.objects.get_or_create(
-            run=run,
-            index=i,
-            defaults={
-                "project": project,
-                "name": draft["name"][:200],
-                "brief": draft["brief"],
-                "characteristics": draft["characteristics"],
-            },
+    await sync_to_async(_save_segments)(run)
+
+
+def _save_segments(run: PersonaRun) -> None:
+    """Plan segmentów w przebiegu i segmenty jednym INSERT (istniejące indeksy — np. po wznowieniu — zostają)."""
+    with transaction.atomic():
+        run.save(update_fields=["segment_plan", "segment_fallback", "segment_fallback_reason"])
+        Segment.objects.bulk_create(
+            [
+                Segment(
+                    run=run,
+                    index=i,
+                    project=run.project,
+                    name=draft["name"][:200],
+                    brief=draft["brief"],
+                    characteristics=draft["characteristics"],
+                )
+                for i, draft in enumerate(run.segment_plan)
+            ],
+            ignore_conflicts=True,
         )
 
 

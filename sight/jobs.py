@@ -18,7 +18,8 @@ from typing import Any
 import django_rq
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import Promise
 from rq.job import Job as RQJob
@@ -94,15 +95,15 @@ def _claim(job_id: str) -> Job | None:
     stale = now - timezone.timedelta(seconds=settings.SIGHT_JOB_STALE_SECONDS)
     claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale)
     updated = Job.objects.filter(claimable, pk=job_id, cancel_requested=False).update(
-        status=Job.Status.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, error=""
+        status=Job.Status.RUNNING,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        error="",
+        started_at=Coalesce(F("started_at"), Value(now)),
     )
     if not updated:
         return None
-    job = Job.objects.select_related("project", "user").get(pk=job_id)
-    if job.started_at is None:
-        job.started_at = now
-        job.save(update_fields=["started_at"])
-    return job
+    return Job.objects.select_related("project", "user").get(pk=job_id)
 
 
 class _Heartbeat(threading.Thread):
@@ -124,9 +125,9 @@ class _Heartbeat(threading.Thread):
 
 def execute(job_id: str) -> None:
     """Wykonuje zadanie w workerze: przejęcie, obsługa, zapis wyniku albo błędu; bezpieczne do powtórzenia."""
-    cancel_if_requested(job_id)
     job = _claim(job_id)
     if job is None:
+        cancel_if_requested(job_id)  # zadanie w kolejce, które badacz anulował, kończy się jako anulowane
         return
     _publish(job)
     beat = _Heartbeat(job.id)
@@ -188,10 +189,13 @@ def report_progress(
     if result is not None:
         job.result = {**job.result, **result}
     job.heartbeat_at = timezone.now()
-    job.save(update_fields=["progress_done", "progress_total", "message", "result", "heartbeat_at"])
-    _publish(job)
-    if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
+    # Zapis i sprawdzenie anulowania jednym UPDATE; gdy badacz anulował, postęp i tak zostaje zapisany (drugie UPDATE).
+    values = {f: getattr(job, f) for f in ("progress_done", "progress_total", "message", "result", "heartbeat_at")}
+    if not Job.objects.filter(pk=job.pk, cancel_requested=False).update(**values):
+        Job.objects.filter(pk=job.pk).update(**values)
+        _publish(job)
         raise JobCancelled
+    _publish(job)
 
 
 def cancel_if_requested(job_id: str) -> None:

@@ -71,10 +71,16 @@ def test_a_twenty_persona_panel_matches_the_target_marginals_exactly_and_is_vali
     llm.script("persona_orchestration", [segment_plan([list(range(10)), list(range(10, 20))])])
     llm.script("persona_generation", [profile] * 20)
     run = start(project, 20, django_capture_on_commit_callbacks, seed=7)
-    run_worker()
+    with django_capture_on_commit_callbacks(execute=True):
+        run_worker()
     run.refresh_from_db()
     job = Job.objects.get(pk=run.job_id)
     assert job.status == "succeeded" and job.progress_done == 20 and job.result["created"] == 20
+    # Raport trafności przebiegu liczy osobne zadanie, zgłoszone na końcu generowania.
+    assert run.validation == {}
+    run_worker()
+    run.refresh_from_db()
+    assert Job.objects.get(pk=job.result["validation_job_id"]).status == "succeeded"
     personas = Persona.objects.filter(run=run)
     for category, weights in TARGET.items():
         counts = Counter(p.demographics[category] for p in personas)

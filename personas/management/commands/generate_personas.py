@@ -89,9 +89,11 @@ class Command(BaseCommand):
             f"generating {run.num_requested} personas for {project.name!r} (run {run.id}, job {run.job_id})"
         )
         job = self.execute_inline(run)
-        run.refresh_from_db()
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(f"job {job.id} {job.status}: {job.error.splitlines()[0] if job.error else job.message}")
+        if validation_job := job.result.get("validation_job_id"):
+            jobs.execute(validation_job)  # raport trafności tutaj (worker, który był szybszy, już go liczy)
+        run.refresh_from_db()
         self.stdout.write(
             f"created {job.result.get('created')} of {run.num_requested}, failed {len(run.failed)}; "
             f"validation: {run.validation.get('overall', 'n/a')}"
