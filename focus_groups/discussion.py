@@ -229,10 +229,12 @@ class Room:
         return results
 
     async def _publish(self, results: list[tuple[FocusGroupEvent, bool]]) -> None:
-        """Zapisane zdarzenia partii na żywo, w kolejności numerów (z zadania zapisu, nie z kroków)."""
-        for event, created in results:
-            if created:
-                await live.apublish(self.fg.group_name, event_message(event))
+        """Zapisane zdarzenia partii na żywo jedną wiadomością, w kolejności numerów (z zapisu, nie z kroków)."""
+        created = [event for event, new in results if new]
+        if len(created) == 1:
+            await live.apublish(self.fg.group_name, event_message(created[0]))
+        elif created:
+            await live.apublish(self.fg.group_name, {"type": "events", "events": [e.as_dict() for e in created]})
 
     @property
     def by_id(self) -> dict[str, Persona]:

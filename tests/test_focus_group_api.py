@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from focus_groups import discussion
 from focus_groups.models import FocusGroup
+from sight import live
 from sight.asgi import application
 from sight.models import Job
 from tests.factories import api_client, create_persona, create_project, create_token, run_worker, script_discussion
@@ -258,6 +259,15 @@ def test_websocket_delivers_each_event_once_in_seq_order_with_catch_up_duplicate
         await database_sync_to_async(discussion.publish_event)(fg, sixth)
         following = [json.loads(await comm.receive_from()) for _ in range(3)]
         assert [m["event"]["seq"] for m in following if m["type"] == "event"] == [5, 6]
+        assert await comm.receive_nothing(timeout=0.3)
+        # Partia zapisana razem (jak z workera): jedna wiadomość, klient dostaje każde zdarzenie osobno, bez duplikatu.
+        batch = await database_sync_to_async(fg.append_events)(
+            [{"kind": "turn", "key": f"b{i}", "payload": {"text": f"b{i}"}, "question_index": 0} for i in range(3)]
+        )
+        message = {"type": "events", "events": [sixth.as_dict()] + [e.as_dict() for e, _ in batch]}
+        await live.apublish(fg.group_name, message)
+        got = [json.loads(await comm.receive_from()) for _ in range(3)]
+        assert [m["event"]["seq"] for m in got] == [7, 8, 9]
         assert await comm.receive_nothing(timeout=0.3)
         await comm.disconnect()
 
