@@ -285,7 +285,7 @@ def run_focus_group(job: Job) -> dict[str, Any]:
         raise
     fg.set_status(FocusGroup.Status.COMPLETED)
     _publish_status(fg)
-    jobs.report_progress(job, done=room.done, message="completed")
+    job.progress_done, job.message = room.done, "completed"  # zapisze je koniec zadania (`jobs.execute`)
     return {"focus_group_id": str(fg.id), "status": fg.status, "events": fg.last_seq}
 
 

@@ -69,17 +69,23 @@ def start_job(
     """Tworzy zadanie i wstawia je do kolejki RQ po zatwierdzeniu transakcji."""
     if kind not in HANDLERS:
         raise KeyError(f"unknown job kind {kind!r}")
-    job = Job.objects.create(
-        kind=kind, queue=queue, user=user, project=project, params=params or {}, progress_total=total
-    )
-    transaction.on_commit(lambda: enqueue(job))
+    job = Job(kind=kind, queue=queue, user=user, project=project, params=params or {}, progress_total=total)
+    job.rq_id = _rq_id(job)
+    job.save(force_insert=True)
+    transaction.on_commit(lambda: enqueue(job, rq_id=job.rq_id))
     return job
 
 
-def enqueue(job: Job) -> None:
-    """Wstawia zadanie do kolejki RQ pod nowym identyfikatorem RQ (ponowienie nie koliduje ze starym)."""
-    rq_id = f"{job.id}-{uuid.uuid4().hex[:8]}"
-    Job.objects.filter(pk=job.pk).update(rq_id=rq_id)
+def _rq_id(job: Job) -> str:
+    return f"{job.id}-{uuid.uuid4().hex[:8]}"
+
+
+def enqueue(job: Job, *, rq_id: str | None = None) -> None:
+    """Wstawia zadanie do kolejki RQ pod nowym identyfikatorem RQ (ponowienie nie koliduje ze starym); `rq_id`:
+    identyfikator zapisany już w wierszu (nowe zadanie)."""
+    if rq_id is None:
+        rq_id = _rq_id(job)
+        Job.objects.filter(pk=job.pk).update(rq_id=rq_id)
     django_rq.get_queue(job.queue).enqueue(
         "sight.tasks.process_job", str(job.id), job_id=rq_id, result_ttl=3600, failure_ttl=7 * 86400
     )
@@ -148,13 +154,14 @@ def execute(job_id: str) -> None:
 def _finish(
     job: Job, status: str, *, result: dict[str, Any] | None = None, error: str = "", message: str | None = None
 ) -> None:
-    job.refresh_from_db(fields=["progress_done", "progress_total", "message", "result"])
+    # Postęp z obiektu w pamięci: obsługa dostaje ten sam obiekt, a `report_progress` zmienia go zawsze (także
+    # raporty zdławione, które do bazy nie trafiły), więc jest co najmniej tak świeży jak wiersz.
     job.status, job.finished_at, job.error = status, timezone.now(), error
     if result is not None:
         job.result = {**job.result, **result}
     if message is not None:
         job.message = message
-    job.save(update_fields=["status", "finished_at", "error", "result", "message"])
+    job.save(update_fields=["status", "finished_at", "error", "result", "message", "progress_done", "progress_total"])
     _publish(job)
 
 
