@@ -75,17 +75,19 @@ def create_focus_group(
     name: str = "FG",
     mode: str = "discussion",
     turns: int = 4,
-    questions: Sequence[str] = QUESTIONS,
+    questions: Sequence[str | dict[str, Any]] = QUESTIONS,
     **extra: Any,
 ) -> FocusGroup:
-    """Grupa fokusowa przez tę samą ścieżkę co API (przewodnik bez sond); bez `personas` — dwie nowe persony."""
+    """Grupa fokusowa przez tę samą ścieżkę co API; pytanie to sam tekst (bez sond i tezy) albo pełny słownik; bez
+    `personas` — dwie nowe persony.
+    """
     project = project or create_project()
     people = list(personas) if personas is not None else [create_persona(project=project) for _ in range(2)]
     data = FocusGroupIn(
         name=name,
         mode=mode,
         turns_per_question=turns,
-        questions=[{"text": q, "probes": []} for q in questions],
+        questions=[q if isinstance(q, dict) else {"text": q, "probes": []} for q in questions],
         participants={"persona_ids": [p.id for p in people]},
         **extra,
     )

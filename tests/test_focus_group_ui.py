@@ -74,7 +74,11 @@ def form_data(people, **fields):
 
 def finished_group(project, people):
     """Grupa zakończona ze zdarzeniami zapisanymi wprost: dwa pytania, wypowiedzi i stanowiska po pytaniu."""
-    fg = create_focus_group(project=project, personas=people[:3], name="Grupa", turns=3)
+    guide = [
+        {"text": "Czy zmieniłbyś bank?", "proposition": "Warto zmienić bank dla lepszej aplikacji."},
+        {"text": "Co myślisz o opłatach?", "proposition": "Opłata 10 zł za konto jest uczciwa."},
+    ]
+    fg = create_focus_group(project=project, personas=people[:3], name="Grupa", turns=3, questions=guide)
     a, b, c = people[:3]
     fg.append_event("question", key="q0:question", payload={"text": "Czy zmieniłbyś bank?"}, question_index=0)
     fg.append_event("moderator", key="q0:open", payload={"text": "Zacznijmy od banku."}, question_index=0)
@@ -138,7 +142,7 @@ def turn_seq(fg, text):
 # --- lista i formularz ---------------------------------------------------------------------------------------------
 
 
-def test_create_form_parses_the_guide_into_questions_with_probes(client, project, people):
+def test_create_form_parses_the_guide_into_questions_with_probes_and_propositions(client, project, people):
     page = client.get(f"/projects/{project.id}/focus-groups/new/")
     assert (
         page.status_code == 200
@@ -147,7 +151,7 @@ def test_create_form_parses_the_guide_into_questions_with_probes(client, project
     )
     guide = (
         "Czy zmieniłbyś bank?\n- Co by cię przekonało?\n  -   A co by cię zatrzymało?  \n\n\nCo "
-        "myślisz o opłatach?\n-\n"
+        "myślisz o opłatach?\n-\n  =  Opłata 10 zł za konto jest uczciwa. \n"
     )
     resp = client.post(
         f"/projects/{project.id}/focus-groups/new/", form_data(people[:3], guide=guide, turns_per_question="5")
@@ -155,9 +159,17 @@ def test_create_form_parses_the_guide_into_questions_with_probes(client, project
     fg = FocusGroup.objects.get(project=project)
     assert resp.status_code == 302 and resp["Location"] == f"/focus-groups/{fg.id}/"
     assert fg.questions == [
-        {"text": "Czy zmieniłbyś bank?", "probes": ["Co by cię przekonało?", "A co by cię zatrzymało?"]},
-        {"text": "Co myślisz o opłatach?", "probes": []},
+        {
+            "text": "Czy zmieniłbyś bank?",
+            "probes": ["Co by cię przekonało?", "A co by cię zatrzymało?"],
+            "proposition": "",
+        },
+        {"text": "Co myślisz o opłatach?", "probes": [], "proposition": "Opłata 10 zł za konto jest uczciwa."},
     ]
+    edit = client.get(f"/focus-groups/{fg.id}/edit/").content.decode()
+    assert "Co myślisz o opłatach?\n= Opłata 10 zł za konto jest uczciwa." in edit
+    guide_card = client.get(f"/focus-groups/{fg.id}/").content.decode()
+    assert "Proposition:</span> Opłata 10 zł za konto jest uczciwa." in guide_card
     assert fg.turns_per_question == 5 and fg.status == "pending" and fg.description == "Jak klienci widzą opłaty"
     assert [link.persona_id for link in fg.participant_links.all()] == [p.id for p in people[:3]]
     listing = client.get(f"/projects/{project.id}/focus-groups/").content.decode()
@@ -224,6 +236,10 @@ def test_interviews_accept_a_single_participant(client, project, people):
             "At most 20 questions",
         ),
         ("long question", {"guide": "x" * 1001}, "guide", "at most 1000 characters"),
+        ("long proposition", {"guide": "Pytanie?\n= " + "x" * 501}, "guide", "a proposition can have at most 500"),
+        ("orphan proposition", {"guide": "= Teza\nPytanie?"}, "guide", "a proposition needs a question above it"),
+        ("two propositions", {"guide": "Pytanie?\n= Teza\n= Druga"}, "guide", "only one proposition"),
+        ("nul in proposition", {"guide": "Pytanie?\n= Teza\x00"}, "guide", "Null characters are not allowed"),
         ("nul in name", {"name": "Grupa\x00"}, "name", "Null characters are not allowed"),
         ("nul in guide", {"guide": "Pytanie\x00?"}, "guide", "Null characters are not allowed"),
         ("nul in persona id", {"personas": ["\x00"]}, "personas", "Null characters are not allowed"),
@@ -286,7 +302,7 @@ def test_edit_is_allowed_while_pending_and_refused_after_start(client, project, 
     assert (
         fg.name == "Nowa nazwa"
         and fg.mode == "interviews"
-        and fg.questions == [{"text": "Jedno pytanie?", "probes": ["sonda"]}]
+        and fg.questions == [{"text": "Jedno pytanie?", "probes": ["sonda"], "proposition": ""}]
     )
     assert [link.persona_id for link in fg.participant_links.all()] == [p.id for p in people[1:4]]
     assert client.post(f"/focus-groups/{fg.id}/edit/", form_data(people[:1], mode="discussion")).status_code == 422
@@ -702,8 +718,9 @@ def test_statistics_show_participation_and_stance_shifts(client, project, people
     section = re.search(r'<section class="card" id="statistics">(.*?)</section>', html, re.S)[1]
     assert people[0].full_name in section and 'style="width: 100.0%"' in section
     assert (
-        "1 of 2 participants changed their stance." in section
-        and "2 of 2 participants changed their stance." in section
+        "1 of 2 participants changed their stance on this proposition." in section
+        and "2 of 2 participants changed their stance on this proposition." in section
+        and "Proposition:</span> Opłata 10 zł za konto jest uczciwa." in section
     )
 
 
