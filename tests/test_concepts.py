@@ -37,13 +37,15 @@ def segment(project: Any, name: str, index: int) -> Segment:
 def discussion(
     *, project: Any = None, names: tuple[str, ...] = ("Anna", "Bartek", "Celina"), questions: int = 1
 ) -> tuple[FocusGroup, dict[str, Any]]:
-    """Grupa z uczestnikami (dwa segmenty) i bez zdarzeń; zwraca też persony po imieniu."""
+    """Grupa z uczestnikami (dwa segmenty) i bez zdarzeń; każde pytanie ma tezę (stanowiska liczą się tylko przy niej);
+    zwraca też persony po imieniu.
+    """
     project = project or create_project()
     young, old = segment(project, "młodzi", 0), segment(project, "starsi", 1)
     fg = FocusGroup.objects.create(
         project=project,
         name="Grupa",
-        questions=[{"text": f"Pytanie {i + 1}?"} for i in range(questions)],
+        questions=[{"text": f"Pytanie {i + 1}?", "proposition": f"Teza {i + 1}."} for i in range(questions)],
         status=FocusGroup.Status.COMPLETED,
     )
     people = {}
@@ -259,6 +261,7 @@ def test_influence_comes_only_from_recorded_stance_shifts_and_the_turns_between_
     assert result == [
         {
             "question_index": 0,
+            "proposition": "Teza 1.",
             "persona_id": str(p["Anna"].id),
             "name": "Anna",
             "before": -1,
