@@ -94,6 +94,17 @@ def create_focus_group(
     return setup_focus_group(project, data)
 
 
+def record_stance(fg: FocusGroup, persona: Persona, when: str, value: str, *, qi: int = 0) -> None:
+    """Zapisane wprost stanowisko uczestnika (`when`: before/after) przy pytaniu `qi`, jak zapisuje je silnik."""
+    fg.append_event(
+        "stance",
+        key=f"q{qi}:stance:{when}:{persona.id}",
+        payload={"when": when, "stance": value, "reason": "bo tak", "persona_name": persona.full_name},
+        persona_id=persona.id,
+        question_index=qi,
+    )
+
+
 def create_token(*, user: User | None = None) -> tuple[User, str]:
     """Użytkownik i jawny token API."""
     user = user or create_user()

@@ -23,6 +23,7 @@ from tests.factories import (
     create_project,
     create_token,
     create_user,
+    record_stance,
     run_worker,
     script_discussion,
 )
@@ -117,20 +118,8 @@ def finished_group(project, people):
         (c, 1, "neutral", "oppose"),
         (a, 1, "support", "neutral"),
     ):
-        fg.append_event(
-            "stance",
-            key=f"q{qi}:stance:before:{persona.id}",
-            payload={"when": "before", "stance": before, "reason": "r", "persona_name": persona.full_name},
-            persona_id=persona.id,
-            question_index=qi,
-        )
-        fg.append_event(
-            "stance",
-            key=f"q{qi}:stance:after:{persona.id}",
-            payload={"when": "after", "stance": after, "reason": "r", "persona_name": persona.full_name},
-            persona_id=persona.id,
-            question_index=qi,
-        )
+        record_stance(fg, persona, "before", before, qi=qi)
+        record_stance(fg, persona, "after", after, qi=qi)
     fg.set_status(FocusGroup.Status.COMPLETED)
     return fg
 
@@ -722,6 +711,20 @@ def test_statistics_show_participation_and_stance_shifts(client, project, people
         and "2 of 2 participants changed their stance on this proposition." in section
         and "Proposition:</span> Opłata 10 zł za konto jest uczciwa." in section
     )
+
+
+def test_a_stopped_question_shows_its_stances_before_and_an_open_question_shows_none(client, project, people):
+    guide = [{"text": "Kubki?", "proposition": "Kaucja 5 zł za kubek jest uczciwa."}, "Jak kupujesz kawę?"]
+    fg = create_focus_group(project=project, personas=people[:2], name="Kubki", turns=3, questions=guide)
+    fg.append_event("question", key="q0:question", payload=fg.questions[0], question_index=0)
+    record_stance(fg, people[0], "before", "support")
+    record_stance(fg, people[1], "before", "oppose")
+    fg.set_status(FocusGroup.Status.STOPPED)
+    html = client.get(f"/focus-groups/{fg.id}/").content.decode()
+    section = re.search(r'<section class="card" id="statistics">(.*?)</section>', html, re.S)[1]
+    assert "only the stances before it are shown" in section and ">Before<" in section and ">After<" not in section
+    assert "Proposition:</span> Kaucja 5 zł za kubek jest uczciwa." in section and "Jak kupujesz kawę?" not in section
+    assert html.count("fg-event fg-event--stance") == 2 and "before the discussion" in html
 
 
 def test_summary_citations_link_to_turns_in_the_transcript(client, project, people):

@@ -18,6 +18,7 @@ from tests.factories import (
     create_persona,
     create_project,
     participant_turn,
+    record_stance,
     run_worker,
     script_discussion,
 )
@@ -42,7 +43,9 @@ def kinds(fg, qi):
     return list(fg.events.filter(question_index=qi).order_by("seq").values_list("kind", flat=True))
 
 
-def test_a_discussion_is_a_sequence_of_events_where_personas_hear_each_other(django_capture_on_commit_callbacks):
+def test_a_discussion_is_a_sequence_of_events_where_personas_hear_each_other_and_stances_need_a_proposition(
+    django_capture_on_commit_callbacks,
+):
     project = create_project()
     people = panel(project)
     fg = create_focus_group(project=project, personas=people, questions=MIXED_GUIDE)
@@ -66,17 +69,6 @@ def test_a_discussion_is_a_sequence_of_events_where_personas_hear_each_other(dja
     stats = summary.statistics(fg)
     assert stats["total_turns"] == 8 and sum(p["turns"] for p in stats["participation"]) == 8
     assert [(s["index"], s["proposition"], s["compared"]) for s in stats["stance_shifts"]] == [(0, PROPOSITION, 3)]
-
-
-def test_stances_are_taken_on_the_proposition_and_only_where_the_guide_states_one(django_capture_on_commit_callbacks):
-    project = create_project()
-    people = panel(project)
-    fg = create_focus_group(project=project, personas=people, questions=MIXED_GUIDE)
-    script_discussion()
-    start(fg, django_capture_on_commit_callbacks)
-    run_worker()
-    fg.refresh_from_db()
-    assert fg.status == "completed"
     # Pytanie z tezą: każdy uczestnik przed i po; pytanie otwarte: żadnego stanowiska.
     stances = fg.events.filter(kind="stance")
     assert set(stances.values_list("question_index", "payload__when")) == {(0, "after"), (0, "before")}
@@ -103,27 +95,6 @@ def test_a_guide_of_open_questions_takes_no_stances_and_plans_no_stance_calls(dj
     assert summary.statistics(fg)["stance_shifts"] == []
 
 
-def test_a_run_stopped_after_the_stances_before_still_shows_them(django_capture_on_commit_callbacks):
-    project = create_project()
-    people = panel(project)
-    fg = create_focus_group(project=project, personas=people, questions=MIXED_GUIDE)
-
-    async def stopping_turn(messages):
-        await sync_to_async(FocusGroup.objects.filter(pk=fg.pk).update)(control="stop")
-        return participant_turn(messages)
-
-    script_discussion(turn=stopping_turn)
-    start(fg, django_capture_on_commit_callbacks)
-    run_worker()
-    fg.refresh_from_db()
-    assert fg.status == "stopped" and fg.events.filter(kind="turn").count() == 1
-    (shift,) = summary.statistics(fg)["stance_shifts"]
-    assert (shift["before_count"], shift["after_count"], shift["compared"]) == (3, 0, 0)
-    assert sum(shift["before"].values()) == 3 and shift["after"] == {}
-    shown = [e for g in summary.transcript(fg) for e in g["events"] if e["kind"] == "stance"]
-    assert len(shown) == 3 and {e["payload"]["when"] for e in shown} == {"before"}
-
-
 def test_statistics_and_influence_ignore_stances_on_questions_without_a_proposition():
     # Grupa sprzed tez: stanowiska zapisane przy pytaniu otwartym nie trafiają do statystyk ani wpływu.
     project = create_project()
@@ -131,14 +102,8 @@ def test_statistics_and_influence_ignore_stances_on_questions_without_a_proposit
     fg = create_focus_group(project=project, personas=[a, b], questions=MIXED_GUIDE)
     for qi in (0, 1):
         for persona, before, after in ((a, "oppose", "support"), (b, "support", "support")):
-            for when, value in (("before", before), ("after", after)):
-                fg.append_event(
-                    "stance",
-                    key=f"q{qi}:stance:{when}:{persona.id}",
-                    payload={"when": when, "stance": value, "reason": "r", "persona_name": persona.full_name},
-                    persona_id=persona.id,
-                    question_index=qi,
-                )
+            record_stance(fg, persona, "before", before, qi=qi)
+            record_stance(fg, persona, "after", after, qi=qi)
     (shift,) = summary.statistics(fg)["stance_shifts"]
     assert (shift["index"], shift["proposition"], shift["changed"], shift["compared"]) == (0, PROPOSITION, 1, 2)
     moved = insights.influence(insights.load(fg))
@@ -185,9 +150,9 @@ def test_pause_then_resume_continues_without_duplicating_or_losing_a_turn(django
     assert len(keys) == len(set(keys)) and fg.events.filter(kind="turn").count() == 8
 
 
-def test_stop_ends_the_run_before_the_next_turn(django_capture_on_commit_callbacks):
+def test_stop_ends_the_run_before_the_next_turn_and_keeps_the_stances_before(django_capture_on_commit_callbacks):
     project = create_project()
-    fg = create_focus_group(project=project, personas=panel(project))
+    fg = create_focus_group(project=project, personas=panel(project), questions=MIXED_GUIDE)
 
     async def stopping_turn(messages):
         await sync_to_async(FocusGroup.objects.filter(pk=fg.pk).update)(control="stop")
@@ -198,6 +163,12 @@ def test_stop_ends_the_run_before_the_next_turn(django_capture_on_commit_callbac
     run_worker()
     fg.refresh_from_db()
     assert fg.status == "stopped" and fg.events.filter(kind="turn").count() == 1
+    # Pytanie z tezą przerwane w połowie: stanowiska „przed” są w statystykach i transkrypcji, „po” — brak.
+    (shift,) = summary.statistics(fg)["stance_shifts"]
+    assert (shift["before_count"], shift["after_count"], shift["compared"]) == (3, 0, 0)
+    assert sum(shift["before"].values()) == 3 and shift["after"] == {}
+    shown = [e for g in summary.transcript(fg) for e in g["events"] if e["kind"] == "stance"]
+    assert len(shown) == 3 and {e["payload"]["when"] for e in shown} == {"before"}
     with pytest.raises(Conflict):
         discussion.start_run(fg, user=project.owner)
 
