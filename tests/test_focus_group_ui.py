@@ -849,3 +849,27 @@ def test_interviews_show_answers_without_stance_shifts(client, project, people):
     fg.set_status(FocusGroup.Status.COMPLETED)
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
     assert "Zawsze kartą." in html and "Stance shifts" not in html and 'id="statistics"' in html
+
+
+def test_the_admin_checks_the_guide_like_the_api_and_keeps_propositions(db):
+    from django.forms.models import model_to_dict
+
+    from focus_groups.admin import FocusGroupAdminForm
+
+    fg = create_focus_group(name="Admin", turns=3)
+
+    def form(questions):
+        data = {k: v for k, v in model_to_dict(fg).items() if v is not None}
+        data["participants"] = [p.pk for p in data["participants"]]
+        return FocusGroupAdminForm(data={**data, "questions": json.dumps(questions)}, instance=fg)
+
+    good = form(["Otwarte?", {"text": "Kubki?", "probes": ["", "Ile?"], "proposition": " Kaucja jest uczciwa. "}])
+    assert good.is_valid(), good.errors
+    assert good.cleaned_data["questions"] == [
+        {"text": "Otwarte?", "probes": [], "proposition": ""},
+        {"text": "Kubki?", "probes": ["Ile?"], "proposition": "Kaucja jest uczciwa."},
+    ]
+    for bad in ({"text": "Kubki?", "proposition": "x" * 501}, {"text": "Kubki?", "proposition": "a\x00"}, {"txt": 1}):
+        rejected = form([bad])
+        assert not rejected.is_valid() and "questions" in rejected.errors
+    assert "proposition" in form([{"text": "K?", "proposition": "x" * 501}]).errors["questions"][0]
