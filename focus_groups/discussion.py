@@ -60,7 +60,7 @@ class TurnOut(BaseModel):
 
 
 class StanceOut(BaseModel):
-    """Prywatne stanowisko wobec pytania."""
+    """Prywatne stanowisko wobec tezy pytania."""
 
     stance: Literal["support", "neutral", "oppose"]
     reason: str = Field(min_length=3, max_length=400)
@@ -112,7 +112,7 @@ def resume_run(focus_group: FocusGroup, *, user: User | None) -> Job:
 
 
 def planned_steps(fg: FocusGroup) -> int:
-    """Liczba kroków do paska postępu: wypowiedzi (dyskusja) albo odpowiedzi (wywiady)."""
+    """Liczba kroków do paska postępu: wypowiedzi (dyskusja) albo odpowiedzi (wywiady); stanowiska nie są krokami."""
     people = fg.participant_links.count()
     per_question = fg.turns_per_question if fg.mode == FocusGroup.Mode.DISCUSSION else people
     return len(fg.questions) * per_question
@@ -120,16 +120,17 @@ def planned_steps(fg: FocusGroup) -> int:
 
 def planned_calls(fg: FocusGroup) -> dict[str, int]:
     """Wywołania modelu per rola, jakie wykona przebieg (jak silnik poniżej: dyskusja — otwarcie i ~2 zaproszenia albo
-    sondy moderatora na pytanie, tury, stanowiska przed i po; wywiady — odpowiedź każdej persony na każde pytanie).
+    sondy moderatora na pytanie, tury, stanowiska przed i po — tylko w pytaniach z tezą; wywiady — odpowiedź każdej
+    persony na każde pytanie).
     """
     people, questions = fg.participant_links.count(), len(fg.questions)
     if fg.mode == FocusGroup.Mode.INTERVIEWS:
         return {"focus_group_turn": questions * people}
-    return {
-        "moderator": questions * (1 + 2),
-        "focus_group_turn": questions * fg.turns_per_question,
-        "stance": questions * people * 2,
-    }
+    calls = {"moderator": questions * (1 + 2), "focus_group_turn": questions * fg.turns_per_question}
+    with_proposition = sum(1 for p in fg.propositions() if p)
+    if with_proposition:
+        calls["stance"] = with_proposition * people * 2
+    return calls
 
 
 def estimate_cost(fg: FocusGroup) -> dict[str, Any]:
@@ -312,17 +313,16 @@ async def _run_questions(room: Room) -> None:
 
 
 async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> None:
-    """Jedno pytanie dyskusji: otwarcie, stanowiska przed, tury z licytacją głosu, sondy, wtrącenia, stanowiska po."""
+    """Jedno pytanie dyskusji: otwarcie, stanowiska przed, tury z licytacją głosu, sondy, wtrącenia, stanowiska po.
+
+    Stanowiska (przed i po) tylko wobec tezy pytania; pytanie otwarte („Jak kupujesz kawę?”) ich nie ma.
+    """
     fg = room.fg
-    await _append(
-        room,
-        Kind.QUESTION,
-        f"q{qi}:question",
-        {"text": question["text"], "probes": question.get("probes", [])},
-        question_index=qi,
-    )
+    proposition = question.get("proposition") or ""
+    await _append(room, Kind.QUESTION, f"q{qi}:question", _question_payload(question), question_index=qi)
     await _moderate(room, qi, question["text"], f"q{qi}:open", _instruction(room, "open"))
-    await _stances(room, qi, question["text"], "before")
+    if proposition:
+        await _stances(room, qi, proposition, "before")
     speakers = [Speaker(id=str(p.id), name=p.full_name, extraversion=p.extraversion) for p in room.people]
     probes = list(question.get("probes", []))
     turns = fg.turns_per_question
@@ -351,7 +351,8 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
                 _instruction(room, "invite", name=speaker.name),
             )
         await _turn(room, qi, question["text"], room.by_id[speaker.id], key, history)
-    await _stances(room, qi, question["text"], "after")
+    if proposition:
+        await _stances(room, qi, proposition, "after")
     await _close_question(room, qi)
 
 
@@ -362,14 +363,7 @@ async def _interviews(room: Room) -> None:
     pending = [(qi, q) for qi, q in enumerate(room.fg.questions) if f"q{qi}:close" not in room.keys]
     # Zdarzenia pytań (i zamknięcia na końcu) naraz: jedna partia zapisu zamiast przejścia do wątku ORM na każde.
     await _all(
-        _append(
-            room,
-            Kind.QUESTION,
-            f"q{qi}:question",
-            {"text": q["text"], "probes": q.get("probes", [])},
-            question_index=qi,
-        )
-        for qi, q in pending
+        _append(room, Kind.QUESTION, f"q{qi}:question", _question_payload(q), question_index=qi) for qi, q in pending
     )
     if room.fg.interview_context == FocusGroup.InterviewContext.EARLIER_ANSWERS:
         earlier = await sync_to_async(_earlier_answers)(room)
@@ -421,6 +415,14 @@ async def _answer(room: Room, qi: int, question: dict[str, Any], persona: Person
 
 
 # --- kroki -----------------------------------------------------------------------------------------------------------
+
+
+def _question_payload(question: dict[str, Any]) -> dict[str, Any]:
+    """Zdarzenie pytania: treść, sondy i teza (gdy jest), by strumień na żywo i transkrypcja ją pokazały."""
+    payload = {"text": question["text"], "probes": question.get("probes", [])}
+    if question.get("proposition"):
+        payload["proposition"] = question["proposition"]
+    return payload
 
 
 async def _append(
@@ -516,26 +518,30 @@ def _match_name(name: str | None, names: dict[str, str]) -> str | None:
     return firsts.get(wanted.split()[0]) if wanted else None
 
 
-async def _stances(room: Room, qi: int, question: str, when: str) -> None:
-    """Prywatne stanowiska wszystkich uczestników (równolegle), przed albo po pytaniu."""
+async def _stances(room: Room, qi: int, proposition: str, when: str) -> None:
+    """Prywatne stanowiska wszystkich uczestników (równolegle) wobec tezy pytania, przed albo po dyskusji."""
     transcript = _transcript(room, qi) if when == "after" else "-"
 
     async def one(persona: Persona) -> None:
         key = f"q{qi}:stance:{when}:{persona.id}"
         if key in room.keys:
             return
-        variables = {"persona_profile": persona.prompt_profile(), "question": question, "transcript": transcript or "-"}
+        variables = {
+            "persona_profile": persona.prompt_profile(),
+            "proposition": proposition,
+            "transcript": transcript or "-",
+        }
         out = await _generate_or_error(room, "stance", StanceOut, variables, key, qi=qi, persona=persona)
         if out is None:
             return
-        await _append(
-            room,
-            Kind.STANCE,
-            key,
-            {"when": when, "stance": out.stance, "reason": out.reason, "persona_name": persona.full_name},
-            persona=persona,
-            question_index=qi,
-        )
+        payload = {
+            "when": when,
+            "stance": out.stance,
+            "reason": out.reason,
+            "persona_name": persona.full_name,
+            "proposition": proposition,
+        }
+        await _append(room, Kind.STANCE, key, payload, persona=persona, question_index=qi)
 
     await _all(one(persona) for persona in room.people)
 

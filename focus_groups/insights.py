@@ -51,12 +51,14 @@ def load(fg: FocusGroup) -> Evidence:
     }
     turns: dict[int, dict[str, Any]] = {}
     stances: dict[tuple[int, str], dict[str, tuple[int, int]]] = defaultdict(dict)
+    # Stanowisko znaczy coś tylko wobec tezy: odczyty przy pytaniach otwartych (stare grupy) pomijamy.
+    with_proposition = {qi for qi, proposition in enumerate(fg.propositions()) if proposition}
     rows = fg.events.filter(kind__in=(*SPOKEN, Kind.STANCE)).order_by("seq")
     for eid, seq, kind, pid, qi, payload in rows.values_list(
         "id", "seq", "kind", "persona_id", "question_index", "payload"
     ):
         if kind == Kind.STANCE:
-            if pid is not None and qi is not None and payload.get("stance") in STANCE_VALUE:
+            if pid is not None and qi in with_proposition and payload.get("stance") in STANCE_VALUE:
                 stances[(qi, str(pid))][payload.get("when", "")] = (STANCE_VALUE[payload["stance"]], seq)
             continue
         turns[eid] = {
@@ -181,6 +183,7 @@ def influence(ev: Evidence, question: int | None = None) -> list[dict[str, Any]]
     leży po tej stronie, w którą się przesunął. Dowodem są te wypowiedzi; żadnych wyników ze stopnia węzła.
     """
     answered: dict[int, set[int]] = defaultdict(set)
+    propositions = ev.fg.propositions()
     for r in ev.relations:
         answered[r["event_id"]].add(r["target_id"])
     result = []
@@ -212,6 +215,7 @@ def influence(ev: Evidence, question: int | None = None) -> list[dict[str, Any]]
         result.append(
             {
                 "question_index": qi,
+                "proposition": propositions[qi] if qi < len(propositions) else "",
                 "persona_id": pid,
                 "name": _name(ev, pid),
                 "before": before,

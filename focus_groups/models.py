@@ -159,6 +159,12 @@ class FocusGroup(models.Model):
         """Treść pytań przewodnika w kolejności."""
         return [q["text"] for q in self.questions]
 
+    def propositions(self) -> list[str]:
+        """Teza każdego pytania („Kaucja 5 zł za kubek jest uczciwa”) albo pusty tekst: stanowiska (za, neutralnie,
+        przeciw) mają sens tylko wobec tezy, więc pytanie bez niej — także w danych sprzed tez — nie ma stanowisk.
+        """
+        return [str(q.get("proposition") or "") for q in self.questions]
+
     def append_event(
         self,
         kind: str,

@@ -75,21 +75,34 @@ def create_focus_group(
     name: str = "FG",
     mode: str = "discussion",
     turns: int = 4,
-    questions: Sequence[str] = QUESTIONS,
+    questions: Sequence[str | dict[str, Any]] = QUESTIONS,
     **extra: Any,
 ) -> FocusGroup:
-    """Grupa fokusowa przez tę samą ścieżkę co API (przewodnik bez sond); bez `personas` — dwie nowe persony."""
+    """Grupa fokusowa przez tę samą ścieżkę co API; pytanie to sam tekst (bez sond i tezy) albo pełny słownik; bez
+    `personas` — dwie nowe persony.
+    """
     project = project or create_project()
     people = list(personas) if personas is not None else [create_persona(project=project) for _ in range(2)]
     data = FocusGroupIn(
         name=name,
         mode=mode,
         turns_per_question=turns,
-        questions=[{"text": q, "probes": []} for q in questions],
+        questions=[q if isinstance(q, dict) else {"text": q, "probes": []} for q in questions],
         participants={"persona_ids": [p.id for p in people]},
         **extra,
     )
     return setup_focus_group(project, data)
+
+
+def record_stance(fg: FocusGroup, persona: Persona, when: str, value: str, *, qi: int = 0) -> None:
+    """Zapisane wprost stanowisko uczestnika (`when`: before/after) przy pytaniu `qi`, jak zapisuje je silnik."""
+    fg.append_event(
+        "stance",
+        key=f"q{qi}:stance:{when}:{persona.id}",
+        payload={"when": when, "stance": value, "reason": "bo tak", "persona_name": persona.full_name},
+        persona_id=persona.id,
+        question_index=qi,
+    )
 
 
 def create_token(*, user: User | None = None) -> tuple[User, str]:

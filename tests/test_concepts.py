@@ -22,7 +22,7 @@ from focus_groups.models import (
 )
 from personas.models import PersonaRun, Segment
 from sight.models import Job
-from tests.factories import api_client, create_persona, create_project, create_token, run_worker
+from tests.factories import api_client, create_persona, create_project, create_token, record_stance, run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,15 @@ def segment(project: Any, name: str, index: int) -> Segment:
 def discussion(
     *, project: Any = None, names: tuple[str, ...] = ("Anna", "Bartek", "Celina"), questions: int = 1
 ) -> tuple[FocusGroup, dict[str, Any]]:
-    """Grupa z uczestnikami (dwa segmenty) i bez zdarzeń; zwraca też persony po imieniu."""
+    """Grupa z uczestnikami (dwa segmenty) i bez zdarzeń; każde pytanie ma tezę (stanowiska liczą się tylko przy niej);
+    zwraca też persony po imieniu.
+    """
     project = project or create_project()
     young, old = segment(project, "młodzi", 0), segment(project, "starsi", 1)
     fg = FocusGroup.objects.create(
         project=project,
         name="Grupa",
-        questions=[{"text": f"Pytanie {i + 1}?"} for i in range(questions)],
+        questions=[{"text": f"Pytanie {i + 1}?", "proposition": f"Teza {i + 1}."} for i in range(questions)],
         status=FocusGroup.Status.COMPLETED,
     )
     people = {}
@@ -66,16 +68,6 @@ def say(fg: FocusGroup, persona: Any, text: str, *, qi: int = 0, **refs: Any) ->
         "turn", key=f"q{qi}:turn:{fg.last_seq + 1}", payload=payload, persona_id=persona.id, question_index=qi
     )
     return event
-
-
-def stance(fg: FocusGroup, persona: Any, when: str, value: str, *, qi: int = 0) -> None:
-    fg.append_event(
-        "stance",
-        key=f"q{qi}:stance:{when}:{persona.id}",
-        payload={"when": when, "stance": value, "reason": "bo tak", "persona_name": persona.full_name},
-        persona_id=persona.id,
-        question_index=qi,
-    )
 
 
 def mention(event: Any, name: str, value: float, quote: str | None = None) -> ConceptMention:
@@ -234,7 +226,7 @@ def influence_story() -> tuple[FocusGroup, dict[str, Any], dict[str, Any]]:
     """
     fg, p = discussion(names=("Anna", "Bartek", "Celina", "Dawid"), questions=2)
     for name, before, _after in READINGS:
-        stance(fg, p[name], "before", before)
+        record_stance(fg, p[name], "before", before)
     t = {}
     t["b1"] = say(fg, p["Bartek"], "Aplikacja oszczędza mi czas.")
     t["a1"] = say(fg, p["Anna"], "Może masz rację, Bartku.", agrees_with=[p["Bartek"]])
@@ -243,13 +235,13 @@ def influence_story() -> tuple[FocusGroup, dict[str, Any], dict[str, Any]]:
     t["d1"] = say(fg, p["Dawid"], "Nie mam zdania.", addressed_to=p["Anna"])
     TurnRelation.objects.create(event=t["a2"], target=t["b1"], focus_group=fg, relation="builds_on")
     for name, _before, after in READINGS:
-        stance(fg, p[name], "after", after)
+        record_stance(fg, p[name], "after", after)
     # pytanie 2: Anna rozmawia z Dawidem, ale tu nikt nie zmienia zdania
     for name in p:
-        stance(fg, p[name], "before", "neutral", qi=1)
+        record_stance(fg, p[name], "before", "neutral", qi=1)
     t["a3"] = say(fg, p["Anna"], "Dawidzie, co myślisz?", qi=1, addressed_to=p["Dawid"])
     for name in p:
-        stance(fg, p[name], "after", "neutral", qi=1)
+        record_stance(fg, p[name], "after", "neutral", qi=1)
     return fg, p, t
 
 
@@ -259,6 +251,7 @@ def test_influence_comes_only_from_recorded_stance_shifts_and_the_turns_between_
     assert result == [
         {
             "question_index": 0,
+            "proposition": "Teza 1.",
             "persona_id": str(p["Anna"].id),
             "name": "Anna",
             "before": -1,
@@ -357,8 +350,8 @@ def test_compare_two_discussions_with_known_differences():
     mention(say(a, pa["Celina"], "Jakość super."), "jakość", 0.9)
     mention(say(b, pb["Ewa"], "Cena dobra."), "ceny", 0.8)
     mention(say(b, pb["Filip"], "Dostawa wolna."), "dostawa", -0.4)
-    stance(a, pa["Anna"], "before", "oppose")
-    stance(a, pa["Anna"], "after", "support")
+    record_stance(a, pa["Anna"], "before", "oppose")
+    record_stance(a, pa["Anna"], "after", "support")
     result = insights.compare(a, b)
     whole = result["whole"]
     assert (whole["only_a"], whole["only_b"], whole["moved"]) == (["jakość"], ["dostawa"], ["cena"])

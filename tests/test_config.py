@@ -116,7 +116,7 @@ def test_prompt_renders_with_exactly_its_declared_variables(name, language):
 def test_prompt_render_refuses_a_missing_variable():
     prompt = config.load_prompts().get("stance", "en")
     with pytest.raises(KeyError, match="transcript"):
-        prompt.render(persona_profile="x", question="y")
+        prompt.render(persona_profile="x", proposition="y")
 
 
 @pytest.mark.parametrize(("language", "warning"), [("en", "untrusted"), ("pl", "niezaufane")])
