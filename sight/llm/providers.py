@@ -61,11 +61,14 @@ _PROVIDER_MODULES = {
 
 
 def preload_providers() -> None:
-    """Importuje biblioteki klientów dostawców używanych przez role i wczytuje prompty (raz w procesie workera)."""
+    """Importuje biblioteki klientów dostawców używanych przez role i wczytuje prompty oraz `features.yaml` (raz w
+    procesie workera, zamiast w każdym zadaniu).
+    """
     for provider in {resolve(role).provider for role in config.load_models().roles}:
         for module in _PROVIDER_MODULES.get(provider, ()):
             importlib.import_module(module)
     config.load_prompts()
+    config.load_features()
 
 
 def build_chat_model(role: str) -> BaseChatModel:
