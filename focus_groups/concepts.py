@@ -338,14 +338,17 @@ async def _analyse_all(fg: FocusGroup, job: Job, tasks: list[TurnTask], canon: C
 
     Zapis w kolejności wypowiedzi (nazwa nowego pojęcia pochodzi zawsze z jego najwcześniejszej wzmianki), partiami:
     gotowe po kolei wyniki idą razem w jednej transakcji, więc wątek ORM (ten sam, który zapisuje wiersze LLMCall) nie
-    stoi w kolejce za zapisem każdej tury osobno. Postęp najwyżej co `PROGRESS_EVERY` s.
+    stoi w kolejce za zapisem każdej tury osobno; ostatnia fala (nie więcej wywołań niż limit roli) idzie jednym
+    zapisem. Postęp najwyżej co `PROGRESS_EVERY` s.
     """
     emotions = tuple(config.load_features().concepts.emotions) or ("interest",)
+    last_wave = config.load_models().role(ROLE).concurrency
     pending = [asyncio.ensure_future(analyse_turn(fg, job, task, emotions)) for task in tasks]
     try:
         done = 0
         while done < len(tasks):
-            await pending[done]
+            # Ostatnia fala kończy się prawie naraz: jeden zapis po niej zamiast kilku jeden za drugim.
+            await (asyncio.gather(*pending[done:]) if len(tasks) - done <= last_wave else pending[done])
             end = done + 1
             while end < len(tasks) and pending[end].done():
                 end += 1
@@ -381,14 +384,15 @@ async def analyse_turn(fg: FocusGroup, job: Job, task: TurnTask, emotions: tuple
 
 
 def save_turns(fg: FocusGroup, batch: list[tuple[TurnTask, BaseModel | str]], canon: Canonicaliser) -> None:
-    """Zapisuje wyniki partii wypowiedzi w jednej transakcji, po jednym wstawieniu na tabelę (powtórka zastępuje
-    poprzedni wynik tych wypowiedzi). Nazwy pojęć całej partii są kanonizowane razem, w kolejności wypowiedzi.
+    """Zapisuje wyniki partii wypowiedzi w jednej transakcji, po jednym wstawieniu na tabelę; nazwy pojęć całej partii
+    są kanonizowane razem, w kolejności wypowiedzi.
+
+    Partia to wypowiedzi bez zapisanego wyniku (`pending_turns`; `force` czyści wszystko wcześniej), a wzmianki, emocje
+    i odniesienia powstają tylko w tej samej transakcji co wynik, więc nie ma czego usuwać. Gdy dwa zadania tej samej
+    grupy analizują naraz, wygrywa pierwszy zapis (konflikty unikalności są pomijane), a wynik tury jest nadpisywany.
     """
-    events = [task.event for task, _ in batch]
     done = [(task, result) for task, result in batch if not isinstance(result, str)]
     with transaction.atomic():
-        for model in (ConceptMention, TurnRelation, TurnEmotion):
-            model.objects.filter(event__in=events).delete()
         TurnExtraction.objects.bulk_create(
             (
                 TurnExtraction(
@@ -404,13 +408,20 @@ def save_turns(fg: FocusGroup, batch: list[tuple[TurnTask, BaseModel | str]], ca
             update_fields=["focus_group", "status", "reason"],
         )
         resolved = canon.resolve_many(m.name for _, result in done for m in result.concepts)
-        ConceptMention.objects.bulk_create(m for task, result in done for m in _mentions(fg, task, result, resolved))
-        TurnEmotion.objects.bulk_create(
-            TurnEmotion(event=task.event, focus_group=fg, emotion=e)
-            for task, result in done
-            for e in dict.fromkeys(result.emotions)
+        ConceptMention.objects.bulk_create(
+            (m for task, result in done for m in _mentions(fg, task, result, resolved)), ignore_conflicts=True
         )
-        TurnRelation.objects.bulk_create(r for task, result in done for r in _relations(fg, task, result))
+        TurnEmotion.objects.bulk_create(
+            (
+                TurnEmotion(event=task.event, focus_group=fg, emotion=e)
+                for task, result in done
+                for e in dict.fromkeys(result.emotions)
+            ),
+            ignore_conflicts=True,
+        )
+        TurnRelation.objects.bulk_create(
+            (r for task, result in done for r in _relations(fg, task, result)), ignore_conflicts=True
+        )
 
 
 def _mentions(

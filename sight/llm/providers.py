@@ -69,6 +69,17 @@ def preload_providers() -> None:
             importlib.import_module(module)
     config.load_prompts()
     config.load_features()
+    # Pierwsza zamiana schematu na narzędzie i na schemat JSON leniwie importuje moduły pydantic i LangChain (~0,1 s):
+    # płaci za to proces workera raz, a nie każde zadanie w swoim pierwszym wywołaniu ze schematem.
+    _Warmup.model_json_schema()
+    convert_to_openai_tool(_Warmup)
+
+
+class _Warmup(BaseModel):
+    """Schemat do rozgrzewki w `preload_providers`."""
+
+    text: str = ""
+    items: list[int] = []
 
 
 def build_chat_model(role: str) -> BaseChatModel:
