@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import Count
 from pydantic import BaseModel, Field, create_model, model_validator
@@ -293,7 +293,9 @@ def extract(job: Job) -> dict[str, Any]:
         clear_extraction(fg)
     tasks = pending_turns(fg)
     canon = Canonicaliser(fg.project)
-    async_to_sync(_analyse_all)(fg, job, tasks, canon)
+    # Jedna pętla na zadanie (`llm.run_in_loop`): wiersze LLMCall zapisują się w tle partiami, klienci HTTP pętli są
+    # zamykani na końcu.
+    llm.run_in_loop(_analyse_all, fg, job, tasks, canon)
     try:
         fg_graph.write_focus_group(fg)
         graph_state = "ok"
