@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+import config
 from focus_groups import concepts, insights
 from focus_groups.models import (
     Concept,
@@ -220,6 +221,34 @@ def test_the_offline_provider_produces_valid_grounded_extractions(settings, djan
     assert all(-1 <= m.stance <= 1 for m in mentions)
     seqs = set(fg.events.values_list("id", flat=True))
     assert all(r.target_id in seqs and r.target.seq < r.event.seq for r in TurnRelation.objects.filter(focus_group=fg))
+
+
+def test_extraction_fans_out_concurrently_but_never_past_the_roles_limit(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from sight.llm.offline import OfflineChatModel
+
+    settings.SIGHT_LLM_PROVIDER, settings.SIGHT_OFFLINE_LATENCY_MS = "offline", 20
+    fg, p = discussion()
+    for i in range(12):
+        say(fg, p[("Anna", "Bartek", "Celina")[i % 3]], f"Cena numer {i} jest za wysoka, a jakość {i} dobra.")
+    in_flight, peak, original = [0], [0], OfflineChatModel._agenerate
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        in_flight[0] += 1
+        peak[0] = max(peak[0], in_flight[0])
+        try:
+            return await original(self, *args, **kwargs)
+        finally:
+            in_flight[0] -= 1
+
+    monkeypatch.setattr(OfflineChatModel, "_agenerate", counted)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = concepts.start_extraction(fg, user=None)
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.result["done"] == 12
+    assert 1 < peak[0] <= config.load_models().role(concepts.ROLE).concurrency
 
 
 def test_a_completed_run_enqueues_the_extraction(django_capture_on_commit_callbacks, settings):
