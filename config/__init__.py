@@ -464,7 +464,7 @@ class GenderedForms(Strict):
 
 
 class GenderedWords(Strict):
-    """Słowa określające płeć."""
+    """Słowa (albo końcówki słów) określające płeć."""
 
     female: list[str] = []
     male: list[str] = []
@@ -494,7 +494,7 @@ class ConsistencyLexicon(Strict):
     occupations: dict[str, OccupationTerm]
     generic: list[str] = []
     age_patterns: list[str] = []
-    first_person: GenderedForms | None = None
+    first_person: GenderedWords | None = None
     third_person: GenderedForms | None = None
     gender_exceptions: list[str] = []
     gendered_nouns: GenderedWords = GenderedWords()
@@ -506,8 +506,11 @@ class ConsistencyLexicon(Strict):
     def _patterns_compile(self) -> ConsistencyLexicon:
         patterns = [c.pattern for c in self.claims] + [p.replace("{first}", "x") for p in self.age_patterns]
         patterns += [stem for term in self.occupations.values() for stem in term.stems]
-        for forms in (self.first_person, self.third_person):
-            patterns += [forms.female.replace("{first}", "x"), forms.male.replace("{first}", "x")] if forms else []
+        if self.third_person:
+            patterns += [
+                self.third_person.female.replace("{first}", "x"),
+                self.third_person.male.replace("{first}", "x"),
+            ]
         patterns += [self.gendered_claim.replace("{first}", "x")] + ([self.places.claim] if self.places else [])
         patterns += [self.income.pattern] if self.income else []
         for pattern in patterns:

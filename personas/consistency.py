@@ -9,11 +9,17 @@ spójności.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import asdict, dataclass, field
+from functools import cache as cache_in_process
+from functools import lru_cache
 from typing import Any
+
+from django.core.cache import cache
 
 import config
 from config import ConsistencyLexicon, DemographicPreset
@@ -32,6 +38,8 @@ OCCUPATION_CLAIM, OCCUPATION_AGE, AGE_STATED, GENDER_FORM, LOCATION_CLAIM, INCOM
 AGE_TOLERANCE = 1  # urodziny w trakcie roku: różnica o rok to nie sprzeczność
 WINDOW_WORDS = 4  # ile słów po zwrocie „jest / pracuje jako” może zajmować nazwa zawodu
 QUOTE_CHARS = 160
+CACHE_SECONDS = 7 * 24 * 3600
+LOOKBACK = 200  # dalej wstecz niż tyle znaków początek zdania nie ma znaczenia dla reguł
 
 _SENTENCE_END = re.compile(r"[.!?;\n…]")
 _CLAUSE_START = re.compile(r"[.!?;:,\n…]")
@@ -65,13 +73,27 @@ class _Rules:
     past: re.Pattern[str] | None = None
     others: re.Pattern[str] | None = None
     claims: list[tuple[re.Pattern[str], tuple[str, ...]]] = field(default_factory=list)
+    # Wzorce form płci z miejscem na imię: {płeć, której formy szukamy: [wzorce]}; końcówki 1. osoby osobno.
+    gender_forms: dict[str, list[str]] = field(default_factory=dict)
+    first_person: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    places: re.Pattern[str] | None = None
+    place_buckets: dict[str, str] = field(default_factory=dict)
+    income: re.Pattern[str] | None = None
+    # Formy zawodów z par presetów („rolnik / rolniczka”): {płeć formy: wzorzec}.
+    occupation_forms: dict[str, re.Pattern[str]] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str, first: str = "") -> re.Pattern[str]:
+    """Wzorzec z imieniem persony w miejscu {first} (skompilowany raz na imię: literał na początku szuka się szybko)."""
+    return re.compile(pattern.replace("{first}", re.escape(first) if first else r"\b\B"), re.IGNORECASE)
 
 
 def _alternation(words: Iterable[str], *, escape: bool = True) -> str:
     return "|".join(re.escape(w) if escape else w for w in sorted(words, key=len, reverse=True))
 
 
-@cache
+@cache_in_process
 def _rules(language: str) -> _Rules:
     lexicon: ConsistencyLexicon = getattr(config.load_consistency(), language)
     rules = _Rules(lexicon)
@@ -86,12 +108,27 @@ def _rules(language: str) -> _Rules:
     if lexicon.other_people:
         rules.others = re.compile(rf"\b(?:{_alternation(lexicon.other_people)})\b", re.IGNORECASE)
     rules.claims = [(re.compile(c.pattern, re.IGNORECASE), tuple(c.endings)) for c in lexicon.claims]
+    for gender in ("female", "male"):
+        forms = [getattr(lexicon.third_person, gender)] if lexicon.third_person else []
+        nouns = getattr(lexicon.gendered_nouns, gender)
+        if nouns and lexicon.gendered_claim:
+            forms.append(rf"{lexicon.gendered_claim}(?:{_alternation(nouns)})\b")
+        rules.gender_forms[gender] = forms
+        rules.first_person[gender] = tuple(getattr(lexicon.first_person, gender)) if lexicon.first_person else ()
+    if lexicon.places:
+        rules.place_buckets = {p.casefold(): b for b, phrases in lexicon.places.by_bucket.items() for p in phrases}
+        rules.places = re.compile(
+            rf"{lexicon.places.claim}(?P<place>{_alternation(rules.place_buckets)})(?!\w)", re.IGNORECASE
+        )
+    rules.income = re.compile(lexicon.income.pattern, re.IGNORECASE) if lexicon.income else None
+    by_gender: dict[str, list[str]] = defaultdict(list)
+    for form, gender in gendered_pairs(config.load_demographics().values(), language).items():
+        by_gender[gender].append(form)
+    rules.occupation_forms = {
+        gender: re.compile(rf"(?<!\w)(?:{_alternation(forms)})(?!\w)", re.IGNORECASE)
+        for gender, forms in by_gender.items()
+    }
     return rules
-
-
-def reset() -> None:
-    """Zapomina skompilowane wzorce (po zmianie konfiguracji w testach)."""
-    _rules.cache_clear()
 
 
 def _quote(text: str, start: int, end: int) -> str:
@@ -103,8 +140,10 @@ def _quote(text: str, start: int, end: int) -> str:
 
 
 def _last_boundary(text: str, position: int, boundary: re.Pattern[str]) -> int:
-    found = 0
-    for match in boundary.finditer(text, 0, position):
+    """Początek zdania albo członu przed `position` (szukany najwyżej LOOKBACK znaków wstecz: koszt liniowy)."""
+    start = max(0, position - LOOKBACK)
+    found = start
+    for match in boundary.finditer(text, start, position):
         found = match.end()
     return found
 
@@ -189,9 +228,7 @@ def age_problems(rules: _Rules, facts: PersonaFacts, texts: Sequence[tuple[str, 
     """Wiek podany w tekście liczbą, inny niż wiek persony (o więcej niż rok)."""
     if facts.age is None:
         return []
-    first = re.escape(facts.full_name.split()[0]) if facts.full_name.split() else r"\b\B"
-    patterns = [re.compile(p.replace("{first}", first), re.IGNORECASE) for p in rules.lexicon.age_patterns]
-    problems = []
+    patterns, problems = [_compile(p, _first_name(facts)) for p in rules.lexicon.age_patterns], []
     for source, text in texts:
         for pattern in patterns:
             for match in pattern.finditer(text):
@@ -200,6 +237,10 @@ def age_problems(rules: _Rules, facts: PersonaFacts, texts: Sequence[tuple[str, 
                         _problem(AGE_STATED, source, _quote(text, match.start(), match.end()), _same(str(facts.age)))
                     )
     return problems
+
+
+def _first_name(facts: PersonaFacts) -> str:
+    return facts.full_name.split()[0] if facts.full_name.split() else ""
 
 
 # --- płeć ----------------------------------------------------------------------------------------------------------
@@ -218,39 +259,28 @@ def gendered_pairs(presets: Iterable[DemographicPreset], language: str) -> dict[
     return pairs
 
 
-def gender_problems(
-    rules: _Rules, facts: PersonaFacts, texts: Sequence[tuple[str, str]], pairs: Mapping[str, str], gender_label: dict
-) -> list[dict[str, Any]]:
+def gender_problems(rules: _Rules, facts: PersonaFacts, texts: Sequence[tuple[str, str]], gender_label: dict) -> list:
     """Formy gramatyczne albo określenia płci przeciwnej niż płeć persony."""
     other = {"female": "male", "male": "female"}.get(facts.gender)
     if other is None:
         return []
-    lexicon, problems = rules.lexicon, []
+    problems = []
+    occupation_forms = rules.occupation_forms.get(other)
     for source, text in ((OCCUPATION, facts.occupation), (TITLE, facts.title)):
-        for form, gender in pairs.items():
-            if gender == other and re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text, re.IGNORECASE):
-                problems.append(_problem(GENDER_FORM, source, text, gender_label))
-                break
-    exceptions = {w.casefold() for w in lexicon.gender_exceptions}
-    first = re.escape(facts.full_name.split()[0]) if facts.full_name.split() else r"\b\B"
-    patterns = []
-    if lexicon.first_person:
-        patterns.append(re.compile(getattr(lexicon.first_person, other), re.IGNORECASE))
-    if lexicon.third_person:
-        patterns.append(re.compile(getattr(lexicon.third_person, other).replace("{first}", first), re.IGNORECASE))
-    nouns = getattr(lexicon.gendered_nouns, other)
-    if nouns and lexicon.gendered_claim:
-        claim = lexicon.gendered_claim.replace("{first}", first)
-        patterns.append(re.compile(rf"{claim}(?:{_alternation(nouns)})\b", re.IGNORECASE))
+        if occupation_forms and occupation_forms.search(text):
+            problems.append(_problem(GENDER_FORM, source, text, gender_label))
+    exceptions = {w.casefold() for w in rules.lexicon.gender_exceptions}
+    patterns = [_compile(p, _first_name(facts)) for p in rules.gender_forms.get(other, [])]
+    endings = rules.first_person.get(other, ())
     for source, text in texts:
-        for pattern in patterns:
-            for match in pattern.finditer(text):
-                last = match.group().split()[-1].casefold() if match.group().split() else ""
-                if last not in exceptions:
-                    problems.append(
-                        _problem(GENDER_FORM, source, _quote(text, match.start(), match.end()), gender_label)
-                    )
-                    break
+        matches = [m for m in (next(p.finditer(text), None) for p in patterns) if m]
+        if endings:
+            # Końcówki 1. osoby: słowa tekstu sprawdzane w Pythonie (szybciej niż wzorzec próbowany od każdego słowa).
+            matches += [m for m in _WORDS.finditer(text) if m.group().casefold().endswith(endings)][:1]
+        for match in matches:
+            last = match.group().split()[-1].casefold() if match.group().split() else ""
+            if last not in exceptions:
+                problems.append(_problem(GENDER_FORM, source, _quote(text, match.start(), match.end()), gender_label))
     return problems
 
 
@@ -266,17 +296,16 @@ def location_problems(
     if not places or facts.location not in known:
         return []
     problems = []
-    for bucket, phrases in places.by_bucket.items():
-        if bucket == facts.location or any(bucket in g and facts.location in g for g in places.compatible):
-            continue
-        pattern = re.compile(rf"{places.claim}(?:{_alternation(phrases)})(?!\w)", re.IGNORECASE)
-        for source, text in texts:
-            for match in pattern.finditer(text):
-                clause = text[_last_boundary(text, match.start(), _CLAUSE_START) : match.start()]
-                if not (rules.others and rules.others.search(clause)):
-                    problems.append(
-                        _problem(LOCATION_CLAIM, source, _quote(text, match.start(), match.end()), location_label)
-                    )
+    for source, text in texts:
+        for match in rules.places.finditer(text) if rules.places else ():
+            bucket = rules.place_buckets[match.group("place").casefold()]
+            if bucket == facts.location or any(bucket in g and facts.location in g for g in places.compatible):
+                continue
+            clause = text[_last_boundary(text, match.start(), _CLAUSE_START) : match.start()]
+            if not (rules.others and rules.others.search(clause)):
+                problems.append(
+                    _problem(LOCATION_CLAIM, source, _quote(text, match.start(), match.end()), location_label)
+                )
     return problems
 
 
@@ -293,11 +322,10 @@ def income_problems(
     rules: _Rules, facts: PersonaFacts, texts: Sequence[tuple[str, str]], income_label: dict
 ) -> list[dict[str, Any]]:
     """Zarobki podane kwotą poza koszykiem dochodu persony (z tolerancją)."""
-    rule, bounds = rules.lexicon.income, income_bounds(facts.income)
-    if rule is None or bounds is None:
+    rule, bounds, pattern = rules.lexicon.income, income_bounds(facts.income), rules.income
+    if rule is None or bounds is None or pattern is None:
         return []
     low, high = bounds
-    pattern = re.compile(rule.pattern, re.IGNORECASE)
     problems = []
     for source, text in texts:
         for match in pattern.finditer(text):
@@ -314,15 +342,13 @@ def income_problems(
 # --- cały panel ----------------------------------------------------------------------------------------------------
 
 
-def check_persona(
-    facts: PersonaFacts, language: str, *, pairs: Mapping[str, str], labels: Mapping[str, Mapping[str, dict]]
-) -> list[dict[str, Any]]:
+def check_persona(facts: PersonaFacts, language: str, *, labels: Mapping[str, Mapping[str, dict]]) -> list[dict]:
     """Sprzeczności jednej persony; `labels` to etykiety jej koszyków płci, miejsca i dochodu ({kolumna: {pl, en}})."""
     rules = _rules(language)
     texts = [(STORY, facts.story), (TITLE, facts.title)] + [(STATEMENT, s) for s in facts.statements]
     problems = occupation_problems(rules, facts, texts)
     problems += age_problems(rules, facts, texts)
-    problems += gender_problems(rules, facts, texts, pairs, labels.get("gender", {}).get(facts.gender) or {})
+    problems += gender_problems(rules, facts, texts, labels.get("gender", {}).get(facts.gender) or {})
     problems += location_problems(rules, facts, texts, labels.get("location", {}).get(facts.location) or {})
     problems += income_problems(rules, facts, texts, labels.get("income", {}).get(facts.income) or {})
     unique: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -334,12 +360,39 @@ def check_persona(
 def check_panel(
     personas: Sequence[PersonaFacts], language: str, *, labels: Mapping[str, Mapping[str, dict]]
 ) -> list[dict[str, Any]]:
-    """Persony ze sprzecznościami: [{id, name, problems}] w kolejności panelu."""
+    """Persony ze sprzecznościami: [{id, name, problems}] w kolejności panelu.
+
+    Wynik każdej persony trafia do cache pod skrótem jej faktów, tekstów, etykiet i słowników: karta trafności liczona
+    przy każdym wyświetleniu projektu sprawdza od nowa tylko persony, które się zmieniły (pierwsze liczenie robi
+    walidacja na końcu przebiegu generowania).
+    """
     language = language if language in config.LANGUAGES else "en"
-    pairs = gendered_pairs(config.load_demographics().values(), language)
+    keys = {facts.id: _cache_key(facts, language, labels) for facts in personas}
+    cached = cache.get_many(list(keys.values()))
+    fresh: dict[str, list[dict[str, Any]]] = {}
     flagged = []
     for facts in personas:
-        problems = check_persona(facts, language, pairs=pairs, labels=labels)
+        key = keys[facts.id]
+        problems = (
+            cached[key] if key in cached else fresh.setdefault(key, check_persona(facts, language, labels=labels))
+        )
         if problems:
             flagged.append({"id": facts.id, "name": facts.full_name, "problems": problems})
+    if fresh:
+        cache.set_many(fresh, timeout=CACHE_SECONDS)
     return flagged
+
+
+def _cache_key(facts: PersonaFacts, language: str, labels: Mapping[str, Mapping[str, dict]]) -> str:
+    own_labels = {
+        column: labels.get(column, {}).get(getattr(facts, column)) for column in ("gender", "location", "income")
+    }
+    source = json.dumps([asdict(facts), language, own_labels, _lexicon_digest(language)], sort_keys=True, default=str)
+    return "persona-consistency:" + hashlib.sha256(source.encode()).hexdigest()
+
+
+@cache_in_process
+def _lexicon_digest(language: str) -> str:
+    """Skrót słowników języka (zmiana config/consistency.yaml unieważnia zapamiętane wyniki)."""
+    lexicon: ConsistencyLexicon = getattr(config.load_consistency(), language)
+    return hashlib.sha256(lexicon.model_dump_json().encode()).hexdigest()[:16]

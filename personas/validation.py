@@ -6,6 +6,8 @@ na stronie przez `{% blocktranslate %}` karty trafności, z tymi samymi msgid.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.template.defaultfilters import floatformat
 from django.utils import timezone, translation
@@ -44,6 +47,7 @@ PERSONA_FIELDS = (
     "background_story",
 )
 NGRAM = 5
+SHARED_PHRASES_CACHE_SECONDS = 7 * 24 * 3600
 MAX_LISTED_PHRASES = 5
 ALPHA = 0.05
 TVD_OK = 0.10
@@ -355,9 +359,20 @@ def shared_phrases(stories: Sequence[tuple[Any, str, str]]) -> dict[str, Any]:
     """Frazy z szablonu: udział 5-gramów słów każdej historii, które występują też w innej historii.
 
     Łapie wspólne zdania i zdania z tego samego szablonu z innym słowem w luce, których podobieństwo całych historii
-    (TF-IDF) nie widzi; nie łapie parafraz.
+    (TF-IDF) nie widzi; nie łapie parafraz. Wynik jest w cache pod skrótem historii (karta liczy się przy każdym
+    wyświetleniu projektu, a 500 historii to ponad sekunda pracy).
     """
     threshold = config.load_features().personas.shared_phrase_share
+    source = json.dumps([NGRAM, threshold, [[str(i), n, story] for i, n, story in stories]], ensure_ascii=False)
+    key = "persona-shared-phrases:" + hashlib.sha256(source.encode()).hexdigest()
+    if (hit := cache.get(key)) is not None:
+        return hit
+    result = _shared_phrases(stories, threshold)
+    cache.set(key, result, timeout=SHARED_PHRASES_CACHE_SECONDS)
+    return result
+
+
+def _shared_phrases(stories: Sequence[tuple[Any, str, str]], threshold: float) -> dict[str, Any]:
     grams = [_ngrams(story) for _id, _name, story in stories]
     stories_with = Counter(gram for own in grams for gram in own)
     flagged, shares = [], []

@@ -83,10 +83,11 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(in_english(exc)) from exc
         if options["enqueue"]:
-            self.stdout.write(f"enqueued job {run.job_id} (run {run.id})")
+            self.stdout.write(f"enqueued job {run.job_id} (run {run.id}, seed {run.seed})")
             return
         self.stdout.write(
-            f"generating {run.num_requested} personas for {project.name!r} (run {run.id}, job {run.job_id})"
+            f"generating {run.num_requested} personas for {project.name!r} "
+            f"(run {run.id}, job {run.job_id}, seed {run.seed})"
         )
         job = self.execute_inline(run)
         run.refresh_from_db()
