@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from sight.text import ModelText
 log = logging.getLogger(__name__)
 
 MAX_SEGMENTS, MIN_SEGMENTS = 6, 2
+MAX_DRAWN_SEED = 2**31  # losowane ziarno ma najwyżej 10 cyfr: łatwo je przepisać, by powtórzyć przebieg
 
 
 # --- schematy odpowiedzi LLM ---------------------------------------------------------------------------------------
@@ -122,7 +124,9 @@ def start_generation(
         raise Conflict(
             _("A generation run is already in progress for this project. Wait for it to finish or cancel it.")
         )
-    seed = features.default_seed if seed is None else seed
+    # Bez podanego ziarna każdy przebieg losuje własne (zapisane w przebiegu, by dało się go powtórzyć): stałe ziarno
+    # domyślne klonowało panel przy każdym „wygeneruj więcej”.
+    seed = secrets.randbelow(MAX_DRAWN_SEED) if seed is None else seed
     allocation = plan_for_project(project, num_personas, seed=seed, trait_preset=trait_preset or None)
     with transaction.atomic():
         run = PersonaRun.objects.create(
@@ -414,6 +418,8 @@ def _members(run: PersonaRun, segment_index: int) -> list[int]:
 def describe_demographics(profile: PlannedProfile) -> str:
     """Ustalone fakty demograficzne profilu dla promptu."""
     facts = dict(profile["demographics"])
+    if profile.get("full_name"):
+        facts["full_name"] = str(profile["full_name"])
     if profile.get("age") is not None:
         facts["age"] = str(profile["age"])
     if profile.get("occupation"):
@@ -483,6 +489,8 @@ def _persona_values(run: PersonaRun, item: SavedProfile) -> dict[str, Any]:
         "demographics": profile["demographics"],
         **profile["traits"],
         **result.model_dump(),
+        # Imię z planu jest unikalne w projekcie (prompt podaje je jako fakt); model nie może go zdublować.
+        **({"full_name": profile["full_name"]} if profile.get("full_name") else {}),
         "rag_context_used": item.rag_used,
         "prompt_hash": item.prompt_hash,
     }

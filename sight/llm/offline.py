@@ -246,6 +246,9 @@ class OfflineWriter:
         self.source = sources[-1].strip() if sources else ""
         gender = re.search(r"\bgender:\s*(female|male)\b", prompt_text, re.IGNORECASE)
         self.gender = gender.group(1).lower() if gender else None
+        # Imię i nazwisko z planu panelu (unikalne w projekcie) ma pierwszeństwo przed losowanym ze słownika.
+        planned = re.search(r"\bfull_name:\s*([^\n]+)", prompt_text)
+        self.full_name = planned.group(1).strip() if planned else None
         occupation = re.search(r"\boccupation:\s*([^\n]+)", prompt_text)
         self.occupation = self._gendered(occupation.group(1).strip()) if occupation else None
 
@@ -376,6 +379,8 @@ class OfflineWriter:
                 if self.language == "pl"
                 else f"{value.capitalize()} and {interest}"
             )
+        if kind == "person" and self.full_name:
+            return self.full_name
         if kind in ("person", "first_name", "surname", "email"):
             gender = self.gender if self.gender in voc.first_names else pick(sorted(voc.first_names))
             first = pick(voc.first_names[gender])
