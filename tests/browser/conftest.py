@@ -51,14 +51,19 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 30_000
 SERVER_START_SECONDS = 120
 OFFLINE_LATENCY_MS = 150
+NO_PLAYWRIGHT = "playwright is not installed (pip install -e '.[dev]')"
 
 _skipped: list[str] = []
+if sync_playwright is None:
+    # Moduły testów importują Playwrighta; bez niego nie zbieramy ich wcale, a podsumowanie mówi dlaczego.
+    collect_ignore_glob = ["test_*.py"]
+    _skipped.append(NO_PLAYWRIGHT)
 
 
 def browser_unavailable() -> str | None:
     """Powód, dla którego testów przeglądarkowych nie da się uruchomić (None, gdy się da)."""
     if sync_playwright is None:
-        return "playwright is not installed (pip install -e '.[dev]')"
+        return NO_PLAYWRIGHT
     explicit = os.environ.get("SIGHT_CHROMIUM", "")
     if explicit.lower() in {"off", "0", "no", "false"}:
         return f"turned off with SIGHT_CHROMIUM={explicit}"
@@ -82,7 +87,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     reason = browser_unavailable()
     mine = [item for item in items if BROWSER_DIR in Path(str(item.path)).parents]
     if reason and mine:
-        _skipped.append(reason)
+        _skipped[:] = [reason]
         for item in mine:
             item.add_marker(pytest.mark.skip(reason=f"browser tests: {reason}"))
 
@@ -145,9 +150,10 @@ def _wait_for_http(url: str, process: subprocess.Popen, log: Path) -> None:
 @pytest.fixture(scope="session")
 def asgi_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """daphne (HTTP i websockety) na wolnym porcie, na testowej bazie tej sesji; zwraca adres bazowy."""
-    LOGS.mkdir(parents=True, exist_ok=True)
-    for old in LOGS.glob("*.log"):
-        old.unlink()
+    # Logi i zrzuty dotyczą tylko bieżącego uruchomienia.
+    shutil.rmtree(FAILURES, ignore_errors=True)
+    shutil.rmtree(LOGS, ignore_errors=True)
+    LOGS.mkdir(parents=True)
     port = free_port()
     log = LOGS / "daphne.log"
     env = service_env(DJANGO_DEBUG="true", DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost")
