@@ -10,3 +10,10 @@ class RagConfig(AppConfig):
     name = "rag"
     verbose_name = _("Rag")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Rozgrzewka serwera: słowniki lematyzatora (pl, en) przed pierwszym wyszukiwaniem."""
+        from rag.lexicon import warm_up
+        from sight.worker import WARM_UPS
+
+        WARM_UPS.append(warm_up)

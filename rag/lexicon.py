@@ -35,6 +35,13 @@ def lemmas(text: str, language: str) -> list[str]:
     return [simplemma.lemmatize(word, lang=lang).lower()[:MAX_TERM] for word in tokens(text)]
 
 
+def warm_up() -> None:
+    """Wczytuje słowniki simplemma obu języków (przy pierwszym użyciu to sekundy CPU)."""
+    for language in LANGUAGES:
+        lemmas("test", language)
+    detect_language("test")
+
+
 def query_terms(text: str) -> list[str]:
     """Lematy zapytania w obu językach bez powtórzeń: zapytanie bywa za krótkie, żeby pewnie wykryć język."""
     seen: dict[str, None] = {}

@@ -11,5 +11,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - po in
 
 from sight.auth import WebsocketAuth  # noqa: E402
 from sight.routing import websocket_urlpatterns  # noqa: E402
+from sight.worker import warm_up_in_background  # noqa: E402
 
 application = ProtocolTypeRouter({"http": django_app, "websocket": WebsocketAuth(URLRouter(websocket_urlpatterns))})
+
+# Słowniki lematyzatora itp. w tle: pierwsze wyszukiwanie po starcie serwera nie płaci za ich wczytanie.
+warm_up_in_background()

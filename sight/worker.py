@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import rq
+
+log = logging.getLogger(__name__)
+# Rozgrzewki serwera ASGI (np. słowniki lematyzatora): aplikacje dopisują je w `AppConfig.ready`, serwer wykonuje je
+# w wątku w tle zaraz po starcie. (Worker ich nie robi: wstrzymałyby jego start o sekundy; zadanie wczyta słownik samo.)
+WARM_UPS: list[Callable[[], None]] = []
+
+
+def warm_up() -> None:
+    """Wykonuje rozgrzewki po kolei; błąd jednej nie zatrzymuje procesu (pierwsze użycie zapłaci za nią samo)."""
+    for step in WARM_UPS:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - rozgrzewka jest tylko optymalizacją
+            log.warning("warm-up %s failed", getattr(step, "__qualname__", step), exc_info=True)
+
+
+def warm_up_in_background() -> None:
+    """Rozgrzewki w wątku w tle (serwer przyjmuje żądania od razu)."""
+    threading.Thread(target=warm_up, name="sight-warm-up", daemon=True).start()
 
 
 class Worker(rq.Worker):
