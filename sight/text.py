@@ -4,6 +4,9 @@ API, parametrów zapytań, formularzy i modeli; oraz komórki CSV odporne na for
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -75,3 +78,14 @@ def spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+def spreadsheet_csv(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
+    """CSV do arkusza: zaczyna się od BOM (Excel bez niego czyta plik jako ANSI i psuje polskie litery), każda komórka
+    przez `spreadsheet_safe`.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([spreadsheet_safe(h) for h in header])
+    writer.writerows([spreadsheet_safe(v) for v in row] for row in rows)
+    return "\ufeff" + buffer.getvalue()

@@ -1,0 +1,336 @@
+"""Graf pojęć grupy do oglądania: persony, pojęcia i segmenty jako węzły, krawędzie z dowodami (wypowiedzi, cytaty,
+kotwice transkrypcji), filtry pytania, segmentu, nastawienia i pojęcia; ta sama treść jako tabela i eksport CSV/JSON.
+
+Liczone z PostgreSQL (`insights.load`, stała liczba zapytań), nie z bazy grafowej: strona działa, gdy grafu nie ma.
+Rozmiar jest ograniczony: najwyżej `limit` najczęstszych pojęć po filtrach.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
+from focus_groups.insights import SIDE, Evidence, load
+from focus_groups.models import FocusGroup
+from sight.text import has_nul, spreadsheet_csv
+
+TOP_CONCEPTS = 30  # domyślna liczba pojęć w grafie (najczęstsze po filtrach)
+MAX_CONCEPTS = 100  # górna granica `limit` w API
+CONCEPT_OPTIONS = 100  # pojęcia do wyboru w filtrze
+QUOTE_CHARS = 240  # wypowiedź jako dowód relacji między osobami: początek tekstu
+STANCES = ("support", "oppose", "mixed")
+RELATIONS = ("agree", "disagree", "addressed", "builds_on")
+
+KIND_LABELS = {
+    "persona": gettext_lazy("Participant"),
+    "concept": gettext_lazy("Concept"),
+    "segment": gettext_lazy("Segment"),
+}
+STANCE_LABELS = {
+    "support": gettext_lazy("support"),
+    "oppose": gettext_lazy("oppose"),
+    "mixed": gettext_lazy("mixed or neutral"),
+}
+EDGE_LABELS = {
+    "stance": gettext_lazy("talks about"),
+    "agree": gettext_lazy("agrees with"),
+    "disagree": gettext_lazy("disagrees with"),
+    "addressed": gettext_lazy("addresses"),
+    "builds_on": gettext_lazy("builds on"),
+    "member": gettext_lazy("belongs to"),
+}
+
+
+@dataclass(frozen=True)
+class GraphFilters:
+    """Filtry grafu: pytanie (indeks od 0), nazwa segmentu, nastawienie wobec pojęcia, identyfikator pojęcia."""
+
+    question: int | None = None
+    segment: str | None = None
+    stance: str | None = None
+    concept: str | None = None
+    limit: int = TOP_CONCEPTS
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str], *, questions: int) -> GraphFilters:
+        """Filtry z parametrów strony; wartość błędna albo spoza dyskusji znaczy „bez filtra” (jak `?question=`)."""
+        raw_question = params.get("question", "")
+        segment = params.get("segment", "").strip()
+        stance = params.get("stance", "")
+        try:
+            concept: str | None = str(uuid.UUID(params.get("concept", "")))
+        except ValueError:
+            concept = None
+        return cls(
+            question=int(raw_question) if raw_question.isdigit() and int(raw_question) < questions else None,
+            segment=segment if segment and not has_nul(segment) else None,
+            stance=stance if stance in STANCES else None,
+            concept=concept,
+        )
+
+    def as_query(self) -> dict[str, str]:
+        """Ustawione filtry jako parametry adresu (linki eksportu niosą te same filtry co widok)."""
+        values = {"question": self.question, "segment": self.segment, "stance": self.stance, "concept": self.concept}
+        return {k: str(v) for k, v in values.items() if v is not None}
+
+
+def stance_class(value: float | None) -> str:
+    """Za (średnia ≥ 0,25), przeciw (≤ −0,25), inaczej mieszane albo neutralne — ten sam próg co sporne pojęcia."""
+    if value is not None and value >= SIDE:
+        return "support"
+    if value is not None and value <= -SIDE:
+        return "oppose"
+    return "mixed"
+
+
+def concept_graph(fg: FocusGroup, filters: GraphFilters | None = None) -> dict[str, Any]:
+    """Węzły, krawędzie z dowodami i możliwe wartości filtrów (stała liczba zapytań, niezależnie od rozmiaru)."""
+    return build(load(fg), filters or GraphFilters())
+
+
+def build(ev: Evidence, filters: GraphFilters) -> dict[str, Any]:
+    """Graf z wczytanych dowodów grupy po filtrach."""
+    transcript = reverse("focus_groups:detail", args=[ev.fg.id])
+    people = {pid: p for pid, p in ev.people.items() if filters.segment is None or p["segment"] == filters.segment}
+    turns = {
+        eid: t
+        for eid, t in ev.turns.items()
+        if t["persona_id"] in people and (filters.question is None or t["question_index"] == filters.question)
+    }
+
+    def evidence(turn: dict[str, Any], quote: str, stance: float | None = None) -> dict[str, Any]:
+        return {
+            "turn_id": turn["id"],
+            "seq": turn["seq"],
+            "question_index": turn["question_index"],
+            "persona_id": turn["persona_id"],
+            "name": people[turn["persona_id"]]["name"],
+            "quote": quote,
+            "stance": stance,
+            "url": f"{transcript}#event-{turn['seq']}",
+        }
+
+    concept_edges, concepts, omitted = _concept_edges(ev, turns, filters, evidence)
+    speakers = {e["source"].removeprefix("persona:") for e in concept_edges}
+    shown = speakers if filters.stance or filters.concept else set(people)
+    persona_edges = _persona_edges(ev, turns, shown, evidence)
+    segments = sorted({people[pid]["segment"] for pid in shown} - {""})
+    sizes = defaultdict(int)
+    for p in ev.people.values():
+        sizes[p["segment"]] += 1
+    nodes = [
+        {
+            "id": f"persona:{pid}",
+            "kind": "persona",
+            "label": people[pid]["name"],
+            "segment": people[pid]["segment"],
+            "mentions": sum(e["count"] for e in concept_edges if e["source"] == f"persona:{pid}"),
+            "participants": None,
+            "of_participants": None,
+            "stance": None,
+            "stance_class": None,
+        }
+        for pid in sorted(shown, key=lambda pid: (people[pid]["name"], pid))
+    ]
+    nodes += concepts
+    nodes += [
+        {
+            "id": f"segment:{name}",
+            "kind": "segment",
+            "label": name,
+            "segment": name,
+            "mentions": None,
+            "participants": sum(1 for pid in shown if people[pid]["segment"] == name),
+            "of_participants": sizes[name],
+            "stance": None,
+            "stance_class": None,
+        }
+        for name in segments
+    ]
+    member = [
+        _edge(f"persona:{pid}", f"segment:{people[pid]['segment']}", "member", [])
+        for pid in sorted(shown, key=lambda pid: (people[pid]["name"], pid))
+        if people[pid]["segment"]
+    ]
+    for node in nodes:
+        node["kind_label"] = str(KIND_LABELS[node["kind"]])
+        node["stance_label"] = str(STANCE_LABELS[node["stance_class"]]) if node["stance_class"] else ""
+    return {
+        "focus_group_id": str(ev.fg.id),
+        "filters": {**filters.as_query(), "limit": filters.limit},
+        "nodes": nodes,
+        "edges": concept_edges + persona_edges + member,
+        "omitted_concepts": omitted,
+        "options": _options(ev),
+    }
+
+
+def _concept_edges(
+    ev: Evidence, turns: dict[int, dict[str, Any]], filters: GraphFilters, evidence: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """Krawędzie persona → pojęcie (średnie nastawienie osoby i jego klasa), węzły najczęstszych pojęć i liczba
+    pojęć pominiętych ponad limit.
+    """
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    names = {}
+    for m in ev.mentions:
+        turn = turns.get(m["event_id"])
+        concept_id = str(m["concept_id"])
+        if turn is not None and (filters.concept is None or concept_id == filters.concept):
+            grouped[(turn["persona_id"], concept_id)].append(m)
+            names[concept_id] = m["concept__name"]
+    per_concept: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (pid, concept_id), items in grouped.items():
+        stance = round(sum(m["stance"] for m in items) / len(items), 3)
+        if filters.stance is None or stance_class(stance) == filters.stance:
+            items.sort(key=lambda m: turns[m["event_id"]]["seq"])
+            proof = [evidence(turns[m["event_id"]], m["quote"], m["stance"]) for m in items]
+            per_concept[concept_id].append(
+                _edge(f"persona:{pid}", f"concept:{concept_id}", "stance", proof, stance=stance)
+            )
+    ranked = sorted(
+        per_concept, key=lambda c: (-sum(e["count"] for e in per_concept[c]), -len(per_concept[c]), names[c], c)
+    )
+    nodes, edges = [], []
+    for concept_id in ranked[: filters.limit]:
+        items = sorted(per_concept[concept_id], key=lambda e: e["source"])
+        stances = [m["stance"] for e in items for m in e["evidence"]]
+        classes = {e["stance_class"] for e in items}
+        nodes.append(
+            {
+                "id": f"concept:{concept_id}",
+                "kind": "concept",
+                "label": names[concept_id],
+                "segment": None,
+                "mentions": len(stances),
+                "participants": len(items),
+                "of_participants": len(ev.people),
+                "stance": round(sum(stances) / len(stances), 3),
+                "stance_class": classes.pop() if len(classes) == 1 else "mixed",
+            }
+        )
+        edges += items
+    return edges, nodes, max(0, len(ranked) - filters.limit)
+
+
+def _persona_edges(ev: Evidence, turns: dict[int, dict[str, Any]], shown: set[str], evidence: Any) -> list:
+    """Krawędzie osoba → osoba: zgoda, niezgoda, zwrócenie się (nazwane w wypowiedzi) i odniesienia z ekstrakcji."""
+    proof: dict[tuple[str, str, str], dict[int, dict[str, Any]]] = defaultdict(dict)
+
+    def add(turn: dict[str, Any], other: Any, relation: str) -> None:
+        other = str(other) if other else None
+        if turn["persona_id"] in shown and other in shown and other != turn["persona_id"]:
+            text = turn["text"] if len(turn["text"]) <= QUOTE_CHARS else turn["text"][: QUOTE_CHARS - 1] + "…"
+            proof[(turn["persona_id"], other, relation)][turn["id"]] = evidence(turn, text)
+
+    for turn in turns.values():
+        add(turn, turn["addressed_to"], "addressed")
+        for other in turn["agrees_with"]:
+            add(turn, other, "agree")
+        for other in turn["disagrees_with"]:
+            add(turn, other, "disagree")
+    for r in ev.relations:
+        turn, target = turns.get(r["event_id"]), ev.turns.get(r["target_id"])
+        if turn is not None and target is not None:
+            add(turn, target["persona_id"], r["relation"])
+    edges = [
+        _edge(f"persona:{a}", f"persona:{b}", relation, sorted(items.values(), key=lambda e: e["seq"]))
+        for (a, b, relation), items in proof.items()
+    ]
+    return sorted(edges, key=lambda e: (RELATIONS.index(e["type"]), e["source"], e["target"]))
+
+
+def _edge(source: str, target: str, kind: str, evidence: list[dict[str, Any]], stance: float | None = None) -> dict:
+    return {
+        "id": f"{kind}:{source}->{target}",
+        "source": source,
+        "target": target,
+        "type": kind,
+        "type_label": str(EDGE_LABELS[kind]),
+        "stance": stance,
+        "stance_class": stance_class(stance) if kind == "stance" else None,
+        "stance_label": str(STANCE_LABELS[stance_class(stance)]) if kind == "stance" else "",
+        "count": len(evidence),
+        "evidence": evidence,
+    }
+
+
+def _options(ev: Evidence) -> dict[str, Any]:
+    """Wartości filtrów: pytania, segmenty uczestników, nastawienia i najczęstsze pojęcia (z etykietami)."""
+    counts: dict[str, int] = defaultdict(int)
+    names = {}
+    for m in ev.mentions:
+        counts[str(m["concept_id"])] += 1
+        names[str(m["concept_id"])] = m["concept__name"]
+    top = sorted(counts, key=lambda c: (-counts[c], names[c], c))[:CONCEPT_OPTIONS]
+    return {
+        "questions": [{"value": i, "label": f"Q{i + 1}. {text}"} for i, text in enumerate(ev.fg.question_texts())],
+        "segments": sorted({p["segment"] for p in ev.people.values()} - {""}),
+        "stances": [{"value": s, "label": str(STANCE_LABELS[s])} for s in STANCES],
+        "concepts": [{"value": c, "label": names[c]} for c in top],
+    }
+
+
+# --- widok tabeli i eksport ------------------------------------------------------------------------------------------
+
+
+def table_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Krawędzie z nazwami końców (etykiety, nie klucze) — wiersze tabeli strony i eksportu CSV."""
+    nodes = {n["id"]: n for n in data["nodes"]}
+    return [
+        {**e, "source_node": nodes[e["source"]], "target_node": nodes[e["target"]]}
+        for e in data["edges"]
+        if e["source"] in nodes and e["target"] in nodes
+    ]
+
+
+def csv_export(data: dict[str, Any], *, absolute: Any) -> str:
+    """CSV (z BOM, komórki odporne na formuły): jeden wiersz na dowód krawędzi, nagłówki w języku interfejsu."""
+    header = [
+        pgettext("concept graph", "From"),
+        _("From (type)"),
+        _("Connection"),
+        pgettext("concept graph", "To"),
+        _("To (type)"),
+        _("Mean stance"),
+        _("Stance"),
+        _("Question"),
+        _("Turn"),
+        _("Speaker"),
+        _("Quote"),
+        _("Link to the transcript"),
+    ]
+    rows = []
+    for e in table_rows(data):
+        start = [
+            e["source_node"]["label"],
+            e["source_node"]["kind_label"],
+            e["type_label"],
+            e["target_node"]["label"] or "—",
+            e["target_node"]["kind_label"],
+            "" if e["stance"] is None else e["stance"],
+            e["stance_label"],
+        ]
+        for item in e["evidence"] or [None]:
+            if item is None:
+                rows.append([*start, "", "", "", "", ""])
+                continue
+            question = item["question_index"]
+            rows.append(
+                [
+                    *start,
+                    "" if question is None else f"Q{question + 1}",
+                    item["seq"],
+                    item["name"],
+                    item["quote"],
+                    absolute(item["url"]),
+                ]
+            )
+    return spreadsheet_csv(header, rows)
