@@ -25,6 +25,8 @@ TOP_CONCEPTS = 30  # domyślna liczba pojęć w grafie (najczęstsze po filtrach
 MAX_CONCEPTS = 100  # górna granica `limit` w API
 CONCEPT_OPTIONS = 100  # pojęcia do wyboru w filtrze
 QUOTE_CHARS = 240  # wypowiedź jako dowód relacji między osobami: początek tekstu
+QUOTES_PER_EDGE = 5  # dowody na krawędź w grafie i tabeli strony (eksport ma wszystkie; `count` mówi, ile ich jest)
+MAX_QUOTES_PER_EDGE = 100  # górna granica `quotes` w API
 STANCES = ("support", "oppose", "mixed")
 RELATIONS = ("agree", "disagree", "addressed", "builds_on")
 
@@ -90,12 +92,17 @@ def stance_class(value: float | None) -> str:
     return "mixed"
 
 
-def concept_graph(fg: FocusGroup, filters: GraphFilters | None = None) -> dict[str, Any]:
-    """Węzły, krawędzie z dowodami i możliwe wartości filtrów (stała liczba zapytań, niezależnie od rozmiaru)."""
-    return build(load(fg), filters or GraphFilters())
+def concept_graph(
+    fg: FocusGroup, filters: GraphFilters | None = None, *, quotes: int | None = QUOTES_PER_EDGE
+) -> dict[str, Any]:
+    """Węzły, krawędzie z dowodami i możliwe wartości filtrów (stała liczba zapytań, niezależnie od rozmiaru).
+
+    `quotes`: ile dowodów na krawędź (pierwsze w transkrypcji; `count` mówi, ile ich jest), `None` — wszystkie.
+    """
+    return build(load(fg), filters or GraphFilters(), quotes=quotes)
 
 
-def build(ev: Evidence, filters: GraphFilters) -> dict[str, Any]:
+def build(ev: Evidence, filters: GraphFilters, *, quotes: int | None = QUOTES_PER_EDGE) -> dict[str, Any]:
     """Graf z wczytanych dowodów grupy po filtrach."""
     transcript = reverse("focus_groups:detail", args=[ev.fg.id])
     people = {pid: p for pid, p in ev.people.items() if filters.segment is None or p["segment"] == filters.segment}
@@ -117,10 +124,12 @@ def build(ev: Evidence, filters: GraphFilters) -> dict[str, Any]:
             "url": f"{transcript}#event-{turn['seq']}",
         }
 
-    concept_edges, concepts, omitted = _concept_edges(ev, turns, filters, evidence)
+    concept_edges, concepts, omitted = _concept_edges(ev, turns, filters)
     speakers = {e["source"].removeprefix("persona:") for e in concept_edges}
     shown = speakers if filters.stance or filters.concept else set(people)
-    persona_edges = _persona_edges(ev, turns, shown, evidence)
+    persona_edges = _persona_edges(ev, turns, shown)
+    for edge in concept_edges + persona_edges:  # słowniki dowodów tylko dla pokazanych (to koszt dużych grup)
+        edge["evidence"] = [evidence(*proof) for proof in edge["evidence"][:quotes]]
     segments = sorted({people[pid]["segment"] for pid in shown} - {""})
     sizes = defaultdict(int)
     for p in ev.people.values():
@@ -173,41 +182,39 @@ def build(ev: Evidence, filters: GraphFilters) -> dict[str, Any]:
 
 
 def _concept_edges(
-    ev: Evidence, turns: dict[int, dict[str, Any]], filters: GraphFilters, evidence: Any
+    ev: Evidence, turns: dict[int, dict[str, Any]], filters: GraphFilters
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
-    """Krawędzie persona → pojęcie (średnie nastawienie osoby i jego klasa), węzły najczęstszych pojęć i liczba
-    pojęć pominiętych ponad limit.
+    """Krawędzie persona → pojęcie (średnie nastawienie osoby i jego klasa; dowody jako krotki wypowiedź, cytat,
+    nastawienie), węzły najczęstszych pojęć i liczba pojęć pominiętych ponad limit.
     """
+    # Klucz kanoniczny jest w projekcie jednoznaczny jak id, a napis hashuje się w C (UUID — w Pythonie).
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    names = {}
+    names, ids = {}, {}
+    only = uuid.UUID(filters.concept) if filters.concept else None
     for m in ev.mentions:
         turn = turns.get(m["event_id"])
-        concept_id = str(m["concept_id"])
-        if turn is not None and (filters.concept is None or concept_id == filters.concept):
-            grouped[(turn["persona_id"], concept_id)].append(m)
-            names[concept_id] = m["concept__name"]
+        if turn is not None and (only is None or m["concept_id"] == only):
+            grouped[(turn["persona_id"], m["concept__key"])].append(m)
+            names[m["concept__key"]], ids[m["concept__key"]] = m["concept__name"], m["concept_id"]
     per_concept: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for (pid, concept_id), items in grouped.items():
+    for (pid, key), items in grouped.items():
         stance = round(sum(m["stance"] for m in items) / len(items), 3)
         if filters.stance is None or stance_class(stance) == filters.stance:
             items.sort(key=lambda m: turns[m["event_id"]]["seq"])
-            proof = [evidence(turns[m["event_id"]], m["quote"], m["stance"]) for m in items]
-            per_concept[concept_id].append(
-                _edge(f"persona:{pid}", f"concept:{concept_id}", "stance", proof, stance=stance)
-            )
-    ranked = sorted(
-        per_concept, key=lambda c: (-sum(e["count"] for e in per_concept[c]), -len(per_concept[c]), names[c], c)
-    )
+            proof = [(turns[m["event_id"]], m["quote"], m["stance"]) for m in items]
+            per_concept[key].append(_edge(f"persona:{pid}", f"concept:{ids[key]}", "stance", proof, stance=stance))
+    mentions = {key: sum(e["count"] for e in edges) for key, edges in per_concept.items()}
+    ranked = sorted(per_concept, key=lambda c: (-mentions[c], -len(per_concept[c]), names[c], c))
     nodes, edges = [], []
-    for concept_id in ranked[: filters.limit]:
-        items = sorted(per_concept[concept_id], key=lambda e: e["source"])
-        stances = [m["stance"] for e in items for m in e["evidence"]]
+    for key in ranked[: filters.limit]:
+        items = sorted(per_concept[key], key=lambda e: e["source"])
+        stances = [stance for e in items for _turn, _quote, stance in e["evidence"]]
         classes = {e["stance_class"] for e in items}
         nodes.append(
             {
-                "id": f"concept:{concept_id}",
+                "id": f"concept:{ids[key]}",
                 "kind": "concept",
-                "label": names[concept_id],
+                "label": names[key],
                 "segment": None,
                 "mentions": len(stances),
                 "participants": len(items),
@@ -220,15 +227,17 @@ def _concept_edges(
     return edges, nodes, max(0, len(ranked) - filters.limit)
 
 
-def _persona_edges(ev: Evidence, turns: dict[int, dict[str, Any]], shown: set[str], evidence: Any) -> list:
-    """Krawędzie osoba → osoba: zgoda, niezgoda, zwrócenie się (nazwane w wypowiedzi) i odniesienia z ekstrakcji."""
-    proof: dict[tuple[str, str, str], dict[int, dict[str, Any]]] = defaultdict(dict)
+def _persona_edges(ev: Evidence, turns: dict[int, dict[str, Any]], shown: set[str]) -> list[dict[str, Any]]:
+    """Krawędzie osoba → osoba: zgoda, niezgoda, zwrócenie się (nazwane w wypowiedzi) i odniesienia z ekstrakcji;
+    dowodem jest wypowiedź (jej początek jako cytat).
+    """
+    proof: dict[tuple[str, str, str], dict[int, tuple[dict[str, Any], str, None]]] = defaultdict(dict)
 
     def add(turn: dict[str, Any], other: Any, relation: str) -> None:
         other = str(other) if other else None
         if turn["persona_id"] in shown and other in shown and other != turn["persona_id"]:
             text = turn["text"] if len(turn["text"]) <= QUOTE_CHARS else turn["text"][: QUOTE_CHARS - 1] + "…"
-            proof[(turn["persona_id"], other, relation)][turn["id"]] = evidence(turn, text)
+            proof[(turn["persona_id"], other, relation)][turn["id"]] = (turn, text, None)
 
     for turn in turns.values():
         add(turn, turn["addressed_to"], "addressed")
@@ -241,13 +250,13 @@ def _persona_edges(ev: Evidence, turns: dict[int, dict[str, Any]], shown: set[st
         if turn is not None and target is not None:
             add(turn, target["persona_id"], r["relation"])
     edges = [
-        _edge(f"persona:{a}", f"persona:{b}", relation, sorted(items.values(), key=lambda e: e["seq"]))
+        _edge(f"persona:{a}", f"persona:{b}", relation, sorted(items.values(), key=lambda p: p[0]["seq"]))
         for (a, b, relation), items in proof.items()
     ]
     return sorted(edges, key=lambda e: (RELATIONS.index(e["type"]), e["source"], e["target"]))
 
 
-def _edge(source: str, target: str, kind: str, evidence: list[dict[str, Any]], stance: float | None = None) -> dict:
+def _edge(source: str, target: str, kind: str, evidence: list[tuple], stance: float | None = None) -> dict[str, Any]:
     return {
         "id": f"{kind}:{source}->{target}",
         "source": source,
@@ -265,16 +274,16 @@ def _edge(source: str, target: str, kind: str, evidence: list[dict[str, Any]], s
 def _options(ev: Evidence) -> dict[str, Any]:
     """Wartości filtrów: pytania, segmenty uczestników, nastawienia i najczęstsze pojęcia (z etykietami)."""
     counts: dict[str, int] = defaultdict(int)
-    names = {}
+    names, ids = {}, {}
     for m in ev.mentions:
-        counts[str(m["concept_id"])] += 1
-        names[str(m["concept_id"])] = m["concept__name"]
+        counts[m["concept__key"]] += 1
+        names[m["concept__key"]], ids[m["concept__key"]] = m["concept__name"], m["concept_id"]
     top = sorted(counts, key=lambda c: (-counts[c], names[c], c))[:CONCEPT_OPTIONS]
     return {
         "questions": [{"value": i, "label": f"Q{i + 1}. {text}"} for i, text in enumerate(ev.fg.question_texts())],
         "segments": sorted({p["segment"] for p in ev.people.values()} - {""}),
         "stances": [{"value": s, "label": str(STANCE_LABELS[s])} for s in STANCES],
-        "concepts": [{"value": c, "label": names[c]} for c in top],
+        "concepts": [{"value": str(ids[c]), "label": names[c]} for c in top],
     }
 
 

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema
+from pydantic import BaseModel
 
 from focus_groups import concept_map, concepts, insights
 from focus_groups.models import get_focus_group_for_user
@@ -81,16 +82,21 @@ def focus_group_graph(request: HttpRequest, focus_group_id: uuid.UUID) -> dict[s
 
 
 class ConceptGraphQuery(InputSchema):
-    """Filtry grafu pojęć: pytanie (indeks od 0), nazwa segmentu, nastawienie, pojęcie; `limit` najczęstszych pojęć."""
+    """Filtry grafu pojęć: pytanie (indeks od 0), nazwa segmentu, nastawienie, pojęcie; `limit` najczęstszych pojęć,
+    `quotes` dowodów na krawędź (pierwsze w transkrypcji; `count` krawędzi mówi, ile ich jest).
+    """
 
     question: int | None = Field(None, ge=0, le=1000)
     segment: CleanText | None = Field(None, max_length=200)
     stance: Literal["support", "oppose", "mixed"] | None = None
     concept: uuid.UUID | None = None
     limit: int = Field(concept_map.TOP_CONCEPTS, ge=1, le=concept_map.MAX_CONCEPTS)
+    quotes: int = Field(concept_map.QUOTES_PER_EDGE, ge=1, le=concept_map.MAX_QUOTES_PER_EDGE)
 
 
-class GraphEvidenceOut(Schema):
+# Wyjście grafu to zwykłe modele pydantic, nie `ninja.Schema`: Schema czyta każde pole przez DjangoGetter (atrybuty
+# modeli ORM), co przy setkach dowodów kosztowało więcej niż zbudowanie grafu; tu wchodzą gotowe słowniki.
+class GraphEvidenceOut(BaseModel):
     """Dowód krawędzi: wypowiedź (id i numer w transkrypcji), mówca, cytat, nastawienie, link do transkrypcji."""
 
     turn_id: int
@@ -103,7 +109,7 @@ class GraphEvidenceOut(Schema):
     url: str
 
 
-class GraphNodeOut(Schema):
+class GraphNodeOut(BaseModel):
     """Węzeł: persona, pojęcie albo segment, z etykietą rodzaju i nastawienia."""
 
     id: str
@@ -119,7 +125,7 @@ class GraphNodeOut(Schema):
     stance_label: str
 
 
-class GraphEdgeOut(Schema):
+class GraphEdgeOut(BaseModel):
     """Krawędź: persona → pojęcie (nastawienie), persona → persona (zgoda, niezgoda, zwrócenie się, rozwinięcie)
     albo persona → segment; z dowodami.
     """
@@ -132,11 +138,11 @@ class GraphEdgeOut(Schema):
     stance: float | None
     stance_class: Literal["support", "oppose", "mixed"] | None
     stance_label: str
-    count: int
+    count: int = Field(description="pieces of evidence in all; `evidence` holds the first `quotes` of them")
     evidence: list[GraphEvidenceOut]
 
 
-class ConceptGraphOut(Schema):
+class ConceptGraphOut(BaseModel):
     """Graf pojęć grupy po filtrach, liczba pojęć pominiętych ponad limit i możliwe wartości filtrów."""
 
     focus_group_id: uuid.UUID
@@ -158,4 +164,4 @@ def concept_graph(request: HttpRequest, focus_group_id: uuid.UUID, params: Query
         concept=str(params.concept) if params.concept else None,
         limit=params.limit,
     )
-    return concept_map.concept_graph(fg, filters)
+    return concept_map.concept_graph(fg, filters, quotes=params.quotes)

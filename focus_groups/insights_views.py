@@ -74,9 +74,11 @@ def focus_group_compare(request: HttpRequest, focus_group_id: uuid.UUID) -> Http
     )
 
 
-def _graph(request: HttpRequest, fg: FocusGroup) -> tuple[concept_map.GraphFilters, dict[str, Any]]:
+def _graph(
+    request: HttpRequest, fg: FocusGroup, *, quotes: int | None = concept_map.QUOTES_PER_EDGE
+) -> tuple[concept_map.GraphFilters, dict[str, Any]]:
     filters = concept_map.GraphFilters.from_query(request.GET, questions=len(fg.questions))
-    return filters, concept_map.concept_graph(fg, filters)
+    return filters, concept_map.concept_graph(fg, filters, quotes=quotes)
 
 
 @login_required
@@ -97,11 +99,11 @@ def focus_group_graph(request: HttpRequest, focus_group_id: uuid.UUID) -> HttpRe
 
 @login_required
 def focus_group_graph_export(request: HttpRequest, focus_group_id: uuid.UUID, fmt: str) -> HttpResponse:
-    """Graf pojęć do pobrania (te same filtry): CSV z wierszem na dowód albo JSON jak w API."""
+    """Graf pojęć do pobrania (te same filtry, wszystkie dowody): CSV z wierszem na dowód albo JSON jak w API."""
     fg = get_focus_group_for_user(request.user, focus_group_id)
     if fmt not in ("csv", "json"):
         raise Http404("unknown export format")
-    _filters, data = _graph(request, fg)
+    _filters, data = _graph(request, fg, quotes=None)  # eksport ma wszystkie dowody
     if fmt == "csv":
         body = concept_map.csv_export(data, absolute=request.build_absolute_uri)
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")

@@ -220,6 +220,25 @@ def test_the_api_serves_the_graph_with_filters_only_to_the_owner():
     assert "/api/v1/focus-groups/{focus_group_id}/concept-graph" in schema["paths"]
 
 
+def test_edges_list_their_first_quotes_and_count_them_all():
+    user, token = create_token()
+    fg, p, t = story()
+    fg.project.owner = user
+    fg.project.save()
+    again = say(fg, p["Celina"], "Aplikacja naprawdę jest za droga.")
+    mention(again, "aplikacja", -0.9, "Aplikacja naprawdę")
+    body = api_client(token).get(f"/api/v1/focus-groups/{fg.id}/concept-graph?quotes=1&stance=oppose").json()
+    critic = next(e for e in body["edges"] if e["target"] == cid(fg, "aplikacja"))
+    assert (critic["count"], critic["stance"], [q["seq"] for q in critic["evidence"]]) == (2, -0.8, [t["c1"].seq])
+    node = next(n for n in body["nodes"] if n["id"] == cid(fg, "aplikacja"))
+    assert (node["mentions"], node["stance"]) == (2, -0.8)  # liczone ze wszystkich dowodów, nie z pokazanych
+    full = concept_map.concept_graph(fg, GraphFilters(stance="oppose"), quotes=None)
+    assert [q["seq"] for e in full["edges"] if e["id"] == critic["id"] for q in e["evidence"]] == [
+        t["c1"].seq,
+        again.seq,
+    ]
+
+
 # --- strona, tabela, eksporty -----------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,19 @@
 
   function style() {
     return [
-      { selector: "node", style: { label: "data(label)", "font-size": 11, "text-wrap": "wrap", "text-max-width": 110, color: "#1a202c" } },
+      {
+        selector: "node",
+        style: {
+          label: "data(label)",
+          "font-size": 11,
+          "text-wrap": "wrap",
+          "text-max-width": 110,
+          color: "#1a202c",
+          "text-background-color": "#ffffff",
+          "text-background-opacity": 0.8,
+          "text-background-padding": 2,
+        },
+      },
       { selector: "node[kind = 'persona']", style: { shape: "ellipse", "background-color": "#4c51bf", width: 28, height: 28 } },
       {
         selector: "node[kind = 'concept']",
@@ -95,6 +107,14 @@
       list.appendChild(li);
     });
     panel.appendChild(list);
+    var edges = element.isEdge() ? [element] : element.connectedEdges().toArray();
+    var partial = edges.some(function (edge) { return edge.data("count") > (edge.data("evidence") || []).length; });
+    if (partial) {
+      var more = document.createElement("p");
+      more.className = "muted";
+      more.textContent = panel.getAttribute("data-more");
+      panel.appendChild(more);
+    }
   }
 
   var current = null;
@@ -114,6 +134,7 @@
       elements: elements(data),
       style: style(),
       layout: { name: "cose", animate: false, nodeRepulsion: function () { return 9000; } },
+      maxZoom: 1.6, // mały graf po dopasowaniu nie rośnie ponad czytelny rozmiar
     });
     current.on("tap", "node, edge", function (event) {
       if (panel) showEvidence(panel, event.target);
