@@ -1,5 +1,5 @@
 """Benchmark grafu pojęć dla grupy 500 wypowiedzi (10 osób w dwóch segmentach, 3 wzmianki, odniesienie i zgoda
-nazwana w każdej wypowiedzi): p95 wczytania dowodów (`insights.load`), samej budowy grafu, obu razem i całego
+nazwana w każdej wypowiedzi): p95 wczytania dowodów (`concept_map.load`), samej budowy grafu, obu razem i całego
 żądania API (token, JSON); cel p95 ≤ 100 ms.
 """
 
@@ -60,7 +60,7 @@ def main() -> None:
     with django_world():
         from django.test import Client
 
-        from focus_groups import concept_map, insights
+        from focus_groups import concept_map
         from sight.models import ApiToken, Project, User
 
         user = User.objects.create_user("bench@example.com", "x")
@@ -71,8 +71,8 @@ def main() -> None:
         url = f"/api/v1/focus-groups/{fg.id}/concept-graph"
         first = client.get(url)
         body = first.json()
-        evidence = insights.load(fg)
-        load = _timed(lambda: insights.load(fg))  # wspólne z wnioskami: sześć zapytań i dekodowanie wierszy
+        evidence = concept_map.load(fg)
+        load = _timed(lambda: concept_map.load(fg))  # cztery zapytania i dekodowanie wierszy
         build_only = _timed(lambda: concept_map.build(evidence, concept_map.GraphFilters()))
         build = _timed(lambda: concept_map.concept_graph(fg))
         api = _timed(lambda: client.get(url))

@@ -1,8 +1,8 @@
 """Graf pojęć grupy do oglądania: persony, pojęcia i segmenty jako węzły, krawędzie z dowodami (wypowiedzi, cytaty,
 kotwice transkrypcji), filtry pytania, segmentu, nastawienia i pojęcia; ta sama treść jako tabela i eksport CSV/JSON.
 
-Liczone z PostgreSQL (`insights.load`, stała liczba zapytań), nie z bazy grafowej: strona działa, gdy grafu nie ma.
-Rozmiar jest ograniczony: najwyżej `limit` najczęstszych pojęć po filtrach.
+Liczone z PostgreSQL (`load`, cztery zapytania niezależnie od rozmiaru), nie z bazy grafowej: strona działa, gdy grafu
+nie ma. Rozmiar jest ograniczony: najwyżej `limit` najczęstszych pojęć po filtrach i `quotes` dowodów na krawędź.
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Left
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from focus_groups.insights import SIDE, Evidence, load
-from focus_groups.models import FocusGroup
+from focus_groups.insights import SIDE, SPOKEN
+from focus_groups.models import ConceptMention, FocusGroup, TurnRelation
 from sight.text import has_nul, spreadsheet_csv
 
 TOP_CONCEPTS = 30  # domyślna liczba pojęć w grafie (najczęstsze po filtrach)
@@ -90,6 +93,73 @@ def stance_class(value: float | None) -> str:
     if value is not None and value <= -SIDE:
         return "oppose"
     return "mixed"
+
+
+@dataclass
+class Evidence:
+    """Dowody grupy potrzebne grafowi: uczestnicy (imię, segment), wypowiedzi z nazwanymi osobami i początkiem tekstu,
+    każda wzmianka z cytatem, odniesienia między wypowiedziami.
+    """
+
+    fg: FocusGroup
+    people: dict[str, dict[str, str]]
+    turns: dict[int, dict[str, Any]]
+    mentions: list[dict[str, Any]]
+    relations: list[dict[str, Any]]
+
+
+def _text(field: str) -> Cast:
+    """Identyfikator jako tekst już w SQL (bez obiektu UUID na wiersz)."""
+    return Cast(field, output_field=TextField())
+
+
+def load(fg: FocusGroup) -> Evidence:
+    """Wczytuje dowody grafu w czterech zapytaniach; z treści wypowiedzi tylko początek (cytat relacji między osobami),
+    a wzmianek nie łączymy z wypowiedziami w SQL — te są już w pamięci.
+    """
+    people = {
+        pid: {"name": name, "segment": segment or ""}
+        for pid, name, segment in fg.participant_links.values_list(
+            _text("persona_id"), "persona__full_name", "persona__segment__name"
+        )
+    }
+    rows = fg.events.filter(kind__in=SPOKEN).order_by("seq")
+    turns = {
+        eid: {
+            "id": eid,
+            "seq": seq,
+            "persona_id": pid,
+            "question_index": qi,
+            "text": text or "",
+            "addressed_to": addressed,
+            "agrees_with": [str(p) for p in agrees or []],
+            "disagrees_with": [str(p) for p in disagrees or []],
+        }
+        for eid, seq, pid, qi, text, addressed, agrees, disagrees in rows.values_list(
+            "id",
+            "seq",
+            _text("persona_id"),
+            "question_index",
+            Left(KT("payload__text"), QUOTE_CHARS + 1),
+            KT("payload__addressed_to_id"),
+            "payload__agrees_with",
+            "payload__disagrees_with",
+        )
+    }
+    fields = ("event_id", "concept_id", "concept__key", "concept__name", "stance", "quote")
+    mentions = [
+        dict(zip(fields, row, strict=True))
+        for row in ConceptMention.objects.filter(focus_group=fg)
+        .values_list("event_id", _text("concept_id"), "concept__key", "concept__name", "stance", "quote")
+        .order_by()
+    ]
+    relations = [
+        {"event_id": event_id, "target_id": target_id, "relation": relation}
+        for event_id, target_id, relation in TurnRelation.objects.filter(focus_group=fg)
+        .values_list("event_id", "target_id", "relation")
+        .order_by()
+    ]
+    return Evidence(fg, people, turns, mentions, relations)
 
 
 def concept_graph(
@@ -190,7 +260,7 @@ def _concept_edges(
     # Klucz kanoniczny jest w projekcie jednoznaczny jak id, a napis hashuje się w C (UUID — w Pythonie).
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     names, ids = {}, {}
-    only = uuid.UUID(filters.concept) if filters.concept else None
+    only = filters.concept
     for m in ev.mentions:
         turn = turns.get(m["event_id"])
         if turn is not None and (only is None or m["concept_id"] == only):
@@ -283,7 +353,7 @@ def _options(ev: Evidence) -> dict[str, Any]:
         "questions": [{"value": i, "label": f"Q{i + 1}. {text}"} for i, text in enumerate(ev.fg.question_texts())],
         "segments": sorted({p["segment"] for p in ev.people.values()} - {""}),
         "stances": [{"value": s, "label": str(STANCE_LABELS[s])} for s in STANCES],
-        "concepts": [{"value": str(ids[c]), "label": names[c]} for c in top],
+        "concepts": [{"value": ids[c], "label": names[c]} for c in top],
     }
 
 

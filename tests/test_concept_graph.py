@@ -155,6 +155,14 @@ def test_filters_by_question_segment_stance_and_concept_and_the_concept_limit():
     assert top["omitted_concepts"] == 1 and price_id not in {e["target"] for e in top["edges"]}
 
 
+def test_a_long_turn_is_quoted_by_its_beginning_on_an_edge_between_people():
+    fg, p = discussion()
+    say(fg, p["Anna"], "Bartku, " + "zgadzam się " * 40, agrees_with=[p["Bartek"]])
+    [edge] = [e for e in concept_map.concept_graph(fg)["edges"] if e["type"] == "agree"]
+    quote = edge["evidence"][0]["quote"]
+    assert len(quote) == concept_map.QUOTE_CHARS and quote.startswith("Bartku, zgadzam się") and quote.endswith("…")
+
+
 def test_page_filters_ignore_values_outside_the_discussion():
     assert GraphFilters.from_query(
         {"question": "7", "segment": " młodzi ", "stance": "angry", "concept": "x"}, questions=2
@@ -183,7 +191,7 @@ def test_the_graph_takes_a_constant_number_of_queries():
         with CaptureQueriesContext(connection) as ctx:
             concept_map.concept_graph(fg)
         counts.append(len(ctx.captured_queries))
-    assert counts == [6, 6]
+    assert counts == [4, 4]
     client = api_client(token)
     client.get(f"/api/v1/focus-groups/{small.id}/concept-graph")  # pierwsze użycie tokenu zapisuje last_used_at
     requests = []
