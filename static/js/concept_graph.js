@@ -144,4 +144,5 @@
   document.addEventListener("DOMContentLoaded", render);
   // Po podmianie fragmentu przez filtry (htmx) dane są nowe; na tej stronie htmx podmienia tylko ten fragment.
   document.addEventListener("htmx:afterSettle", render);
+  document.addEventListener("htmx:historyRestore", render); // „wstecz” po zmianie filtrów przywraca stronę bez ładowania
 })();
