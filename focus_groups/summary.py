@@ -272,7 +272,8 @@ CSV_COLUMNS = (
 def turns_csv(fg: FocusGroup) -> str:
     """CSV wypowiedzi z treścią pytania, wtrąceniami badacza i stanowiskiem mówiącego przed i po pytaniu.
 
-    Z BOM i komórkami odpornymi na formuły (`spreadsheet_csv`).
+    Zaczyna się od BOM, bo Excel bez niego czyta plik jako ANSI i psuje polskie litery; komórki z tekstem są odporne
+    na formuły (`spreadsheet_safe`).
     """
     questions = fg.question_texts()
     stances: dict[tuple[int | None, str], dict[str, str]] = defaultdict(dict)

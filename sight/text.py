@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -80,12 +80,15 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def spreadsheet_csv(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
-    """CSV do arkusza: zaczyna się od BOM (Excel bez niego czyta plik jako ANSI i psuje polskie litery), każda komórka
-    przez `spreadsheet_safe`.
+EXCEL_BOM = "\ufeff"
+
+
+def spreadsheet_csv(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV do otwarcia w Excelu: zaczyna się od BOM (bez niego Excel czyta UTF-8 jako ANSI i psuje polskie litery),
+    a każda komórka jest odporna na formuły (`spreadsheet_safe`).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([spreadsheet_safe(h) for h in header])
     writer.writerows([spreadsheet_safe(v) for v in row] for row in rows)
-    return "\ufeff" + buffer.getvalue()
+    return EXCEL_BOM + buffer.getvalue()
