@@ -289,6 +289,15 @@ def test_the_page_loads_the_vendored_library_passes_data_as_json_and_has_no_inli
     assert f'href="/focus-groups/{fg.id}/insights/graph/"' in insights_page
 
 
+def test_the_page_is_in_polish_and_says_when_nothing_matches_the_filters():
+    fg, p = discussion()  # bez analizy: są osoby i segmenty, nie ma pojęć
+    client = owner_client(fg, "pl")
+    whole = client.get(f"/focus-groups/{fg.id}/insights/graph/").content.decode()
+    assert "<h1>Graf pojęć: Grupa</h1>" in whole and "należy do" in whole and "Wszystkie segmenty" in whole
+    against = client.get(f"/focus-groups/{fg.id}/insights/graph/?stance=oppose").content.decode()
+    assert "Nic nie pasuje do tych filtrów." in against and "data-concept-graph" not in against
+
+
 def test_the_csv_export_has_a_bom_localised_headers_and_one_row_per_quote():
     fg, p, t = story()
     mention(say(fg, p["Dawid"], "=HYPERLINK(zly)"), "formuła", 0.0, "=HYPERLINK(zly)")
