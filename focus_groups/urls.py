@@ -23,5 +23,11 @@ urlpatterns = [
     path("focus-groups/<uuid:focus_group_id>/export/<str:fmt>/", views.focus_group_export, name="export"),
     path("focus-groups/<uuid:focus_group_id>/insights/", insights_views.focus_group_insights, name="insights"),
     path("focus-groups/<uuid:focus_group_id>/insights/extract/", insights_views.focus_group_extract, name="extract"),
+    path("focus-groups/<uuid:focus_group_id>/insights/graph/", insights_views.focus_group_graph, name="graph"),
+    path(
+        "focus-groups/<uuid:focus_group_id>/insights/graph/export/<str:fmt>/",
+        insights_views.focus_group_graph_export,
+        name="graph_export",
+    ),
     path("focus-groups/<uuid:focus_group_id>/compare/", insights_views.focus_group_compare, name="compare"),
 ]

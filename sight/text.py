@@ -4,6 +4,9 @@ API, parametrów zapytań, formularzy i modeli; oraz komórki CSV odporne na for
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -75,3 +78,17 @@ def spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+EXCEL_BOM = "\ufeff"
+
+
+def spreadsheet_csv(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV do otwarcia w Excelu: zaczyna się od BOM (bez niego Excel czyta UTF-8 jako ANSI i psuje polskie litery),
+    a każda komórka jest odporna na formuły (`spreadsheet_safe`).
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([spreadsheet_safe(h) for h in header])
+    writer.writerows([spreadsheet_safe(v) for v in row] for row in rows)
+    return EXCEL_BOM + buffer.getvalue()
