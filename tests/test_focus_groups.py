@@ -260,7 +260,7 @@ def test_cost_estimate_counts_the_engines_calls_with_token_guesses_from_models_y
     fg = create_focus_group(project=project, personas=panel(project, 3), turns=4)  # 2 pytania
     estimate = discussion.estimate_cost(fg)
     calls = {row["role"]: row["calls"] for row in estimate["roles"]}
-    assert calls == {"moderator": 6, "focus_group_turn": 8, "stance": 12} and estimate["calls"] == 26
+    assert calls == {"moderator": 8, "focus_group_turn": 8, "stance": 12} and estimate["calls"] == 28
 
     models = config.load_models()
     guess = config.CallEstimate(input_tokens=1000, output_tokens=0)
