@@ -164,7 +164,8 @@ _SENTENCES = {
         "Martwi mnie przede wszystkim jedno: {concern}, dlatego podchodzę do tego ostrożnie.",
         "Gdy chodzi o „{word}”, najpierw porównuję opcje i pytam znajomych.",
         "Z mojego doświadczenia „{word}” ma sens, jeśli jest prosto i uczciwie.",
-        "Mój zawód ({occupation}) sprawia, że cenię rozwiązania oszczędzające czas.",
+        # Bez zawodu: zdanie z losowym zawodem przeczyłoby faktom persony, która je „mówi”.
+        "Cenię rozwiązania, które oszczędzają mi czas.",
         "Nie przekonują mnie obietnice bez konkretów, szczególnie w sprawie „{word}”.",
     ],
     "en": [
@@ -174,7 +175,7 @@ _SENTENCES = {
         "I worry about {concern}, so I approach this carefully.",
         "When it comes to “{word}”, I compare options first and ask friends.",
         "In my experience “{word}” makes sense if it is simple and honest.",
-        "My job ({occupation}) makes me value things that save time.",
+        "I value things that save me time.",
         "Promises without specifics don't convince me, especially about “{word}”.",
     ],
 }
