@@ -201,6 +201,12 @@ def summarise(job: Job) -> dict[str, Any]:
     stats_text = "\n".join(
         [f"{p['name']}: {p['turns']} turns, {p['words']} words" for p in stats["participation"]]
         + [f"Q{s['index'] + 1}: {s['changed']}/{s['compared']} changed stance" for s in stats["stance_shifts"]]
+        + [
+            f"Q{s['index'] + 1} stances after: "
+            + ", ".join(f"{k} {s['after'].get(k, 0)}" for k in ("support", "neutral", "oppose"))
+            for s in stats["stance_shifts"]
+            if s["compared"]
+        ]
     )
     project = fg.project
     result = llm.generate(

@@ -164,6 +164,9 @@ def test_the_offline_summary_quotes_real_turns_with_their_numbers(settings, djan
     top = max(people, key=lambda p: fg.events.filter(kind="turn", persona=p).count())
     assert top.full_name in fg.summary["executive_summary"] and "offline" in fg.summary["executive_summary"]
     assert "Ja " not in fg.summary["executive_summary"]
+    after = [e.payload["stance"] for e in fg.events.filter(kind="stance", question_index=1, payload__when="after")]
+    counts = f"Q2 po dyskusji: za {after.count('support')}, neutralnie {after.count('neutral')}"
+    assert counts in fg.summary["sentiment_narrative"]
 
 
 def test_offline_personas_needs_and_segments_use_labels_and_the_personas_own_facts(

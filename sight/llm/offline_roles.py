@@ -306,12 +306,28 @@ def _self_facts(person: _Person, ctx: _Ctx) -> str:
     age = ctx.say(f"Mam {_years(person.age, True)}", f"I'm {person.age}") if person.age else ""
     job = ""
     if person.occupation:
-        job = ctx.say(
-            f"jako {person.occupation} patrzę na to praktycznie",
-            f"as {_article(person.occupation)} I look at this practically",
+        job = ctx.rng.choice(
+            [
+                ctx.say(
+                    f"jako {person.occupation} patrzę na to praktycznie",
+                    f"as {_article(person.occupation)} I look at it practically",
+                ),
+                ctx.say(
+                    f"jako {person.occupation} mam na to mało czasu",
+                    f"as {_article(person.occupation)} I have little time for it",
+                ),
+            ]
         )
-    home = ctx.say(
-        f"a tam, gdzie mieszkam ({place}), liczy się każdy szczegół", f"and where I live ({place}) the details matter"
+    home = ctx.rng.choice(
+        [
+            ctx.say(
+                f"a tam, gdzie mieszkam ({place}), liczy się każdy szczegół",
+                f"and where I live ({place}) details matter",
+            ),
+            ctx.say(
+                f"a u mnie ({place}) wygląda to trochę inaczej", f"and where I live ({place}) it looks a bit different"
+            ),
+        ]
     )
     parts = [p for p in (age, job, home if place else "") if p]
     return _upper_first(", ".join(parts) + ".") if parts else ""
@@ -467,6 +483,17 @@ def _summary(ctx: _Ctx) -> dict[str, Any]:
     stance_lines = [
         ctx.say(f"Q{m[1]}: stanowisko zmieniło {m[2]} z {m[3]} osób", f"Q{m[1]}: {m[2]} of {m[3]} changed their stance")
         for m in re.finditer(r"^Q(\d+): (\d+)/(\d+) changed stance", ctx.v.get("statistics", ""), re.MULTILINE)
+    ]
+    stance_lines += [
+        ctx.say(
+            f"Q{m[1]} po dyskusji: za {m[2]}, neutralnie {m[3]}, przeciw {m[4]}",
+            f"Q{m[1]} after the discussion: support {m[2]}, neutral {m[3]}, oppose {m[4]}",
+        )
+        for m in re.finditer(
+            r"^Q(\d+) stances after: support (\d+), neutral (\d+), oppose (\d+)",
+            ctx.v.get("statistics", ""),
+            re.MULTILINE,
+        )
     ]
     sentiment = ctx.say("Stanowiska uczestników: ", "Participants' stances: ") + (
         "; ".join(stance_lines) if stance_lines else ctx.say("brak zapisanych stanowisk.", "none recorded.")
