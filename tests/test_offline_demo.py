@@ -8,6 +8,7 @@ import pytest
 
 import config
 from focus_groups import discussion, summary
+from focus_groups.report import markdown_report
 from focus_groups.setup import FocusGroupIn
 from focus_groups.setup import create_focus_group as setup_focus_group
 from personas import generation
@@ -49,7 +50,21 @@ def occupation_words(language: str) -> set[str]:
     return {form.strip().lower() for o in preset.vocabularies.occupations for form in o.name.split(" / ")}
 
 
-def offline_run(settings, capture, language):
+def assert_true_to_facts(turn, lexicon, language):
+    """Wypowiedź nie przeczy wiekowi, płci ani zawodowi mówiącego i nie pokazuje kluczy danych."""
+    persona, text = turn.persona, turn.text.lower()
+    own = {persona.occupation.lower()}
+    others = {w for w in lexicon if w not in own and not any(w in o for o in own)}
+    assert not [w for w in others if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)], turn.text
+    ages = {int(n) for n in re.findall(r"(\d+) (?:lat|lata|rok|years)", text)}
+    assert ages <= {persona.age}, turn.text
+    if language == "pl":
+        assert not re.search(r"village|city_500k_plus|town_under_20k|female|\bmale\b", turn.text), turn.text
+        wrong = r"\w+łem\b|\bprzekonany\b" if persona.gender == "female" else r"\w+łam\b|\bprzekonana\b"
+        assert not re.search(wrong, text), turn.text
+
+
+def offline_run(settings, capture, language, mode="discussion"):
     settings.SIGHT_LLM_PROVIDER = "offline"
     project = create_project(language=language)
     people = [
@@ -72,12 +87,14 @@ def offline_run(settings, capture, language):
     data = FocusGroupIn(
         name="Kawa",
         questions=GUIDE[language],
+        mode=mode,
         turns_per_question=4,
         participants={"persona_ids": [p.id for p in people]},
     )
     fg = setup_focus_group(project, data)
     interjection = "Czy ktoś z Was nosi własny kubek?" if language == "pl" else "Does anyone carry their own cup?"
-    discussion.interject(fg, text=interjection, user=project.owner)
+    if mode == "discussion":
+        discussion.interject(fg, text=interjection, user=project.owner)
     with capture(execute=True):
         discussion.start_run(fg, user=project.owner)
     run_worker()
@@ -111,16 +128,7 @@ def test_the_offline_moderator_moderates_and_participants_never_contradict_their
     village = people[0]
     assert turns and any(village.age and "73" in t.text and ("wieś" in t.text or language == "en") for t in turns)
     for turn in turns:
-        persona, text = turn.persona, turn.text.lower()
-        own = {persona.occupation.lower()}
-        others = {w for w in lexicon if w not in own and not any(w in o for o in own)}
-        assert not [w for w in others if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)], turn.text
-        ages = {int(n) for n in re.findall(r"(\d+) (?:lat|lata|rok|years)", text)}
-        assert ages <= {persona.age}, turn.text
-        if language == "pl":
-            assert not re.search(r"village|city_500k_plus|town_under_20k|female|\bmale\b", turn.text), turn.text
-            wrong = r"\w+łem\b|\bprzekonany\b" if persona.gender == "female" else r"\w+łam\b|\bprzekonana\b"
-            assert not re.search(wrong, text), turn.text
+        assert_true_to_facts(turn, lexicon, language)
 
 
 def test_offline_turns_hold_the_recorded_stance_and_answer_the_previous_speaker_by_name(
@@ -203,3 +211,19 @@ def test_offline_personas_needs_and_segments_use_labels_and_the_personas_own_fac
     needs = " ".join(persona.needs["jobs_to_be_done"] + persona.needs["pain_points"])
     assert persona.concerns[0] in needs and persona.values[0] in needs
     assert f"{persona.occupation}, {persona.occupation}" not in needs
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_offline_interviews_answer_each_question_and_its_probes_in_character(
+    language, settings, django_capture_on_commit_callbacks
+):
+    fg, people, _ = offline_run(settings, django_capture_on_commit_callbacks, language, mode="interviews")
+    answers = list(fg.events.filter(kind="answer").select_related("persona"))
+    assert len(answers) == len(people) * len(GUIDE[language])
+    lexicon = occupation_words(language)
+    for answer in answers:
+        assert_true_to_facts(answer, lexicon, language)
+        probe = GUIDE[language][answer.question_index]["probes"][0].rstrip("?")
+        assert probe in answer.text and str(answer.persona.age) in answer.text
+    report = markdown_report(fg)
+    assert ("niezależne wywiady" if language == "pl" else "independent interviews") in report

@@ -303,7 +303,7 @@ def _reason(person: _Person, stance: str, ctx: _Ctx) -> str:
 def _self_facts(person: _Person, ctx: _Ctx) -> str:
     """Jedno zdanie o sobie z faktów profilu: wiek, zajęcie, miejsce (co jest w profilu)."""
     place = _place(person, ctx)
-    age = ctx.say(f"Mam {_years(person.age, True)}", f"I'm {person.age}") if person.age else ""
+    age = ctx.say(f"Mam {_years(person.age, True)}", f"I'm {_years(person.age, False)}") if person.age else ""
     job = ""
     if person.occupation:
         job = ctx.rng.choice(
@@ -394,7 +394,17 @@ def _answer(ctx: _Ctx) -> dict[str, Any]:
     topic = _topic(ctx).splitlines()[0] if _topic(ctx) else ""
     mine = stance_of(person.name, topic)
     stance_line = _STANCE_PHRASES[mine][0 if ctx.pl else 1].format(topic=_short_topic(topic))
-    return {"text": " ".join(p for p in (stance_line, _self_facts(person, ctx), _reason(person, mine, ctx)) if p)}
+    # Dalsze wiersze pytania wywiadu to sondy przewodnika: krótka odpowiedź na każdą, bez zmyślania faktów.
+    probes = [
+        ctx.say(
+            f"Co do pytania „{p.strip().rstrip('?')}”: to zależy od sytuacji.",
+            f"As for “{p.strip().rstrip('?')}”: it depends.",
+        )
+        for p in _topic(ctx).splitlines()[1:3]
+        if p.strip()
+    ]
+    parts = (stance_line, _self_facts(person, ctx), _reason(person, mine, ctx), *probes)
+    return {"text": " ".join(p for p in parts if p)}
 
 
 def _stance(ctx: _Ctx) -> dict[str, Any]:
