@@ -211,6 +211,8 @@ def test_offline_personas_needs_and_segments_use_labels_and_the_personas_own_fac
     needs = " ".join(persona.needs["jobs_to_be_done"] + persona.needs["pain_points"])
     assert persona.concerns[0] in needs and persona.values[0] in needs
     assert f"{persona.occupation}, {persona.occupation}" not in needs
+    # Obawy pochodzą z listy persony, nie z akapitu jej historii.
+    assert all(len(p) < 200 for p in persona.needs["pain_points"])
 
 
 @pytest.mark.parametrize("language", ["pl", "en"])
@@ -227,3 +229,26 @@ def test_offline_interviews_answer_each_question_and_its_probes_in_character(
         assert probe in answer.text and str(answer.persona.age) in answer.text
     report = markdown_report(fg)
     assert ("niezależne wywiady" if language == "pl" else "independent interviews") in report
+
+
+def test_offline_needs_come_from_the_personas_own_lists_not_from_its_story(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.SIGHT_LLM_PROVIDER = "offline"
+    project = create_project(language="en")
+    persona = create_persona(
+        project=project,
+        full_name="Emma Jones",
+        occupation="retiree",
+        values=["family", "thrift"],
+        concerns=["car repair costs", "health"],
+        background_story="Emma lives alone.\n\nConcerns: her late husband's debts. Speaks plainly.\n\nShe gardens.",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        generation.start_needs(persona, user=create_user())
+    run_worker()
+    persona.refresh_from_db()
+    pains = persona.needs["pain_points"]
+    assert pains[:2] == ["Car repair costs — a worry named in the profile.", "Health — a worry named in the profile."]
+    assert not any("husband" in p for p in pains + persona.needs["jobs_to_be_done"])
+    assert any("(retiree)" in job for job in persona.needs["jobs_to_be_done"])

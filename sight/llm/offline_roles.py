@@ -124,11 +124,12 @@ def _person(profile: str) -> _Person:
         label, _, rest = line.partition(":")
         items = [x.strip() for x in rest.split(",") if x.strip()]
         key = label.strip().casefold()
-        if key in ("values", "wartości"):
+        # Pierwszy wiersz wygrywa: dalej jest historia persony, która może mieć własne wiersze „Concerns: …”.
+        if key in ("values", "wartości") and not person.values:
             person.values = items
-        elif key in ("concerns", "obawy"):
+        elif key in ("concerns", "obawy") and not person.concerns:
             person.concerns = items
-        elif key in ("interests", "zainteresowania"):
+        elif key in ("interests", "zainteresowania") and not person.interests:
             person.interests = items
     return person
 
@@ -642,7 +643,7 @@ def _profile_lists(text: str) -> dict[str, list[str]]:
     for line in text.splitlines():
         label, _, rest = line.partition(":")
         if label.strip().casefold() in ("values", "concerns", "interests"):
-            result[label.strip().casefold()] = [x.strip() for x in rest.split(",") if x.strip()]
+            result.setdefault(label.strip().casefold(), [x.strip() for x in rest.split(",") if x.strip()])
     return result
 
 
