@@ -252,3 +252,16 @@ def test_offline_needs_come_from_the_personas_own_lists_not_from_its_story(
     assert pains[:2] == ["Car repair costs — a worry named in the profile.", "Health — a worry named in the profile."]
     assert not any("husband" in p for p in pains + persona.needs["jobs_to_be_done"])
     assert any("(retiree)" in job for job in persona.needs["jobs_to_be_done"])
+
+
+def test_offline_segments_are_accepted_even_when_the_plan_has_a_single_category(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.SIGHT_LLM_PROVIDER = "offline"
+    project = create_project(language="pl", target_demographics={"gender": {"female": 0.5, "male": 0.5}})
+    with django_capture_on_commit_callbacks(execute=True):
+        run = generation.start_generation(project, user=project.owner, num_personas=4, seed=5)
+    run_worker()
+    run.refresh_from_db()
+    assert not run.segment_fallback, run.segment_fallback_reason
+    assert sorted(s.name for s in run.segments.all()) == ["Płeć: kobieta", "Płeć: mężczyzna"]

@@ -679,6 +679,7 @@ def _needs(ctx: _Ctx) -> dict[str, Any]:
         for v in values[:3]
     ]
     outcomes.append(ctx.say("Jasne koszty i warunki, bez niespodzianek.", "Clear costs and terms, no surprises."))
+    outcomes.append(ctx.say("Mniej czasu na porównywanie ofert.", "Less time spent comparing offers."))
     pains = [
         ctx.say(f"{c[:1].upper()}{c[1:]} — obawa z profilu.", f"{c[:1].upper()}{c[1:]} — a worry named in the profile.")
         for c in concerns[:4]
@@ -742,6 +743,11 @@ def _segments(ctx: _Ctx) -> dict[str, Any]:
             + ". The description states only facts from the plan; the segment's attitudes and needs are best described "
             "by generating the panel with a real language model and testing them in a discussion.",
         )
+        while len(brief) < 300:  # schemat wymaga opisu co najmniej 300 znaków, także przy ubogim przydziale
+            brief += ctx.say(
+                f" Wspólna cecha profili w tym segmencie: {name}.",
+                f" What the profiles in this segment share: {name}.",
+            )
         characteristics = [name] + [d.split(" (")[0] for d in described][:4]
         if len(characteristics) < 2:
             characteristics.append(ctx.say(f"{len(members)} profili", f"{len(members)} profiles"))
