@@ -119,14 +119,14 @@ def planned_steps(fg: FocusGroup) -> int:
 
 
 def planned_calls(fg: FocusGroup) -> dict[str, int]:
-    """Wywołania modelu per rola, jakie wykona przebieg (jak silnik poniżej: dyskusja — otwarcie i ~2 zaproszenia albo
-    sondy moderatora na pytanie, tury, stanowiska przed i po — tylko w pytaniach z tezą; wywiady — odpowiedź każdej
-    persony na każde pytanie).
+    """Wywołania modelu per rola, jakie wykona przebieg (jak silnik poniżej: dyskusja — otwarcie, ~2 zaproszenia albo
+    sondy i zamknięcie moderatora na pytanie, tury, stanowiska przed i po — tylko w pytaniach z tezą; wywiady —
+    odpowiedź każdej persony na każde pytanie).
     """
     people, questions = fg.participant_links.count(), len(fg.questions)
     if fg.mode == FocusGroup.Mode.INTERVIEWS:
         return {"focus_group_turn": questions * people}
-    calls = {"moderator": questions * (1 + 2), "focus_group_turn": questions * fg.turns_per_question}
+    calls = {"moderator": questions * (1 + 2 + 1), "focus_group_turn": questions * fg.turns_per_question}
     with_proposition = sum(1 for p in fg.propositions() if p)
     if with_proposition:
         calls["stance"] = with_proposition * people * 2
@@ -329,7 +329,7 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
     for t in range(turns):
         await _pending_interjections(room, qi, question["text"])
         for k, probe in enumerate(probes):
-            if t == (k + 1) * turns // (len(probes) + 1) and t > 0:
+            if t == probe_turn(k, len(probes), turns):
                 await _moderate(
                     room,
                     qi,
@@ -351,9 +351,17 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
                 _instruction(room, "invite", name=speaker.name),
             )
         await _turn(room, qi, question["text"], room.by_id[speaker.id], key, history)
+    await _moderate(room, qi, question["text"], f"q{qi}:wrap", _instruction(room, "close"))
     if proposition:
         await _stances(room, qi, proposition, "after")
     await _close_question(room, qi)
+
+
+def probe_turn(k: int, probes: int, turns: int) -> int:
+    """Przed którą turą moderator zadaje sondę `k`: równo rozłożone, nigdy przed pierwszą wypowiedzią (chyba że tura
+    jest jedna) i nigdy po ostatniej — każda sonda przewodnika pada, nawet gdy tur jest mniej niż sond.
+    """
+    return min(turns - 1, max(1, (k + 1) * turns // (probes + 1)))
 
 
 async def _interviews(room: Room) -> None:
@@ -489,6 +497,8 @@ async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, 
         "transcript": _transcript(room, qi) or "-",
         "summary_so_far": _summary_so_far(room),
         "addressed_by": addressed_by,
+        # Poza szablonem promptu: dostawca offline trzyma się w turze stanowiska wobec tezy pytania.
+        "proposition": room.fg.questions[qi].get("proposition", ""),
     }
     out = await _generate_or_error(room, "focus_group_turn", TurnOut, variables, key, qi=qi, persona=persona)
     if out is None:

@@ -223,6 +223,12 @@ def summarise(job: Job) -> dict[str, Any]:
             f"Q{s['index'] + 1} (proposition: {s['proposition']}): {s['changed']}/{s['compared']} changed stance"
             for s in stats["stance_shifts"]
         ]
+        + [
+            f"Q{s['index'] + 1} stances after: "
+            + ", ".join(f"{k} {s['after'].get(k, 0)}" for k in ("support", "neutral", "oppose"))
+            for s in stats["stance_shifts"]
+            if s["compared"]
+        ]
     )
     project = fg.project
     result = llm.generate(
@@ -270,9 +276,12 @@ def export(fg: FocusGroup, fmt: str) -> HttpResponse:
     elif fmt == "csv":
         response = HttpResponse(turns_csv(fg), content_type="text/csv; charset=utf-8")
     elif fmt == "md":
+        from focus_groups.report import markdown_report
+
         response = HttpResponse(markdown_report(fg), content_type="text/markdown; charset=utf-8")
     else:
         from focus_groups.pdf import pdf_report
+        from focus_groups.report import markdown_report
 
         response = HttpResponse(pdf_report(fg, markdown_report(fg)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="focus-group-{fg.id}-{stamp}.{fmt}"'
@@ -361,51 +370,3 @@ def _escape_block_start(match: re.Match[str]) -> str:
 def markdown_plain(text: str) -> str:
     """Odwrotność `markdown_text` dla PDF: usuwa ukośniki ucieczki."""
     return MD_ESCAPED.sub(r"\1", text)
-
-
-def markdown_report(fg: FocusGroup) -> str:
-    """Raport w Markdown: podsumowanie z cytowaniami, statystyki i transkrypcja z numerami wypowiedzi; tekst
-    użytkowników i modelu jest dosłowny (`markdown_text`), więc wpisany HTML czy link nie staje się znacznikiem."""
-    md = markdown_text
-    out = [f"# {md(fg.name)}", "", md(fg.description, inline=False), ""]
-    summary = fg.summary or {}
-
-    def cited(items: list[dict[str, Any]]) -> list[str]:
-        return [f"- {md(i['text'])} (turns {', '.join(f'#{int(c)}' for c in i['citations'])})" for i in items]
-
-    if summary:
-        out += ["## Summary", "", md(summary.get("executive_summary", ""), inline=False), "", "### Key insights", ""]
-        out += cited(summary.get("key_insights", []))
-        out += ["", "### Surprising findings", ""] + cited(summary.get("surprising_findings", []))
-        out += ["", "### Segment differences", ""] + [f"- {md(d)}" for d in summary.get("segment_differences", [])]
-        out += ["", "### Recommendations", ""] + [f"- {md(r)}" for r in summary.get("recommendations", [])]
-        out += ["", "### Sentiment", "", md(summary.get("sentiment_narrative", ""), inline=False), ""]
-    stats = statistics(fg)
-    out += ["## Participation", "", "| persona | turns | words |", "|---|---|---|"] + [
-        f"| {md(p['name'])} | {p['turns']} | {p['words']} |" for p in stats["participation"]
-    ]
-    if stats["stance_shifts"]:
-        out += ["", "## Stance shifts", ""] + [
-            f"- Q{s['index'] + 1}, proposition “{md(s['proposition'])}”: "
-            + (
-                f"{s['changed']} of {s['compared']} changed their stance"
-                if s["compared"]
-                else f"{s['before_count']} stances before, none after"
-            )
-            for s in stats["stance_shifts"]
-        ]
-    out += ["", "## Transcript", ""]
-    for group in transcript(fg):
-        out += [f"### Q{(group['index'] or 0) + 1}. {md(group['question'])}", ""]
-        if group["proposition"]:
-            out += [f"**Proposition:** {md(group['proposition'])}", ""]
-        for e in group["events"]:
-            # Stanowiska są w części „Stance shifts”; transkrypcja raportu to tylko wypowiedzi.
-            if e["kind"] in (Kind.QUESTION, Kind.STANCE):
-                continue
-            speaker = e["payload"].get("persona_name") or (
-                "Researcher" if e["kind"] == Kind.INTERJECTION else "Moderator"
-            )
-            out.append(f"**#{e['seq']} {md(speaker)}:** {md(e['payload'].get('text', ''), inline=False)}")
-            out.append("")
-    return "\n".join(out)

@@ -78,7 +78,11 @@ def _summary_context(fg: FocusGroup, *, error: str = "") -> dict[str, Any]:
 
 
 def _detail_context(
-    request: HttpRequest, fg: FocusGroup, *, interject_form: InterjectForm | None = None, interjected: bool = False
+    request: HttpRequest,
+    fg: FocusGroup,
+    *,
+    interject_form: InterjectForm | None = None,
+    interjected: FocusGroupEvent | None = None,
 ) -> dict[str, Any]:
     """Wszystko, czego potrzebuje strona grupy: strumień na żywo przed końcem, wyniki po nim."""
     people = [link.persona for link in fg.participant_links.select_related("persona__segment")]
@@ -265,7 +269,7 @@ def focus_group_interject(request: HttpRequest, focus_group_id: uuid.UUID) -> Ht
             status = show_domain_error(request, exc, form=form)
     if request.htmx:
         form = InterjectForm() if event else form
-        context = {"fg": fg, "interject_form": form, "interjected": bool(event)}
+        context = {"fg": fg, "interject_form": form, "interjected": event}
         return render(request, "focus_groups/detail.html#interject", context, status=status)
     if event:
         messages.success(request, _("Your question was sent to the moderator."))

@@ -29,6 +29,7 @@ from personas.sampling import PlannedProfile, plan_for_project
 from rag.retrieval import persona_context
 from sight import jobs, live, llm
 from sight.batches import GroupWriter
+from sight.demographics import bucket_label, category_label
 from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
 from sight.text import ModelText
@@ -332,13 +333,19 @@ def demographic_segments(
     groups = [[p["index"] for p in allocation if p["demographics"][best] == bucket] for bucket in order]
     drafts = [
         {
-            "name": f"{best}: {bucket}",
+            "name": _bucket_name(best, bucket, language),
             "brief": _fallback_brief([p for p in allocation if p["index"] in set(g)], language),
-            "characteristics": [f"{best} = {bucket}"],
+            "characteristics": [_bucket_name(best, bucket, language)],
         }
         for bucket, g in zip(order, groups, strict=True)
     ]
     return drafts, groups
+
+
+def _bucket_name(category: str, bucket: str, language: str) -> str:
+    """„Wiek: 25–34 lata” — etykiety z presetu w języku badania zamiast kluczy danych."""
+    label = category_label(category, buckets=[bucket], language=language)
+    return f"{label}: {bucket_label(category, bucket, language=language)}"
 
 
 def _fallback_brief(profiles: list[PlannedProfile], language: str) -> str:
@@ -354,7 +361,11 @@ def _fallback_brief(profiles: list[PlannedProfile], language: str) -> str:
     return (
         lead
         + " "
-        + "; ".join(f"{c}: " + ", ".join(f"{b} ({n})" for b, n in cnt.most_common()) for c, cnt in counts.items())
+        + "; ".join(
+            f"{category_label(c, buckets=list(cnt), language=language)}: "
+            + ", ".join(f"{bucket_label(c, b, language=language)} ({n})" for b, n in cnt.most_common())
+            for c, cnt in counts.items()
+        )
     )
 
 
@@ -588,6 +599,9 @@ def generate_needs(job: Job) -> dict[str, Any]:
             describe_demographics(
                 {"demographics": persona.demographics, "age": persona.age, "occupation": persona.occupation}
             ),
+            f"Values: {', '.join(persona.values)}",
+            f"Interests: {', '.join(persona.interests)}",
+            f"Concerns: {', '.join(persona.concerns)}",
             persona.background_story,
         ]
     )  # type: ignore[typeddict-item]

@@ -309,7 +309,7 @@ def test_moderator_instruction_missing_in_one_language_is_an_error_naming_the_fi
 @pytest.mark.parametrize("language", ["pl", "en"])
 def test_moderator_instructions_render_in_the_projects_language_with_their_values(language):
     prompt = config.load_prompts().get("moderator", language)
-    assert set(prompt.instructions) == {"open", "probe", "invite", "interjection"}
+    assert set(prompt.instructions) == {"open", "probe", "invite", "interjection", "close"}
     assert "Ewa Nowak" in prompt.instruction("invite", name="Ewa Nowak")
     assert "Why?" in prompt.instruction("probe", probe="Why?")
     with pytest.raises(KeyError):

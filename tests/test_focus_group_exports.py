@@ -2,16 +2,22 @@
 
 import csv
 import io
+import re
 from html.parser import HTMLParser
 
+import pypdf
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from focus_groups.discussion import start_run
 from focus_groups.models import FocusGroup
-from focus_groups.summary import markdown_plain, markdown_report, markdown_text
-from tests.factories import create_persona, create_project
+from focus_groups.report import markdown_report
+from focus_groups.setup import FocusGroupIn
+from focus_groups.setup import create_focus_group as setup_focus_group
+from focus_groups.summary import export, markdown_plain, markdown_text, start_summary
+from tests.factories import create_persona, create_project, run_worker
 
 ATTACK = "<img src=x onerror=alert(1)>"
 PROPOSITION = "<b>Kaucja</b> 5 zł za kubek jest uczciwa"
@@ -110,7 +116,7 @@ def test_the_markdown_report_renders_user_and_model_text_literally(group):
         "<a href=http://evil>Ceny?</a>",
         "Anna | <b>Kowalska</b>",
         "Piotr **Nowak**",
-        "**Ceny** <b>rządzą</b> (turns #4)",
+        "**Ceny** <b>rządzą</b> (wypowiedzi #4)",
         "[obniżyć](http://evil)",
         f"Proposition: {PROPOSITION}",
         f"Q1, proposition “{PROPOSITION}”: 1 of 1 changed their stance",
@@ -147,3 +153,98 @@ def test_the_turns_csv_opens_in_excel_and_carries_questions_interjections_and_st
     assert open_turn["question"] == "Opłaty?" and open_turn["proposition"] == ""
     assert open_turn["stance_before"] == open_turn["stance_after"] == ""
     assert {r["kind"] for r in by_seq.values()} == {"moderator", "turn", "interjection"}
+
+
+def pdf_text(body: bytes) -> str:
+    """Tekst wszystkich stron PDF (pypdf), spacje znormalizowane."""
+    reader = pypdf.PdfReader(io.BytesIO(body))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+REPORT_SECTIONS = {
+    "pl": [
+        "Data:",
+        "Metoda:",
+        "moderowana dyskusja grupowa, 2 wypowiedzi na pytanie",
+        "Model:",
+        "demo offline",
+        "Respondenci syntetyczni:",
+        "Przewodnik dyskusji",
+        "Pytanie pogłębiające: Dlaczego?",
+        "Uczestnicy",
+        "Imię i nazwisko",
+        "kobieta",
+        "wieś",
+        "Podsumowanie",
+        "Najważniejsze wnioski",
+        "Statystyki",
+        "Udział",
+        "Transkrypcja",
+    ],
+    "en": [
+        "Date:",
+        "Method:",
+        "moderated group discussion, 2 turns per question",
+        "Model:",
+        "offline demo",
+        "Synthetic respondents:",
+        "Discussion guide",
+        "Probe: Dlaczego?",
+        "Participants",
+        "Full name",
+        "female",
+        "village / rural area",
+        "Summary",
+        "Key insights",
+        "Statistics",
+        "Participation",
+        "Transcript",
+    ],
+}
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_the_markdown_and_pdf_reports_carry_every_section_in_the_studys_language(
+    language, db, settings, django_capture_on_commit_callbacks
+):
+    settings.SIGHT_LLM_PROVIDER = "offline"
+    project = create_project(language=language)
+    people = [
+        create_persona(project=project, full_name=n, gender="female", location="village", occupation="rolniczka")
+        for n in ("Anna Mazur", "Ewa Król")
+    ]
+    fg = setup_focus_group(
+        project,
+        FocusGroupIn(
+            name="Raport",
+            questions=[{"text": "Czy kupiłabyś kawę?", "probes": ["Dlaczego?"]}],
+            turns_per_question=2,
+            participants={"persona_ids": [p.id for p in people]},
+        ),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        start_run(fg, user=project.owner)
+    run_worker()
+    with django_capture_on_commit_callbacks(execute=True):
+        start_summary(fg, user=project.owner)
+    run_worker()
+    fg.refresh_from_db()
+    report = markdown_report(fg)
+    body = export(fg, "pdf").content
+    text = pdf_text(body)
+    first_turn = fg.events.filter(kind="turn").order_by("seq").first()
+    for needle in REPORT_SECTIONS[language]:
+        assert needle in report, needle
+        assert needle in text, needle
+    date_line = next(line for line in report.splitlines() if line.startswith(("**Data:**", "**Date:**")))
+    assert str(fg.updated_at.year) in date_line
+    if language == "pl":
+        assert re.search(
+            r"(stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|października|listopada|grudnia)",
+            date_line,
+        )
+        assert "village" not in report and "female" not in report
+    # Statystyki to prawdziwa tabela Markdown (nagłówek, separator, wiersze), nie lista.
+    assert re.search(r"^\| .+ \| .+ \| .+ \|\n\| --- \| ---: \| ---: \|$", report, re.MULTILINE)
+    cited = fg.summary["key_insights"][0]["citations"][0]
+    assert f"#{cited}" in report and f"#{first_turn.seq} {first_turn.payload['persona_name']}:" in text

@@ -315,7 +315,7 @@ def test_cost_estimate_counts_the_engines_calls_with_token_guesses_from_models_y
     fg = create_focus_group(project=project, personas=panel(project, 3), turns=4, questions=MIXED_GUIDE)
     estimate = discussion.estimate_cost(fg)
     calls = {row["role"]: row["calls"] for row in estimate["roles"]}
-    assert calls == {"moderator": 6, "focus_group_turn": 8, "stance": 6} and estimate["calls"] == 20
+    assert calls == {"moderator": 8, "focus_group_turn": 8, "stance": 6} and estimate["calls"] == 22
 
     models = config.load_models()
     guess = config.CallEstimate(input_tokens=1000, output_tokens=0)

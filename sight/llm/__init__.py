@@ -5,8 +5,8 @@ opcjonalnym schematem pydantic. Dostawcy: `google` (Gemini), `openai` (serwer zg
 (deterministyczny, bez sieci) i `fake` (skryptowany w testach przez `script`).
 
 Moduły według pojęć: `base` (błędy, wiadomości), `providers` (role, modele per pętla zdarzeń), `retry` (ponowienia),
-`usage` (cache, koszt, LLMCall, budżet), `calls` (wywołanie), `embeddings`, `offline` i `fake`; tu tylko nazwy
-publiczne.
+`usage` (cache, koszt, LLMCall, budżet), `calls` (wywołanie), `embeddings`, `offline` (z `offline_roles`: odpowiedzi
+w roli promptu) i `fake`; tu tylko nazwy publiczne.
 """
 
 from sight.llm.base import (

@@ -26,6 +26,7 @@ from sight.llm.base import (
     prompt_messages,
     to_messages,
 )
+from sight.llm.offline import answering_prompt
 from sight.llm.providers import Target, _runnable_for_loop, limiter, resolve, run_in_loop
 from sight.llm.retry import _chain, retrying
 from sight.llm.usage import _Budget, _cache_get, _cache_key, _cache_set, _record, _Tally
@@ -93,7 +94,9 @@ async def agenerate(
     tally, budget = _Tally(), _Budget(project)
     try:
         async with limiter(role):
-            value = await _converse(target, msgs, schema, tally, budget)
+            # Dostawca offline odpowiada w roli promptu (nazwa i zmienne); prawdziwi dostawcy widzą tylko wiadomości.
+            with answering_prompt(prompt, language, variables):
+                value = await _converse(target, msgs, schema, tally, budget)
     except Exception as exc:
         try:
             if tally.attempts:

@@ -5,6 +5,7 @@ config).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
@@ -12,6 +13,8 @@ import math
 import random
 import re
 import time
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +25,29 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 import config
 from sight.llm.base import _messages_text, _ToolBindingMixin, _with_usage
+from sight.llm.offline_roles import answer_in_role
+
+
+@dataclass(frozen=True)
+class PromptCall:
+    """Prompt, na który odpowiada bieżące wywołanie: nazwa z `config/prompts`, język i zmienne (przed podstawieniem)."""
+
+    name: str
+    language: str
+    variables: Mapping[str, Any]
+
+
+_CURRENT_PROMPT: ContextVar[PromptCall | None] = ContextVar("sight_offline_prompt", default=None)
+
+
+@contextlib.contextmanager
+def answering_prompt(name: str | None, language: str, variables: Mapping[str, Any] | None) -> Iterator[None]:
+    """Na czas wywołania zapamiętuje prompt (kontekst zadania asyncio), by dostawca offline odpowiadał w jego roli."""
+    token = _CURRENT_PROMPT.set(PromptCall(name, language, dict(variables or {})) if name else None)
+    try:
+        yield
+    finally:
+        _CURRENT_PROMPT.reset(token)
 
 
 class OfflineChatModel(_ToolBindingMixin, BaseChatModel):
@@ -53,7 +79,12 @@ class OfflineChatModel(_ToolBindingMixin, BaseChatModel):
         writer = OfflineWriter(seed_source, _messages_text(messages))
         if tools:
             function = tools[0]["function"]
-            args = writer.value(function.get("parameters") or {"type": "object"}, "")
+            parameters = function.get("parameters") or {"type": "object"}
+            call = _CURRENT_PROMPT.get()
+            # Znany prompt: odpowiedź w roli (moderator, uczestnik, analityk…); pola, których rola nie wypełnia, i
+            # nieznane prompty — słownikami jak dotąd.
+            role_args = answer_in_role(call, function["name"], writer.seed) if call is not None else None
+            args = fit_schema(role_args, parameters, writer) if role_args is not None else writer.value(parameters, "")
             message = AIMessage(
                 "",
                 tool_calls=[
@@ -133,7 +164,8 @@ _SENTENCES = {
         "Martwi mnie przede wszystkim jedno: {concern}, dlatego podchodzę do tego ostrożnie.",
         "Gdy chodzi o „{word}”, najpierw porównuję opcje i pytam znajomych.",
         "Z mojego doświadczenia „{word}” ma sens, jeśli jest prosto i uczciwie.",
-        "Mój zawód ({occupation}) sprawia, że cenię rozwiązania oszczędzające czas.",
+        # Bez zawodu: zdanie z losowym zawodem przeczyłoby faktom persony, która je „mówi”.
+        "Cenię rozwiązania, które oszczędzają mi czas.",
         "Nie przekonują mnie obietnice bez konkretów, szczególnie w sprawie „{word}”.",
     ],
     "en": [
@@ -143,7 +175,7 @@ _SENTENCES = {
         "I worry about {concern}, so I approach this carefully.",
         "When it comes to “{word}”, I compare options first and ask friends.",
         "In my experience “{word}” makes sense if it is simple and honest.",
-        "My job ({occupation}) makes me value things that save time.",
+        "I value things that save me time.",
         "Promises without specifics don't convince me, especially about “{word}”.",
     ],
 }
@@ -405,3 +437,27 @@ class OfflineWriter:
             occupation=self.rng.choice(lists["occupations"]),
             word=self.rng.choice(self.words),
         )
+
+
+def fit_schema(value: Any, schema: dict[str, Any], writer: OfflineWriter, name: str = "") -> Any:
+    """Dopasowuje odpowiedź roli do schematu: brakujące pola ze słowników, teksty i listy przycięte do granic."""
+    kind = schema.get("type", "object" if "properties" in schema else None)
+    if kind == "object" and isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        return {
+            key: fit_schema(value[key], sub, writer, key) if key in value else writer.value(sub, key, name)
+            for key, sub in properties.items()
+            if key in value or key in schema.get("required", properties)
+        }
+    if kind == "array" and isinstance(value, list):
+        items = schema.get("items") or {}
+        fitted = [fit_schema(v, items, writer, name) for v in value[: schema.get("maxItems", len(value))]]
+        while len(fitted) < schema.get("minItems", 0):
+            fitted.append(writer.value(items, name))
+        return fitted
+    if kind == "string" and isinstance(value, str):
+        limit = schema.get("maxLength")
+        if limit is not None and len(value) > limit:
+            value = value[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+        return value
+    return value
