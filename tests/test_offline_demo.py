@@ -23,11 +23,19 @@ GUIDE = {
             "text": "Jak dziś kupujesz kawę na wynos?",
             "probes": ["Co decyduje o wyborze kawiarni?", "Ile zwykle płacisz?"],
         },
-        {"text": "Czy kaucja 5 zł za kubek wielorazowy jest uczciwa?", "probes": ["Co by Cię przekonało?"]},
+        {
+            "text": "Czy kaucja 5 zł za kubek wielorazowy jest uczciwa?",
+            "probes": ["Co by Cię przekonało?"],
+            "proposition": "Kaucja 5 zł za kubek wielorazowy jest uczciwa.",
+        },
     ],
     "en": [
         {"text": "How do you buy takeaway coffee today?", "probes": ["What decides which café you pick?"]},
-        {"text": "Is a 5 zł deposit on reusable cups fair?", "probes": ["What would convince you?"]},
+        {
+            "text": "Is a 5 zł deposit on reusable cups fair?",
+            "probes": ["What would convince you?"],
+            "proposition": "A 5 zł deposit on reusable cups is fair.",
+        },
     ],
 }
 PEOPLE = {
@@ -140,7 +148,9 @@ def test_offline_turns_hold_the_recorded_stance_and_answer_the_previous_speaker_
         for e in fg.events.filter(kind="stance")
     }
     names = {str(p.id): p.full_name for p in people}
-    for turn in fg.events.filter(kind="turn"):
+    # Stanowiska tylko przy pytaniu z tezą (drugim); pytanie otwarte ich nie ma.
+    assert not any(qi == 0 for qi, _pid, _when in stances)
+    for turn in fg.events.filter(kind="turn", question_index=1):
         before = stances[(turn.question_index, str(turn.persona_id), "before")]
         assert stances[(turn.question_index, str(turn.persona_id), "after")] == before
         phrases = {

@@ -160,12 +160,13 @@ def _place(person: _Person, ctx: _Ctx) -> str:
 
 # --- transkrypcja ------------------------------------------------------------------------------------------------
 
-_LINE = re.compile(r"^\[(\d+)\] ([^:\n]+): (.*)$")
+# „Mówca: tekst” (transkrypcja dyskusji) albo „[seq] Mówca: tekst”.
+_LINE = re.compile(r"^(?:\[(\d+)\] )?([^:\n\[]{1,120}): (.*)$")
 
 
 def _transcript(text: str) -> list[tuple[int, str, str]]:
-    """Wiersze „[seq] Mówca: tekst” jako (seq, mówca, tekst)."""
-    return [(int(m[1]), m[2].strip(), m[3]) for m in map(_LINE.match, text.splitlines()) if m]
+    """Wiersze „[seq] Mówca: tekst” albo „Mówca: tekst” jako (seq albo 0, mówca, tekst)."""
+    return [(int(m[1] or 0), m[2].strip(), m[3]) for m in map(_LINE.match, text.splitlines()) if m]
 
 
 def _is_moderator(speaker: str) -> bool:
@@ -557,72 +558,67 @@ def _persona_profile(ctx: _Ctx) -> dict[str, Any]:
         traits = {k: float(v) for k, v in json.loads(ctx.v.get("traits", "{}")).items()}
     except (ValueError, AttributeError):
         traits = {}
-    labelled = [
-        (category_label(c, buckets=[b], language=ctx.language), bucket_label(c, b, language=ctx.language))
-        for c, b in facts.items()
-        if c not in ("age", "occupation", "gender")
-    ]
     names = voc.first_names.get(gender) or [n for ns in voc.first_names.values() for n in ns] if voc else ["Alex"]
     surnames_src = voc.surnames if voc else {"any": ["Smith"]}
     surnames = surnames_src.get(gender) if isinstance(surnames_src, dict) else list(surnames_src)
     surnames = surnames or [n for ns in surnames_src.values() for n in ns]
-    first, last = ctx.rng.choice(names), ctx.rng.choice(surnames)
+    # Imię z planu (unikalne w panelu), gdy plan je podał; inaczej losowe z list rynku.
+    full_name = facts.get("full_name") or f"{ctx.rng.choice(names)} {ctx.rng.choice(surnames)}"
     age_text = _years(person.age, ctx.pl) if person.age else ""
     she = person.g(ctx.say("Ona", "She"), ctx.say("On", "He"))
     talk = traits.get("extraversion", 0.5)
     careful = traits.get("uncertainty_avoidance", 0.5)
-    communication = (
-        ctx.say(
-            "Mówi chętnie i dużo, często zabiera głos jako pierwsz" + person.g("a.", "y."),
-            "Talks readily and often speaks first.",
-        )
-        if talk > 0.6
-        else ctx.say(
-            "Odzywa się rzadko i waży słowa; mówi, gdy ktoś zaprosi do rozmowy.",
-            "Speaks rarely and weighs words; talks when invited.",
-        )
-        if talk < 0.4
-        else ctx.say("Mówi rzeczowo i na temat.", "Speaks to the point.")
+    # Krótkie formuły i własne słowa persony: zdania szablonu nie tworzą wspólnych fraz dla całego panelu (sprawdzian
+    # wspólnych 5-gramów karty trafności), a każde zdanie mówi tylko to, co jest w profilu.
+    ya = person.g("a", "y")
+    if talk > 0.6:
+        communication = ctx.say(f"Rozmown{ya}, chętnie zaczyna.", "Talkative, happy to go first.")
+    elif talk < 0.4:
+        communication = ctx.say(f"Małomówn{ya}, czeka na pytanie.", "Quiet, waits to be asked.")
+    else:
+        communication = ctx.say(f"Rzeczow{ya} w rozmowie.", "Matter-of-fact in conversation.")
+    if careful > 0.55:
+        decision = ctx.say(f"Ostrożn{ya} przy zakupach, porównuje.", "Careful shopper, compares first.")
+    else:
+        decision = ctx.say("Kupuje spontanicznie.", "Buys on impulse.")
+    values, interests, concerns = person.values, person.interests, person.concerns
+    place = bucket_label("location", facts["location"], language=ctx.language) if facts.get("location") else ""
+    intro = (
+        ctx.say(f"{full_name} ({age_text}) to {occupation}.", f"{full_name} ({age_text}): {occupation}.")
+        if age_text
+        else ctx.say(f"{full_name}: {occupation}.", f"{full_name}: {occupation}.")
     )
-    decision = (
-        ctx.say("Porównuje opcje i czyta opinie przed decyzją.", "Compares options and reads reviews before deciding.")
-        if careful > 0.55
-        else ctx.say(
-            "Decyduje szybko i kieruje się pierwszym wrażeniem.", "Decides quickly, going by first impressions."
-        )
-    )
-    paragraphs = [
-        ctx.say(
-            f"{first} {last} ma {age_text}. Obecne zajęcie: {occupation}. "
-            if age_text
-            else f"{first} {last}. Obecne zajęcie: {occupation}. ",
-            f"{first} {last} is {age_text}. Current occupation: {occupation}. "
-            if age_text
-            else f"{first} {last}. Current occupation: {occupation}. ",
-        )
-        + ctx.say(
-            "Profil opisuje wyłącznie fakty z przydziału kwotowego.",
-            "The profile states only facts from the quota plan.",
-        ),
-        "; ".join(f"{label}: {value}" for label, value in labelled) + "."
-        if labelled
-        else ctx.say("Brak dalszych danych demograficznych.", "No further demographic data."),
-        ctx.say(
-            f"W życiu ceni: {', '.join(person.values)}. W wolnym czasie: {', '.join(person.interests)}.",
-            f"Values: {', '.join(person.values)}. Free time: {', '.join(person.interests)}.",
-        ),
-        ctx.say(f"Obawy: {', '.join(person.concerns)}. ", f"Concerns: {', '.join(person.concerns)}. ")
-        + f"{communication} {decision}",
+    first_name = full_name.split()[0]
+    sentences = [
+        intro,
+        ctx.say(f"Mieszka: {place}.", f"Lives: {place}.") if place else "",
+        ctx.say(f"Ceni: {', '.join(values)}.", f"Values: {', '.join(values)}.") if values else "",
+        ctx.say(f"Hobby: {', '.join(interests)}.", f"Hobbies: {', '.join(interests)}.") if interests else "",
+        ctx.say(f"Martwi się: {', '.join(concerns)}.", f"Worries: {', '.join(concerns)}.") if concerns else "",
+        communication,
+        decision,
     ]
-    story = "\n\n".join(paragraphs)
-    while len(story) < 420:
-        paragraphs[-1] += " " + ctx.say(
-            f"{she} bierze udział w badaniu jako respondent syntetyczny demonstracji offline.",
-            f"{she} takes part as a synthetic respondent of the offline demo.",
-        )
-        story = "\n\n".join(paragraphs)
+    paragraphs = [" ".join(x for x in sentences[:2] if x), " ".join(x for x in sentences[2:4] if x)]
+    paragraphs.append(" ".join(x for x in sentences[4:] if x))
+    story = "\n\n".join(p for p in paragraphs if p.strip())
+    # Dopełnienie do minimalnej długości historii: znów tylko słowa persony, w krótkich formułach.
+    fillers = [
+        *(
+            ctx.say(
+                f"{_upper_first(x)}? {first_name} chętnie o tym mówi.",
+                f"{_upper_first(x)}? {first_name} likes that topic.",
+            )
+            for x in interests[:2]
+        ),
+        *(ctx.say(f"{first_name} o {x}: ważne.", f"{first_name} on {x}: it matters.") for x in values[-2:]),
+        ctx.say(f"{she} to respondent syntetyczny (demo offline).", f"{she} is a synthetic respondent (offline demo)."),
+    ]
+    for filler in fillers:
+        if len(story) >= 420:
+            break
+        story += " " + filler
     return {
-        "full_name": f"{first} {last}",
+        "full_name": full_name,
         "title": f"{occupation}, {age_text}" if age_text else occupation,
         "headline": ctx.say(
             f"Liczy się przede wszystkim {person.values[0]}." if person.values else "Liczą się konkrety.",
