@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from focus_groups.models import FocusGroup, FocusGroupEvent, Participant
 
@@ -49,7 +50,7 @@ class FocusGroupAdmin(admin.ModelAdmin):
         """Liczba zdarzeń w tym samym zapytaniu."""
         return super().get_queryset(request).annotate(events_total=Count("events"))
 
-    @admin.display(description="events", ordering="events_total")
+    @admin.display(description=_("number of events"), ordering="events_total")
     def event_count(self, obj: FocusGroup) -> int:
         """Liczba zdarzeń."""
         return obj.events_total  # type: ignore[attr-defined]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections import Counter, defaultdict
@@ -18,7 +16,7 @@ from focus_groups.models import FocusGroup, FocusGroupEvent
 from sight import jobs, llm
 from sight.errors import Conflict
 from sight.models import Job, User
-from sight.text import spreadsheet_safe
+from sight.text import spreadsheet_csv
 
 Kind = FocusGroupEvent.Kind
 SPOKEN = (Kind.TURN, Kind.ANSWER)
@@ -283,29 +281,27 @@ def turns_csv(fg: FocusGroup) -> str:
         "persona_id", "question_index", "payload"
     ):
         stances[(qi, str(persona_id))][payload.get("when", "")] = payload.get("stance", "")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for e in fg.events.filter(kind__in=(Kind.MODERATOR, Kind.INTERJECTION, *SPOKEN)).order_by("seq"):
         qi = e.question_index
         stance = stances.get((qi, str(e.persona_id)), {}) if e.persona_id else {}
         speaker = e.payload.get("persona_name") or ("Researcher" if e.kind == Kind.INTERJECTION else "Moderator")
         question = questions[qi] if qi is not None and 0 <= qi < len(questions) else ""
-        writer.writerow(
+        rows.append(
             [
                 e.seq,
                 "" if qi is None else qi,
-                spreadsheet_safe(question),
+                question,
                 e.kind,
                 e.persona_id or "",
-                spreadsheet_safe(speaker),
-                spreadsheet_safe(e.text),
+                speaker,
+                e.text,
                 stance.get("before", ""),
                 stance.get("after", ""),
                 e.created_at.isoformat(),
             ]
         )
-    return "\ufeff" + buffer.getvalue()
+    return spreadsheet_csv(CSV_COLUMNS, rows)
 
 
 # Znaki, którymi tekst mógłby zacząć znacznik Markdown lub HTML w dowolnym miejscu wiersza (CommonMark pozwala

@@ -17,8 +17,9 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field, field_validator
 
@@ -29,6 +30,7 @@ from personas.validation import validate_run
 from rag.retrieval import persona_context
 from sight import jobs, live, llm
 from sight.batches import GroupWriter
+from sight.demographics import bucket_label, category_label, describe
 from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
 from sight.text import ModelText
@@ -211,7 +213,7 @@ def build_segments(run: PersonaRun, job: Job) -> None:
                 "project_name": project.name,
                 "target_audience": project.target_audience or "-",
                 "research_objectives": project.research_objectives or "-",
-                "allocation_summary": allocation_summary(run.allocation),
+                "allocation_summary": allocation_summary(run.allocation, project.language),
                 "num_segments_hint": str(_segments_hint(run.num_requested)),
             },
         )
@@ -236,21 +238,37 @@ def build_segments(run: PersonaRun, job: Job) -> None:
         )
 
 
-def allocation_summary(allocation: list[PlannedProfile]) -> str:
-    """Zwięzły opis planu dla modelu: liczebności koszyków i po jednej linii na profil (#indeks)."""
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for profile in allocation:
-        for category, bucket in profile["demographics"].items():
-            counts[category][bucket] += 1
-    lines = [f"{category}: " + ", ".join(f"{b} ×{n}" for b, n in c.most_common()) for category, c in counts.items()]
+def allocation_summary(allocation: list[PlannedProfile], language: str | None = None) -> str:
+    """Zwięzły opis planu dla modelu: liczebności koszyków i po jednej linii na profil (#indeks), etykietami w języku
+    badania, nie kluczami danych (model przepisuje je do nazw i opisów segmentów).
+    """
+    lines = [
+        f"{category}: " + ", ".join(f"{b} ×{n}" for b, n in buckets)
+        for category, buckets in _bucket_counts(allocation, language)
+    ]
     lines.append("")
     lines += [
         f"#{p['index']}: "
-        + ", ".join(p["demographics"].values())
+        + ", ".join(label for _category, label in describe(p["demographics"], language=language))
         + (f", {p['occupation']}" if p.get("occupation") else "")
         for p in allocation
     ]
     return "\n".join(lines)
+
+
+def _bucket_counts(profiles: list[PlannedProfile], language: str | None) -> list[tuple[str, list[tuple[str, int]]]]:
+    """Liczebności koszyków planu po kategoriach, od najliczniejszego, jako etykiety w danym języku."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for profile in profiles:
+        for category, bucket in profile["demographics"].items():
+            counts[category][bucket] += 1
+    return [
+        (
+            category_label(category, buckets=list(counter), language=language),
+            [(bucket_label(category, b, language=language), n) for b, n in counter.most_common()],
+        )
+        for category, counter in counts.items()
+    ]
 
 
 def _segments_hint(n: int) -> int:
@@ -309,11 +327,12 @@ def demographic_segments(
         ]
     order = [b for b, _ in Counter(p["demographics"][best] for p in allocation).most_common()]
     groups = [[p["index"] for p in allocation if p["demographics"][best] == bucket] for bucket in order]
+    category = category_label(best, buckets=order, language=language)
     drafts = [
         {
-            "name": f"{best}: {bucket}",
+            "name": f"{category}: {bucket_label(best, bucket, language=language)}",
             "brief": _fallback_brief([p for p in allocation if p["index"] in set(g)], language),
-            "characteristics": [f"{best} = {bucket}"],
+            "characteristics": [f"{category}: {bucket_label(best, bucket, language=language)}"],
         }
         for bucket, g in zip(order, groups, strict=True)
     ]
@@ -321,10 +340,6 @@ def demographic_segments(
 
 
 def _fallback_brief(profiles: list[PlannedProfile], language: str) -> str:
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for profile in profiles:
-        for category, bucket in profile["demographics"].items():
-            counts[category][bucket] += 1
     lead = (
         "Segment utworzony z grupowania demograficznego (model nie zwrócił poprawnych segmentów). Skład:"
         if language == "pl"
@@ -333,7 +348,7 @@ def _fallback_brief(profiles: list[PlannedProfile], language: str) -> str:
     return (
         lead
         + " "
-        + "; ".join(f"{c}: " + ", ".join(f"{b} ({n})" for b, n in cnt.most_common()) for c, cnt in counts.items())
+        + "; ".join(f"{c}: " + ", ".join(f"{b} ({n})" for b, n in cnt) for c, cnt in _bucket_counts(profiles, language))
     )
 
 
@@ -358,7 +373,7 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
             "project_name": project.name,
             "target_audience": project.target_audience or "-",
             "research_objectives": project.research_objectives or "-",
-            "demographics": describe_demographics(profile),
+            "demographics": describe_demographics(profile, project.language),
             "traits": json.dumps(profile["traits"]),
             "segment_name": segment.name if segment else "-",
             "segment_brief": segment.brief if segment else "-",
@@ -394,14 +409,17 @@ def _members(run: PersonaRun, segment_index: int) -> list[int]:
     return plan[segment_index]["member_indexes"] if segment_index < len(plan) else []
 
 
-def describe_demographics(profile: PlannedProfile) -> str:
-    """Ustalone fakty demograficzne profilu dla promptu."""
-    facts = dict(profile["demographics"])
-    if profile.get("age") is not None:
-        facts["age"] = str(profile["age"])
-    if profile.get("occupation"):
-        facts["occupation"] = str(profile["occupation"])
-    return "\n".join(f"- {k}: {v}" for k, v in facts.items())
+def describe_demographics(profile: PlannedProfile, language: str) -> str:
+    """Ustalone fakty demograficzne profilu dla promptu, etykietami w języku badania („- Miejsce zamieszkania: wieś”),
+    żeby model nie przepisywał kluczy danych (`village`) do tekstu persony.
+    """
+    facts = describe(profile["demographics"], language=language)
+    with translation.override(language):
+        if profile.get("age") is not None:
+            facts.append((gettext("Exact age"), str(profile["age"])))
+        if profile.get("occupation"):
+            facts.append((gettext("Occupation"), str(profile["occupation"])))
+    return "\n".join(f"- {k}: {v}" for k, v in facts)
 
 
 def _hash(variables: dict[str, Any]) -> str:
@@ -561,7 +579,8 @@ def generate_needs(job: Job) -> dict[str, Any]:
             persona.title,
             persona.headline,
             describe_demographics(
-                {"demographics": persona.demographics, "age": persona.age, "occupation": persona.occupation}
+                {"demographics": persona.demographics, "age": persona.age, "occupation": persona.occupation},
+                project.language,
             ),
             persona.background_story,
         ]

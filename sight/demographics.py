@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from pydantic import Field, Strict, StringConstraints
 
+import config
 from sight.schemas import KeysMatching
-from sight.text import NON_BLANK_PATTERN, has_nul
+from sight.text import NON_BLANK_PATTERN, has_nul, localized_number
 
 MAX_CATEGORIES = 12
 MAX_BUCKETS = 40
@@ -65,7 +69,9 @@ def _bucket_problems(buckets: Any) -> list[str]:
     if not problems:
         total = math.fsum(buckets.values())
         if abs(total - 1.0) > SUM_TOLERANCE:
-            problems.append(_("Weights must sum to 1 (they sum to %(total).6g).") % {"total": total})
+            problems.append(
+                _("Weights must sum to 1 (they sum to %(total)s).") % {"total": localized_number(round(total, 6))}
+            )
     return problems
 
 
@@ -91,6 +97,71 @@ def relative_to_shares(value: dict[str, dict[str, float]]) -> dict[str, dict[str
         total = math.fsum(buckets.values())
         result[category] = {bucket: weight / total for bucket, weight in buckets.items()}
     return result
+
+
+# --- etykiety: jedyna droga od klucza danych (`female`, `city_100k_500k`) do tekstu dla człowieka ---------------------
+
+
+def active_language(language: str | None = None) -> str:
+    """Kod języka: podany, inaczej bieżący (żądania, websocketu, `translation.override`), inaczej domyślny."""
+    return (language or get_language() or settings.LANGUAGE_CODE)[:2]
+
+
+def pick_label(labels: Mapping[str, str], fallback: str, *, language: str | None = None) -> str:
+    """Etykieta w danym (domyślnie bieżącym) języku, inaczej pierwsza dostępna, inaczej tekst zastępczy."""
+    return labels.get(active_language(language)) or next(iter(labels.values()), fallback)
+
+
+def humanize_key(key: str) -> str:
+    """Klucz spoza presetów jako tekst: podkreślenia zamienione na spacje (np. nazwa wpisana przez badacza)."""
+    return str(key).replace("_", " ")
+
+
+def _categories(name: str, language: str) -> list[config.Category]:
+    """Opisy kategorii o tej nazwie z presetów rynków; najpierw z presetów w danym języku."""
+    presets = sorted(config.load_demographics().values(), key=lambda p: p.language != language)
+    return [p.categories[name] for p in presets if name in p.categories]
+
+
+def category_label(
+    name: str, *, buckets: Iterable[str] = (), language: str | None = None, default: str | None = None
+) -> str:
+    """Etykieta kategorii z presetu, którego koszyki najlepiej pasują (dochód w zł i w USD to różne etykiety);
+    nazwa spoza presetów — jako tekst albo `default`, gdy podany.
+    """
+    language = active_language(language)
+    wanted = set(buckets)
+    candidates = _categories(name, language)
+    if not candidates:
+        return humanize_key(name).capitalize() if default is None else default
+    best = max(candidates, key=lambda c: len(wanted & set(c.buckets)))
+    return pick_label(best.label, humanize_key(name).capitalize(), language=language)
+
+
+def bucket_label(category: str, bucket: str, *, language: str | None = None, default: str | None = None) -> str:
+    """Etykieta koszyka kategorii; gdy kategoria jej nie zna (np. kolumna `location` z koszykiem regionu) — z
+    dowolnej kategorii presetów, która ma taki koszyk; klucz spoza presetów wraca jako tekst albo `default`, gdy podany.
+    """
+    if bucket in (None, ""):
+        return ""
+    language, bucket = active_language(language), str(bucket)
+    for candidate in _categories(category, language):
+        if bucket in candidate.bucket_labels:
+            return pick_label(candidate.bucket_labels[bucket], bucket, language=language)
+    presets = sorted(config.load_demographics().values(), key=lambda p: p.language != language)
+    for preset in presets:
+        for candidate in preset.categories.values():
+            if bucket in candidate.bucket_labels:
+                return pick_label(candidate.bucket_labels[bucket], bucket, language=language)
+    return humanize_key(bucket) if default is None else default
+
+
+def describe(demographics: Mapping[str, Any], *, language: str | None = None) -> list[tuple[str, str]]:
+    """Koszyki persony (kategoria → koszyk) jako pary etykiet (kategoria, koszyk) dla ekranów, eksportów i promptów."""
+    return [
+        (category_label(c, buckets=[str(b)], language=language), bucket_label(c, str(b), language=language))
+        for c, b in demographics.items()
+    ]
 
 
 # Schemat API mówi wszystko, co da się powiedzieć w JSON Schema: nazwy niepuste bez NUL, liczby kategorii i koszyków,

@@ -4,10 +4,14 @@ API, parametrów zapytań, formularzy i modeli; oraz komórki CSV odporne na for
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstraints
 from pydantic.json_schema import JsonSchemaValue
@@ -75,3 +79,22 @@ def spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+EXCEL_BOM = "\ufeff"
+
+
+def spreadsheet_csv(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV do otwarcia w Excelu: zaczyna się od BOM (bez niego Excel czyta UTF-8 jako ANSI i psuje polskie litery),
+    a każda komórka jest odporna na formuły (`spreadsheet_safe`).
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([spreadsheet_safe(h) for h in header])
+    writer.writerows([spreadsheet_safe(v) for v in row] for row in rows)
+    return EXCEL_BOM + buffer.getvalue()
+
+
+def localized_number(value: float) -> str:
+    """Liczba w bieżącym języku (po polsku „0,8”), bez zbędnego „,0” przy całkowitej; przez `formats.number_format`."""
+    return number_format(int(value) if float(value).is_integer() else value)

@@ -223,7 +223,7 @@ def test_allocation_summary_lists_every_profile_for_the_segmenter():
     plan = [
         {"index": i, "demographics": {"gender": "female" if i % 2 else "male"}, "occupation": None} for i in range(4)
     ]
-    text = generation.allocation_summary(plan)
+    text = generation.allocation_summary(plan, "en")
     assert "#0: male" in text and "#3: female" in text and "female ×2" in text
     assert json.dumps(
         generation.assign_members([{"member_indexes": [0, 0, 9]}, {"member_indexes": [1]}], plan)
