@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from pydantic import BaseModel, Field
 
 import config
@@ -274,7 +275,7 @@ def run_focus_group(job: Job) -> dict[str, Any]:
         raise
     fg.set_status(FocusGroup.Status.COMPLETED)
     _publish_status(fg)
-    jobs.report_progress(job, done=room.done, message="completed")
+    jobs.report_progress(job, done=room.done, message=gettext_noop("completed"))
     return {"focus_group_id": str(fg.id), "status": fg.status, "events": fg.last_seq}
 
 

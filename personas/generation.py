@@ -19,7 +19,7 @@ from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.text import format_lazy
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field, field_validator
 
@@ -157,7 +157,9 @@ def run_generation(job: Job) -> dict[str, Any]:
     run = PersonaRun.objects.select_related("project").get(pk=job.params["run_id"])
     run.status = PersonaRun.Status.RUNNING
     run.save(update_fields=["status"])
-    jobs.report_progress(job, done=run.personas.count(), total=run.num_requested, message="segments")
+    jobs.report_progress(
+        job, done=run.personas.count(), total=run.num_requested, message=gettext_noop("Planning segments")
+    )
     if run.segments_enabled and not run.segments.exists() and not run.segment_fallback:
         build_segments(run, job)
     missing = run.missing_indexes()
@@ -189,10 +191,13 @@ def finish_run(run: PersonaRun, job: Job) -> dict[str, Any]:
     if not created:
         reasons = "; ".join(sorted({f["reason"][:200] for f in run.failed})[:3])
         raise RuntimeError(f"no persona could be generated ({reasons})")
-    message = f"{created} of {run.num_requested} personas generated" + (
-        f", {len(run.failed)} failed" if run.failed else ""
+    message = (
+        gettext_noop("%(done)d of %(total)d personas generated, %(failed)d failed")
+        if run.failed
+        else gettext_noop("%(done)d of %(total)d personas generated")
     )
-    jobs.report_progress(job, done=created, total=run.num_requested, message=message)
+    params = {"done": created, "total": run.num_requested, "failed": len(run.failed)}
+    jobs.report_progress(job, done=created, total=run.num_requested, message=message, params=params)
     return result
 
 
@@ -601,5 +606,5 @@ def generate_needs(job: Job) -> dict[str, Any]:
     )
     persona.needs = {**result.model_dump(), "generated_at": timezone.now().isoformat()}
     persona.save(update_fields=["needs", "updated_at"])
-    jobs.report_progress(job, done=1, total=1, message="needs and pains ready")
+    jobs.report_progress(job, done=1, total=1, message=gettext_noop("Needs and pains ready"))
     return {"persona_id": str(persona.id)}
