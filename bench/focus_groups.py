@@ -97,7 +97,8 @@ def discussion_overhead(user, project, *, server: Any = None) -> dict:  # noqa: 
         project,
         FocusGroupIn(
             name="bench discussion",
-            questions=[{"text": f"Pytanie {i}?"} for i in range(3)],
+            # Każde pytanie z tezą: stanowiska przed i po każdym, jak w pomiarach sprzed tez.
+            questions=[{"text": f"Pytanie {i}?", "proposition": f"Teza {i}."} for i in range(3)],
             turns_per_question=18,
             participants={"persona_ids": [p.id for p in people]},
         ),

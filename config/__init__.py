@@ -154,6 +154,7 @@ class PersonaFeatures(Strict):
     max_per_run: int = Field(default=500, ge=1, le=5000)
     default_seed: int = 42
     near_duplicate_threshold: float = Field(default=0.9, gt=0, le=1)
+    shared_phrase_share: float = Field(default=0.3, gt=0, le=1)
     trait_presets: dict[str, dict[str, float]] = {}
 
 
@@ -436,6 +437,103 @@ def load_demographics() -> dict[str, DemographicPreset]:
     return {p.id: p for p in presets}
 
 
+# --- consistency.yaml (sprawdzian spójności person) ------------------------------------------------------------------
+
+
+class ClaimPattern(Strict):
+    """Zwrot przypisujący personie zawód; `endings` — wymagane końcówki słowa zawodu (np. narzędnik po „jest”)."""
+
+    pattern: str
+    endings: list[str] = []
+
+
+class OccupationTerm(Strict):
+    """Zawód w słowniku spójności: rdzenie (fragmenty wyrażeń regularnych) i zakres wieku, w którym jest wiarygodny."""
+
+    stems: list[str] = Field(min_length=1)
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
+    status: bool = False
+
+
+class GenderedForms(Strict):
+    """Wzorce form gramatycznych kobiecych i męskich."""
+
+    female: str
+    male: str
+
+
+class GenderedWords(Strict):
+    """Słowa (albo końcówki słów) określające płeć."""
+
+    female: list[str] = []
+    male: list[str] = []
+
+
+class PlaceRules(Strict):
+    """Miejsce zamieszkania: zwrot „mieszka …”, określenia miejsc przypisane koszykom i grupy zgodnych koszyków."""
+
+    claim: str
+    by_bucket: dict[str, list[str]]
+    compatible: list[list[str]] = []
+
+
+class IncomeRule(Strict):
+    """Kwota zarobków w tekście i tolerancja względem granic koszyka dochodu."""
+
+    pattern: str
+    tolerance: float = Field(default=0.2, ge=0, le=1)
+
+
+class ConsistencyLexicon(Strict):
+    """Słowniki i wzorce jednego języka dla sprawdzianu spójności person."""
+
+    claims: list[ClaimPattern]
+    past_markers: list[str] = []
+    other_people: list[str] = []
+    occupations: dict[str, OccupationTerm]
+    generic: list[str] = []
+    age_patterns: list[str] = []
+    first_person: GenderedWords | None = None
+    third_person: GenderedForms | None = None
+    gender_exceptions: list[str] = []
+    gendered_nouns: GenderedWords = GenderedWords()
+    gendered_claim: str = ""
+    places: PlaceRules | None = None
+    income: IncomeRule | None = None
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> ConsistencyLexicon:
+        patterns = [c.pattern for c in self.claims] + [p.replace("{first}", "x") for p in self.age_patterns]
+        patterns += [stem for term in self.occupations.values() for stem in term.stems]
+        if self.third_person:
+            patterns += [
+                self.third_person.female.replace("{first}", "x"),
+                self.third_person.male.replace("{first}", "x"),
+            ]
+        patterns += [self.gendered_claim.replace("{first}", "x")] + ([self.places.claim] if self.places else [])
+        patterns += [self.income.pattern] if self.income else []
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+        return self
+
+
+class ConsistencyConfig(Strict):
+    """Słowniki spójności dla każdego języka interfejsu."""
+
+    pl: ConsistencyLexicon
+    en: ConsistencyLexicon
+
+
+@cache
+def load_consistency() -> ConsistencyConfig:
+    """Wczytuje `consistency.yaml`."""
+    return _parse(ConsistencyConfig, CONFIG_DIR / "consistency.yaml")
+
+
 # --- surveys/ssr.yaml i surveys/anchors/<język>.yaml (SSR ankiet) ---------------------------------------------------
 
 SURVEY_CONSTRUCTS = ("agreement", "likelihood", "purchase_intent", "satisfaction", "importance")
@@ -542,7 +640,7 @@ def _load_surveys(directory: Path) -> SurveysConfig:
 
 def reload() -> None:
     """Czyści wczytaną konfigurację (testy, zmiana SIGHT_CONFIG_DIR)."""
-    for loader in (load_models, load_features, load_prompts, load_demographics, _load_surveys):
+    for loader in (load_models, load_features, load_prompts, load_demographics, _load_surveys, load_consistency):
         loader.cache_clear()
 
 

@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pydantic
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from focus_groups.models import FocusGroup, FocusGroupEvent, Participant
+from focus_groups.setup import GuideQuestionIn
+
+
+class FocusGroupAdminForm(forms.ModelForm):
+    """Przewodnik jako JSON, sprawdzony tym samym schematem co w API (tekst, sondy, opcjonalna teza)."""
+
+    class Meta:
+        model = FocusGroup
+        fields = "__all__"  # noqa: DJ007 - pola wybiera ModelAdmin, formularz dokłada tylko walidację przewodnika
+        help_texts = {
+            "questions": _(
+                'A list of {"text": …, "probes": […], "proposition": …}; an empty proposition means no stances.'
+            )
+        }
+
+    def clean_questions(self) -> list[dict[str, Any]]:
+        """Pytania w pełnej formie (także z tezą); zły kształt, za długi tekst albo NUL to błąd pola."""
+        value = self.cleaned_data["questions"]
+        if not isinstance(value, list):
+            raise ValidationError(_("The guide must be a list of questions."))
+        try:
+            items = [GuideQuestionIn.model_validate({"text": q} if isinstance(q, str) else q) for q in value]
+        except pydantic.ValidationError as exc:
+            errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ValidationError(errors) from exc
+        return [q.as_stored() for q in items]
 
 
 class ParticipantInline(admin.TabularInline):
@@ -38,6 +69,7 @@ class EventInline(admin.TabularInline):
 class FocusGroupAdmin(admin.ModelAdmin):
     """Grupy fokusowe."""
 
+    form = FocusGroupAdminForm
     list_display = ("name", "project", "mode", "status", "event_count", "created_at", "finished_at")
     list_filter = ("status", "mode", "created_at")
     search_fields = ("name", "description", "project__name", "project__owner__email")

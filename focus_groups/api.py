@@ -22,6 +22,14 @@ from sight.text import CleanText, RequiredText
 router = Router(tags=["focus groups"])
 
 
+class GuideQuestionOut(Schema):
+    """Pytanie przewodnika; `proposition` pusty — pytanie otwarte, bez stanowisk (także w grupach sprzed tez)."""
+
+    text: str
+    probes: list[str] = []
+    proposition: str = ""
+
+
 class FocusGroupOut(Schema):
     """Grupa fokusowa."""
 
@@ -32,7 +40,7 @@ class FocusGroupOut(Schema):
     mode: str
     status: str
     control: str
-    questions: list[dict[str, Any]]
+    questions: list[GuideQuestionOut]
     turns_per_question: int
     interview_context: str
     participant_ids: list[uuid.UUID]

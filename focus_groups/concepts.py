@@ -9,14 +9,18 @@ ponownie, chyba że `force`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import Count
 from pydantic import BaseModel, Field, create_model, model_validator
@@ -42,6 +46,7 @@ ROLE = "concept_extraction"
 SPOKEN = (FocusGroupEvent.Kind.TURN, FocusGroupEvent.Kind.ANSWER)
 EARLIER_TURNS = 12  # tyle wcześniejszych wypowiedzi z pytania trafia do promptu (odniesienia sięgają tylko do nich)
 MAX_CONCEPTS, MAX_EMOTIONS, MAX_RELATIONS = 8, 3, 5
+PROGRESS_EVERY = 0.5  # s: częściej postęp tylko w pamięci (zapis, publikacja i sprawdzenie anulowania to ~5 ms)
 
 # Końcówki fleksyjne (bez znaków diakrytycznych, najdłuższe najpierw): „ceny”, „cenie”, „cenami” → „cen”;
 # „prices”, „price” → „pric”. Rdzeń ma co najmniej 3 litery, więc krótkie słowa zostają całe.
@@ -99,24 +104,52 @@ class Canonicaliser:
 
     def resolve(self, name: str) -> Concept | None:
         """Pojęcie projektu dla nazwy (tworzy nowe, gdy nic nie jest dość podobne); pusta nazwa → None."""
-        key, shown = concept_key(name), display_name(name)
-        if not key or not shown:
-            return None
-        if key in self.by_key:
-            return self.by_key[key]
-        vector = self._embed(shown)
-        concept = self._nearest(vector) if vector is not None else None
-        if concept is None:
-            concept, _ = Concept.objects.get_or_create(
-                project=self.project, key=key, defaults={"name": shown, "embedding": vector}
-            )
-            if vector is not None and concept.embedding is not None:
-                self.concepts.append(concept)
-                row = np.array([concept.embedding], dtype=float)
-                self.vectors = row if not len(self.vectors) else np.vstack([self.vectors, row])
-        ConceptAlias.objects.get_or_create(project=self.project, key=key, defaults={"concept": concept})
-        self.by_key[key] = concept
-        return concept
+        return self.resolve_many([name])[name]
+
+    def resolve_many(self, names: Iterable[str]) -> dict[str, Concept | None]:
+        """Pojęcia projektu dla wielu nazw naraz: nieznane klucze dostają wektory jednym wywołaniem embeddingów, nowe
+        pojęcia i aliasy trafiają do bazy dwoma wstawieniami. Kolejność nazw decyduje jak przy pojedynczych
+        wywołaniach: nowe pojęcie może wchłonąć późniejszą, podobną nazwę z tej samej partii.
+        """
+        wanted = {name: (concept_key(name), display_name(name)) for name in names}
+        unseen: dict[str, str] = {}
+        for key, shown in wanted.values():
+            if key and shown and key not in self.by_key:
+                unseen.setdefault(key, shown)
+        if unseen:
+            self._add(unseen)
+        return {name: self.by_key[key] if key and shown else None for name, (key, shown) in wanted.items()}
+
+    def _add(self, unseen: dict[str, str]) -> None:
+        """Klucze bez aliasu: do najbliższego pojęcia powyżej progu albo jako nowe pojęcia (z aliasami)."""
+        vectors = self._embed_many(list(unseen.values()))
+        created: list[Concept] = []
+        for (key, shown), vector in zip(unseen.items(), vectors, strict=True):
+            concept = self._nearest(vector) if vector is not None else None
+            if concept is None:
+                concept = Concept(project=self.project, key=key, name=shown, embedding=vector)
+                created.append(concept)
+                self._remember(concept)
+            self.by_key[key] = concept
+        if created:
+            Concept.objects.bulk_create(created, ignore_conflicts=True)
+            # Ten sam klucz mógł właśnie zapisać ktoś inny: obowiązuje wiersz z bazy.
+            stored = {c.key: c for c in Concept.objects.filter(project=self.project, key__in=[c.key for c in created])}
+            replaced = {id(c): stored[c.key] for c in created}
+            self.by_key = {k: replaced.get(id(c), c) for k, c in self.by_key.items()}
+            self.concepts = [replaced.get(id(c), c) for c in self.concepts]
+        ConceptAlias.objects.bulk_create(
+            (ConceptAlias(project=self.project, key=key, concept=self.by_key[key]) for key in unseen),
+            ignore_conflicts=True,
+        )
+
+    def _remember(self, concept: Concept) -> None:
+        """Nowe pojęcie z wektorem staje się kandydatem do scalania kolejnych nazw."""
+        if concept.embedding is None or (len(self.vectors) and self.vectors.shape[1] != len(concept.embedding)):
+            return
+        self.concepts.append(concept)
+        row = np.array([concept.embedding], dtype=float)
+        self.vectors = row if not len(self.vectors) else np.vstack([self.vectors, row])
 
     def _nearest(self, vector: list[float]) -> Concept | None:
         if not len(self.vectors) or self.vectors.shape[1] != len(vector):
@@ -127,15 +160,17 @@ class Canonicaliser:
         best = int(np.argmax(scores))
         return self.concepts[best] if scores[best] >= self.threshold else None
 
-    def _embed(self, text: str) -> list[float] | None:
-        """Wektor nazwy; błąd dostawcy embeddingów oznacza tylko scalanie po kluczu, nie przerwanie zadania."""
+    def _embed_many(self, texts: list[str]) -> list[list[float] | None]:
+        """Wektory nazw jednym wywołaniem; błąd dostawcy embeddingów oznacza tylko scalanie po kluczu, nie przerwanie
+        zadania.
+        """
         try:
             if self._embeddings is None:
                 self._embeddings = llm.build_embeddings()
-            return [float(x) for x in self._embeddings.embed_query(text)]
+            return [[float(x) for x in vector] for vector in self._embeddings.embed_documents(texts)]
         except Exception:  # noqa: BLE001 - scalanie po podobieństwie jest ulepszeniem, nie warunkiem ekstrakcji
-            log.warning("embedding concept %r failed; merging by key only", text, exc_info=True)
-            return None
+            log.warning("embedding %d concept names failed; merging by key only", len(texts), exc_info=True)
+            return [None] * len(texts)
 
 
 # --- schemat odpowiedzi ---------------------------------------------------------------------------------------------
@@ -161,30 +196,52 @@ class RelationOut(BaseModel):
     relation: Literal["agree", "disagree", "builds_on"]
 
 
-def analysis_schema(text: str, earlier: frozenset[int], emotions: tuple[str, ...]) -> type[BaseModel]:
-    """Schemat wyniku jednej wypowiedzi: odrzuca cytaty spoza jej tekstu i numery spoza wcześniejszych wypowiedzi."""
-    haystack = same_text(text)
-    emotion = Literal[emotions]  # type: ignore[valid-type]
+# Tekst analizowanej wypowiedzi i numery wcześniejszych wypowiedzi — ustawiane na czas jednego wywołania (w jego
+# zadaniu asyncio), więc jeden schemat na cały przebieg sprawdza cytaty i odniesienia każdej wypowiedzi osobno.
+_GROUNDING: ContextVar[tuple[str, frozenset[int]] | None] = ContextVar("concept_grounding", default=None)
 
-    def grounded(self: Any) -> Any:
-        problems = []
-        bad_quotes = [m.quote for m in self.concepts if same_text(m.quote) not in haystack]
-        if bad_quotes:
-            problems.append(f"quotes {bad_quotes[:3]} are not verbatim excerpts of the statement; copy them exactly")
-        bad_turns = sorted({r.turn for r in self.relations} - earlier)
-        if bad_turns:
-            problems.append(f"turns {bad_turns} are not earlier statements; use only numbers shown in [brackets]")
-        if problems:
-            raise ValueError("; ".join(problems))
+
+@contextmanager
+def grounded_in(text: str, earlier: frozenset[int]) -> Iterator[None]:
+    """Na czas bloku schemat wyniku odrzuca cytaty spoza `text` i numery spoza `earlier`."""
+    token = _GROUNDING.set((same_text(text), earlier))
+    try:
+        yield
+    finally:
+        _GROUNDING.reset(token)
+
+
+def _grounded(self: Any) -> Any:
+    """Walidator schematu: cytaty dosłownie z wypowiedzi, odniesienia tylko do pokazanych wcześniejszych wypowiedzi."""
+    grounding = _GROUNDING.get()
+    if grounding is None:  # poza `grounded_in` (np. odczyt z cache bez kontekstu) — `save_turns` sprawdza i tak
         return self
+    haystack, earlier = grounding
+    problems = []
+    bad_quotes = [m.quote for m in self.concepts if same_text(m.quote) not in haystack]
+    if bad_quotes:
+        problems.append(f"quotes {bad_quotes[:3]} are not verbatim excerpts of the statement; copy them exactly")
+    bad_turns = sorted({r.turn for r in self.relations} - earlier)
+    if bad_turns:
+        problems.append(f"turns {bad_turns} are not earlier statements; use only numbers shown in [brackets]")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return self
 
+
+@functools.cache
+def analysis_schema(emotions: tuple[str, ...], *, relations: bool) -> type[BaseModel]:
+    """Schemat wyniku jednej wypowiedzi (jeden na listę emocji i obecność wcześniejszych wypowiedzi): budowa klasy,
+    jej schemat JSON i narzędzie dla modelu to kilka ms CPU na pętli zdarzeń, więc nie powtarzamy ich dla każdej tury.
+    """
+    emotion = Literal[emotions]  # type: ignore[valid-type]
     return create_model(
         "TurnAnalysis",
         __doc__="Pojęcia, emocje i odniesienia jednej wypowiedzi.",
-        __validators__={"grounded": model_validator(mode="after")(grounded)},
+        __validators__={"grounded": model_validator(mode="after")(_grounded)},
         concepts=(list[MentionOut], Field(default_factory=list, max_length=MAX_CONCEPTS)),
         emotions=(list[emotion], Field(default_factory=list, max_length=MAX_EMOTIONS)),
-        relations=(list[RelationOut], Field(default_factory=list, max_length=MAX_RELATIONS if earlier else 0)),
+        relations=(list[RelationOut], Field(default_factory=list, max_length=MAX_RELATIONS if relations else 0)),
     )
 
 
@@ -236,7 +293,9 @@ def extract(job: Job) -> dict[str, Any]:
         clear_extraction(fg)
     tasks = pending_turns(fg)
     canon = Canonicaliser(fg.project)
-    async_to_sync(_analyse_all)(fg, job, tasks, canon)
+    # Jedna pętla na zadanie (`llm.run_in_loop`): wiersze LLMCall zapisują się w tle partiami, klienci HTTP pętli są
+    # zamykani na końcu.
+    llm.run_in_loop(_analyse_all, fg, job, tasks, canon)
     try:
         fg_graph.write_focus_group(fg)
         graph_state = "ok"
@@ -277,17 +336,29 @@ def pending_turns(fg: FocusGroup) -> list[TurnTask]:
 
 
 async def _analyse_all(fg: FocusGroup, job: Job, tasks: list[TurnTask], canon: Canonicaliser) -> None:
-    """Analiza wszystkich wypowiedzi równolegle w jednej pętli zdarzeń (współbieżność ogranicza limit roli w `llm`);
-    zapis w kolejności wypowiedzi, więc nazwa nowego pojęcia pochodzi zawsze z jego najwcześniejszej wzmianki.
+    """Analiza wszystkich wypowiedzi równolegle w jednej pętli zdarzeń (współbieżność ogranicza limit roli w `llm`).
+
+    Zapis w kolejności wypowiedzi (nazwa nowego pojęcia pochodzi zawsze z jego najwcześniejszej wzmianki), partiami:
+    gotowe po kolei wyniki idą razem w jednej transakcji, więc wątek ORM (ten sam, który zapisuje wiersze LLMCall) nie
+    stoi w kolejce za zapisem każdej tury osobno; ostatnia fala (nie więcej wywołań niż limit roli) idzie jednym
+    zapisem. Postęp najwyżej co `PROGRESS_EVERY` s.
     """
     emotions = tuple(config.load_features().concepts.emotions) or ("interest",)
+    last_wave = config.load_models().role(ROLE).concurrency
     pending = [asyncio.ensure_future(analyse_turn(fg, job, task, emotions)) for task in tasks]
     try:
-        for done, (task, future) in enumerate(zip(tasks, pending, strict=True), start=1):
-            await sync_to_async(save_turn)(fg, task, await future, canon)
-            await sync_to_async(jobs.report_progress)(
-                job, done=done, message=task.event.payload.get("persona_name", "")
-            )
+        done = 0
+        while done < len(tasks):
+            # Ostatnia fala kończy się prawie naraz: jeden zapis po niej zamiast kilku jeden za drugim.
+            await (asyncio.gather(*pending[done:]) if len(tasks) - done <= last_wave else pending[done])
+            end = done + 1
+            while end < len(tasks) and pending[end].done():
+                end += 1
+            batch = [(tasks[i], pending[i].result()) for i in range(done, end)]
+            await sync_to_async(save_turns)(fg, batch, canon)
+            done = end
+            message = batch[-1][0].event.payload.get("persona_name", "")
+            await sync_to_async(jobs.report_progress)(job, done=done, message=message, throttle=PROGRESS_EVERY)
     finally:
         for future in pending:  # anulowanie albo błąd: reszta wywołań nie wisi w tle
             future.cancel()
@@ -304,44 +375,79 @@ async def analyse_turn(fg: FocusGroup, job: Job, task: TurnTask, emotions: tuple
         "earlier": earlier,
         "emotions": ", ".join(emotions),
     }
-    schema = analysis_schema(task.event.text, frozenset(e.seq for e in task.earlier), emotions)
+    schema = analysis_schema(emotions, relations=bool(task.earlier))
     try:
-        return await llm.agenerate(
-            ROLE, prompt=ROLE, language=fg.project.language, variables=variables, schema=schema, job=job
-        )
+        with grounded_in(task.event.text, frozenset(e.seq for e in task.earlier)):
+            return await llm.agenerate(
+                ROLE, prompt=ROLE, language=fg.project.language, variables=variables, schema=schema, job=job
+            )
     except llm.LLMOutputError as exc:
         return f"{type(exc).__name__}: {exc}"[:1000]
 
 
-def save_turn(fg: FocusGroup, task: TurnTask, result: BaseModel | str, canon: Canonicaliser) -> None:
-    """Zapisuje wynik jednej wypowiedzi w jednej transakcji (powtórka zastępuje poprzedni wynik tej wypowiedzi)."""
-    event = task.event
+def save_turns(fg: FocusGroup, batch: list[tuple[TurnTask, BaseModel | str]], canon: Canonicaliser) -> None:
+    """Zapisuje wyniki partii wypowiedzi w jednej transakcji, po jednym wstawieniu na tabelę; nazwy pojęć całej partii
+    są kanonizowane razem, w kolejności wypowiedzi.
+
+    Partia to wypowiedzi bez zapisanego wyniku (`pending_turns`; `force` czyści wszystko wcześniej), a wzmianki, emocje
+    i odniesienia powstają tylko w tej samej transakcji co wynik, więc nie ma czego usuwać. Gdy dwa zadania tej samej
+    grupy analizują naraz, wygrywa pierwszy zapis (konflikty unikalności są pomijane), a wynik tury jest nadpisywany.
+    """
+    done = [(task, result) for task, result in batch if not isinstance(result, str)]
     with transaction.atomic():
-        for model in (ConceptMention, TurnRelation, TurnEmotion):
-            model.objects.filter(event=event).delete()
-        status = TurnExtraction.Status.SKIPPED if isinstance(result, str) else TurnExtraction.Status.DONE
-        TurnExtraction.objects.update_or_create(
-            event=event,
-            defaults={"focus_group": fg, "status": status, "reason": result if isinstance(result, str) else ""},
+        TurnExtraction.objects.bulk_create(
+            (
+                TurnExtraction(
+                    event=task.event,
+                    focus_group=fg,
+                    status=TurnExtraction.Status.SKIPPED if isinstance(result, str) else TurnExtraction.Status.DONE,
+                    reason=result if isinstance(result, str) else "",
+                )
+                for task, result in batch
+            ),
+            update_conflicts=True,
+            unique_fields=["event"],
+            update_fields=["focus_group", "status", "reason"],
         )
-        if isinstance(result, str):
-            return
-        haystack, mentions = same_text(event.text), {}
-        for mention in result.concepts:
-            concept = canon.resolve(mention.name)
-            # Drugi raz to samo pojęcie w jednej wypowiedzi (dwie odmiany) — zostaje pierwsza, najważniejsza wzmianka.
-            if concept is None or concept.id in mentions or same_text(mention.quote) not in haystack:
-                continue
-            mentions[concept.id] = ConceptMention(
-                event=event, concept=concept, focus_group=fg, stance=mention.stance, quote=mention.quote
-            )
-        ConceptMention.objects.bulk_create(mentions.values())
+        resolved = canon.resolve_many(m.name for _, result in done for m in result.concepts)
+        ConceptMention.objects.bulk_create(
+            (m for task, result in done for m in _mentions(fg, task, result, resolved)), ignore_conflicts=True
+        )
         TurnEmotion.objects.bulk_create(
-            TurnEmotion(event=event, focus_group=fg, emotion=e) for e in dict.fromkeys(result.emotions)
+            (
+                TurnEmotion(event=task.event, focus_group=fg, emotion=e)
+                for task, result in done
+                for e in dict.fromkeys(result.emotions)
+            ),
+            ignore_conflicts=True,
         )
-        targets = {e.seq: e for e in task.earlier}
-        relations = {r.turn: r.relation for r in reversed(result.relations) if r.turn in targets}
         TurnRelation.objects.bulk_create(
-            TurnRelation(event=event, target=targets[seq], focus_group=fg, relation=relation)
-            for seq, relation in sorted(relations.items())
+            (r for task, result in done for r in _relations(fg, task, result)), ignore_conflicts=True
         )
+
+
+def _mentions(
+    fg: FocusGroup, task: TurnTask, result: BaseModel, resolved: dict[str, Concept | None]
+) -> list[ConceptMention]:
+    """Wzmianki jednej wypowiedzi: cytat jeszcze raz sprawdzony, jedno pojęcie raz (pierwsza, najważniejsza wzmianka —
+    drugi raz to samo pojęcie w jednej wypowiedzi to zwykle dwie odmiany).
+    """
+    event, haystack, mentions = task.event, same_text(task.event.text), {}
+    for mention in result.concepts:
+        concept = resolved[mention.name]
+        if concept is None or concept.id in mentions or same_text(mention.quote) not in haystack:
+            continue
+        mentions[concept.id] = ConceptMention(
+            event=event, concept=concept, focus_group=fg, stance=mention.stance, quote=mention.quote
+        )
+    return list(mentions.values())
+
+
+def _relations(fg: FocusGroup, task: TurnTask, result: BaseModel) -> list[TurnRelation]:
+    """Odniesienia wypowiedzi tylko do pokazanych wcześniejszych wypowiedzi; przy powtórzonym numerze — pierwsze."""
+    targets = {e.seq: e for e in task.earlier}
+    relations = {r.turn: r.relation for r in reversed(result.relations) if r.turn in targets}
+    return [
+        TurnRelation(event=task.event, target=targets[seq], focus_group=fg, relation=relation)
+        for seq, relation in sorted(relations.items())
+    ]

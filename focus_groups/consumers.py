@@ -58,15 +58,16 @@ class FocusGroupConsumer(LiveConsumer):
         if payload.get("type") == "status":
             await self.send_status(payload["focus_group"])
             return
-        if payload.get("type") != "event":
-            return
-        seq = payload["event"]["seq"]
-        if seq <= self.last_seq:
-            return
-        if seq > self.last_seq + 1:
-            await self.catch_up()
-            return
-        await self.send_event(payload["event"])
+        # Jedno zdarzenie albo partia zapisana razem (`events`, w kolejności numerów).
+        events = {"event": [payload.get("event")], "events": payload.get("events")}.get(payload.get("type")) or []
+        for item in events:
+            seq = item["seq"]
+            if seq <= self.last_seq:
+                continue
+            if seq > self.last_seq + 1:
+                await self.catch_up()
+                return
+            await self.send_event(item)
 
     async def send_event(self, event: dict[str, Any]) -> None:
         """JSON dla API, fragment `#event_live` strony dla przeglądarki."""

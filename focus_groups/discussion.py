@@ -61,7 +61,7 @@ class TurnOut(BaseModel):
 
 
 class StanceOut(BaseModel):
-    """Prywatne stanowisko wobec pytania."""
+    """Prywatne stanowisko wobec tezy pytania."""
 
     stance: Literal["support", "neutral", "oppose"]
     reason: str = Field(min_length=3, max_length=400)
@@ -113,7 +113,7 @@ def resume_run(focus_group: FocusGroup, *, user: User | None) -> Job:
 
 
 def planned_steps(fg: FocusGroup) -> int:
-    """Liczba kroków do paska postępu: wypowiedzi (dyskusja) albo odpowiedzi (wywiady)."""
+    """Liczba kroków do paska postępu: wypowiedzi (dyskusja) albo odpowiedzi (wywiady); stanowiska nie są krokami."""
     people = fg.participant_links.count()
     per_question = fg.turns_per_question if fg.mode == FocusGroup.Mode.DISCUSSION else people
     return len(fg.questions) * per_question
@@ -121,16 +121,17 @@ def planned_steps(fg: FocusGroup) -> int:
 
 def planned_calls(fg: FocusGroup) -> dict[str, int]:
     """Wywołania modelu per rola, jakie wykona przebieg (jak silnik poniżej: dyskusja — otwarcie i ~2 zaproszenia albo
-    sondy moderatora na pytanie, tury, stanowiska przed i po; wywiady — odpowiedź każdej persony na każde pytanie).
+    sondy moderatora na pytanie, tury, stanowiska przed i po — tylko w pytaniach z tezą; wywiady — odpowiedź każdej
+    persony na każde pytanie).
     """
     people, questions = fg.participant_links.count(), len(fg.questions)
     if fg.mode == FocusGroup.Mode.INTERVIEWS:
         return {"focus_group_turn": questions * people}
-    return {
-        "moderator": questions * (1 + 2),
-        "focus_group_turn": questions * fg.turns_per_question,
-        "stance": questions * people * 2,
-    }
+    calls = {"moderator": questions * (1 + 2), "focus_group_turn": questions * fg.turns_per_question}
+    with_proposition = sum(1 for p in fg.propositions() if p)
+    if with_proposition:
+        calls["stance"] = with_proposition * people * 2
+    return calls
 
 
 def estimate_cost(fg: FocusGroup) -> dict[str, Any]:
@@ -218,7 +219,7 @@ class Room:
     writer: GroupWriter[tuple[dict[str, Any], bool], tuple[FocusGroupEvent, bool]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = GroupWriter(self._store)
+        self.writer = GroupWriter(self._store, after=self._publish)
 
     def _store(self, batch: list[tuple[dict[str, Any], bool]]) -> list[tuple[FocusGroupEvent, bool]]:
         """Partia zdarzeń (element: pola zdarzenia, czy to krok postępu) i jeden raport postępu zadania."""
@@ -228,6 +229,14 @@ class Room:
             self.done += len(steps)
             jobs.report_progress(self.job, done=self.done, message=steps[-1], throttle=PROGRESS_THROTTLE_SECONDS)
         return results
+
+    async def _publish(self, results: list[tuple[FocusGroupEvent, bool]]) -> None:
+        """Zapisane zdarzenia partii na żywo jedną wiadomością, w kolejności numerów (z zapisu, nie z kroków)."""
+        created = [event for event, new in results if new]
+        if len(created) == 1:
+            await live.apublish(self.fg.group_name, event_message(created[0]))
+        elif created:
+            await live.apublish(self.fg.group_name, {"type": "events", "events": [e.as_dict() for e in created]})
 
     @property
     def by_id(self) -> dict[str, Persona]:
@@ -246,14 +255,17 @@ def run_focus_group(job: Job) -> dict[str, Any]:
     """Obsługa zadania `focus_groups.run`: pytania po kolei, od miejsca, w którym przebieg stanął."""
     fg = FocusGroup.objects.select_related("project").get(pk=job.params["focus_group_id"])
     people = [link.persona for link in fg.participant_links.select_related("persona")]
-    room = Room(fg=fg, job=job, people=people, keys=set(fg.events.values_list("key", flat=True)))
-    room.done = fg.events.filter(kind__in=(Kind.TURN, Kind.ANSWER)).count()
-    room.digests = [e.payload.get("digest", "") for e in fg.events.filter(kind=Kind.QUESTION_CLOSED).order_by("seq")]
-    for event in fg.events.filter(kind__in=SPOKEN).order_by("seq"):
-        room.spoken.setdefault(event.question_index, []).append(event)
-    fg.control = FocusGroup.Control.NONE
-    fg.save(update_fields=["control", "updated_at"])
-    fg.set_status(FocusGroup.Status.RUNNING)
+    room = Room(fg=fg, job=job, people=people)
+    # Stan sali ze zdarzeń jednym zapytaniem (wznowienie): klucze, postęp, streszczenia pytań, transkrypcja.
+    for event in fg.events.order_by("seq"):
+        room.keys.add(event.key)
+        room.done += event.kind in (Kind.TURN, Kind.ANSWER)
+        if event.kind == Kind.QUESTION_CLOSED:
+            room.digests.append(event.payload.get("digest", ""))
+        elif event.kind in SPOKEN:
+            room.spoken.setdefault(event.question_index, []).append(event)
+    fg.control = FocusGroup.Control.NONE  # zapisane razem ze statusem
+    fg.set_status(FocusGroup.Status.RUNNING, also=("control",))
     _publish_status(fg)
     try:
         llm.run_in_loop(_run_questions, room)
@@ -275,32 +287,47 @@ def run_focus_group(job: Job) -> dict[str, Any]:
         raise
     fg.set_status(FocusGroup.Status.COMPLETED)
     _publish_status(fg)
-    jobs.report_progress(job, done=room.done, message=gettext_noop("completed"))
+    job.progress_done, job.message, job.message_params = (
+        room.done,
+        gettext_noop("completed"),
+        {},
+    )  # zapisze je koniec zadania (`jobs.execute`)
     return {"focus_group_id": str(fg.id), "status": fg.status, "events": fg.last_seq}
 
 
 async def _run_questions(room: Room) -> None:
-    """Wszystkie pytania w jednej pętli zdarzeń na zadanie: klienci HTTP dostawcy i limity ról żyją tyle co ona."""
-    if room.fg.mode == FocusGroup.Mode.INTERVIEWS:
-        await _interviews(room)
-        return
-    for qi, question in enumerate(room.fg.questions):
-        if f"q{qi}:close" not in room.keys:
-            await _discuss_question(room, qi, question)
+    """Wszystkie pytania w jednej pętli zdarzeń na zadanie: klienci HTTP dostawcy i limity ról żyją tyle co ona.
+
+    Zdarzenia zapisują się w tle (`_append`); przed powrotem — także przy pauzie, stopie i błędzie — wszystkie
+    zgłoszone są już w bazie i na żywo.
+    """
+    try:
+        if room.fg.mode == FocusGroup.Mode.INTERVIEWS:
+            await _interviews(room)
+        else:
+            for qi, question in enumerate(room.fg.questions):
+                if f"q{qi}:close" not in room.keys:
+                    await _discuss_question(room, qi, question)
+    except BaseException:
+        try:
+            await room.writer.drain()
+        except Exception:
+            log.exception("could not store the events of focus group %s", room.fg.pk)
+        raise
+    await room.writer.drain()
 
 
 async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> None:
-    """Jedno pytanie dyskusji: otwarcie, stanowiska przed, tury z licytacją głosu, sondy, wtrącenia, stanowiska po."""
+    """Jedno pytanie dyskusji: otwarcie, stanowiska przed, tury z licytacją głosu, sondy, wtrącenia, stanowiska po.
+
+    Stanowiska (przed i po) tylko wobec tezy pytania; pytanie otwarte („Jak kupujesz kawę?”) ich nie ma.
+    """
     fg = room.fg
-    await _append(
-        room,
-        Kind.QUESTION,
-        f"q{qi}:question",
-        {"text": question["text"], "probes": question.get("probes", [])},
-        question_index=qi,
-    )
+    proposition = question.get("proposition") or ""
+    await _append(room, Kind.QUESTION, f"q{qi}:question", _question_payload(question), question_index=qi)
     await _moderate(room, qi, question["text"], f"q{qi}:open", _instruction(room, "open"))
-    await _stances(room, qi, question["text"], "before")
+    if proposition:
+        await _stances(room, qi, proposition, "before")
     speakers = [Speaker(id=str(p.id), name=p.full_name, extraversion=p.extraversion) for p in room.people]
     probes = list(question.get("probes", []))
     turns = fg.turns_per_question
@@ -329,7 +356,8 @@ async def _discuss_question(room: Room, qi: int, question: dict[str, Any]) -> No
                 _instruction(room, "invite", name=speaker.name),
             )
         await _turn(room, qi, question["text"], room.by_id[speaker.id], key, history)
-    await _stances(room, qi, question["text"], "after")
+    if proposition:
+        await _stances(room, qi, proposition, "after")
     await _close_question(room, qi)
 
 
@@ -340,16 +368,8 @@ async def _interviews(room: Room) -> None:
     pending = [(qi, q) for qi, q in enumerate(room.fg.questions) if f"q{qi}:close" not in room.keys]
     # Zdarzenia pytań (i zamknięcia na końcu) naraz: jedna partia zapisu zamiast przejścia do wątku ORM na każde.
     await _all(
-        _append(
-            room,
-            Kind.QUESTION,
-            f"q{qi}:question",
-            {"text": q["text"], "probes": q.get("probes", [])},
-            question_index=qi,
-        )
-        for qi, q in pending
+        _append(room, Kind.QUESTION, f"q{qi}:question", _question_payload(q), question_index=qi) for qi, q in pending
     )
-    await _check_control(room)
     if room.fg.interview_context == FocusGroup.InterviewContext.EARLIER_ANSWERS:
         earlier = await sync_to_async(_earlier_answers)(room)
         await _all(_interview_in_order(room, persona, pending, earlier) for persona in room.people)
@@ -402,6 +422,14 @@ async def _answer(room: Room, qi: int, question: dict[str, Any], persona: Person
 # --- kroki -----------------------------------------------------------------------------------------------------------
 
 
+def _question_payload(question: dict[str, Any]) -> dict[str, Any]:
+    """Zdarzenie pytania: treść, sondy i teza (gdy jest), by strumień na żywo i transkrypcja ją pokazały."""
+    payload = {"text": question["text"], "probes": question.get("probes", [])}
+    if question.get("proposition"):
+        payload["proposition"] = question["proposition"]
+    return payload
+
+
 async def _append(
     room: Room,
     kind: str,
@@ -411,13 +439,14 @@ async def _append(
     persona: Persona | None = None,
     question_index: int | None = None,
     step: bool = False,
-) -> FocusGroupEvent | None:
-    """Zapisuje zdarzenie (jeśli klucza jeszcze nie ma) i publikuje je na żywo; `step`: wypowiedź liczona do postępu.
+) -> None:
+    """Zgłasza zdarzenie do zapisu (jeśli klucza jeszcze nie ma); `step`: wypowiedź liczona do postępu.
 
-    Zapis idzie partią z innymi czekającymi (`GroupWriter`); publikacja — z pętli zdarzeń wprost do warstwy kanałów.
+    Krok nie czeka na bazę: zapis idzie w tle partią z innymi (`GroupWriter`), potem publikacja na żywo w kolejności
+    numerów, a następne wywołanie modelu już trwa. Transkrypcja w pamięci sali dostaje wypowiedź od razu.
     """
     if key in room.keys:
-        return None
+        return
     item = {
         "kind": kind,
         "key": key,
@@ -425,13 +454,11 @@ async def _append(
         "persona_id": persona.id if persona else None,
         "question_index": question_index,
     }
-    event, created = await room.writer.write((item, step))
+    room.writer.submit((item, step))
     room.keys.add(key)
-    if created:
-        if kind in SPOKEN:
-            room.spoken.setdefault(question_index, []).append(event)
-        await live.apublish(room.fg.group_name, event_message(event))
-    return event
+    if kind in SPOKEN:
+        spoken = FocusGroupEvent(kind=kind, key=key, payload=payload, persona=persona, question_index=question_index)
+        room.spoken.setdefault(question_index, []).append(spoken)
 
 
 def _instruction(room: Room, name: str, /, **values: str) -> str:
@@ -496,26 +523,30 @@ def _match_name(name: str | None, names: dict[str, str]) -> str | None:
     return firsts.get(wanted.split()[0]) if wanted else None
 
 
-async def _stances(room: Room, qi: int, question: str, when: str) -> None:
-    """Prywatne stanowiska wszystkich uczestników (równolegle), przed albo po pytaniu."""
+async def _stances(room: Room, qi: int, proposition: str, when: str) -> None:
+    """Prywatne stanowiska wszystkich uczestników (równolegle) wobec tezy pytania, przed albo po dyskusji."""
     transcript = _transcript(room, qi) if when == "after" else "-"
 
     async def one(persona: Persona) -> None:
         key = f"q{qi}:stance:{when}:{persona.id}"
         if key in room.keys:
             return
-        variables = {"persona_profile": persona.prompt_profile(), "question": question, "transcript": transcript or "-"}
+        variables = {
+            "persona_profile": persona.prompt_profile(),
+            "proposition": proposition,
+            "transcript": transcript or "-",
+        }
         out = await _generate_or_error(room, "stance", StanceOut, variables, key, qi=qi, persona=persona)
         if out is None:
             return
-        await _append(
-            room,
-            Kind.STANCE,
-            key,
-            {"when": when, "stance": out.stance, "reason": out.reason, "persona_name": persona.full_name},
-            persona=persona,
-            question_index=qi,
-        )
+        payload = {
+            "when": when,
+            "stance": out.stance,
+            "reason": out.reason,
+            "persona_name": persona.full_name,
+            "proposition": proposition,
+        }
+        await _append(room, Kind.STANCE, key, payload, persona=persona, question_index=qi)
 
     await _all(one(persona) for persona in room.people)
 
@@ -610,7 +641,7 @@ def _halt_on(control: str) -> None:
 def _transcript(room: Room, qi: int) -> str:
     """Ostatnie wypowiedzi bieżącego pytania (koszt nie rośnie z kwadratem całej dyskusji)."""
     events = room.spoken.get(qi, [])[-TRANSCRIPT_TURNS:]
-    return "\n".join(f"[{e.seq}] {e.payload.get('persona_name') or 'Moderator'}: {e.text}" for e in events)
+    return "\n".join(f"{e.payload.get('persona_name') or 'Moderator'}: {e.text}" for e in events)
 
 
 def _history(room: Room, qi: int) -> list[PastTurn]:

@@ -15,13 +15,14 @@ from django.utils.translation import gettext_lazy as _
 
 import config
 from focus_groups.models import FocusGroup
-from focus_groups.setup import FocusGroupIn, FocusGroupPatch
+from focus_groups.setup import MAX_PROPOSITION_CHARS, FocusGroupIn, FocusGroupPatch
 from personas.browsing import PersonaFilters, bucket_choices, filter_personas
 from personas.models import Persona, Segment
 from sight.demographics import bucket_label
 from sight.models import Project
 
 PROBE_PREFIX = "- "
+PROPOSITION_PREFIX = "= "
 MAX_PROBES = 5
 MAX_QUESTION_CHARS = 1000
 PARTICIPANT_MODES = (
@@ -44,14 +45,19 @@ STANCES = (("support", _("support")), ("neutral", _("neutral")), ("oppose", _("o
 
 
 def parse_guide(text: str) -> list[dict[str, Any]]:
-    """Przewodnik z tekstu: pytanie w wierszu, sondy w wierszach „- ” pod nim; błędy jako ValidationError z numerem
-    wiersza.
+    """Przewodnik z tekstu: pytanie w wierszu, sondy w wierszach „- ” pod nim, teza (do stanowisk) w wierszu „= ”;
+    błędy jako ValidationError z numerem wiersza.
     """
     questions: list[dict[str, Any]] = []
     errors: list[ValidationError] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
+            continue
+        if line == PROPOSITION_PREFIX.strip() or line.startswith(PROPOSITION_PREFIX):
+            error = _proposition(questions, line[1:].strip(), number)
+            if error:
+                errors.append(error)
             continue
         if line == PROBE_PREFIX.strip() or line.startswith(PROBE_PREFIX):
             probe = line[1:].strip()
@@ -74,7 +80,7 @@ def parse_guide(text: str) -> list[dict[str, Any]]:
                     code="long_question",
                 )
             )
-        questions.append({"text": line, "probes": []})
+        questions.append({"text": line, "probes": [], "proposition": ""})
     limit = config.load_features().focus_groups.max_questions
     if not questions and not errors:
         errors.append(ValidationError(_("Write at least one question."), code="empty_guide"))
@@ -100,9 +106,33 @@ def parse_guide(text: str) -> list[dict[str, Any]]:
     return questions
 
 
+def _proposition(questions: list[dict[str, Any]], proposition: str, number: int) -> ValidationError | None:
+    """Teza z wiersza „= ” dla ostatniego pytania albo błąd (brak pytania, druga teza, za długa)."""
+    if not questions:
+        message, code, params = _("Line %(line)d: a proposition needs a question above it."), "orphan_proposition", {}
+    elif questions[-1]["proposition"]:
+        message, code, params = _("Line %(line)d: a question can have only one proposition."), "two_propositions", {}
+    elif len(proposition) > MAX_PROPOSITION_CHARS:
+        message, code = _("Line %(line)d: a proposition can have at most %(max)d characters."), "long_proposition"
+        params = {"max": MAX_PROPOSITION_CHARS}
+    else:
+        questions[-1]["proposition"] = proposition
+        return None
+    return ValidationError(message, params={"line": number, **params}, code=code)
+
+
 def guide_text(questions: list[dict[str, Any]]) -> str:
     """Przewodnik jako tekst do edycji (odwrotność `parse_guide`)."""
-    blocks = ["\n".join([q["text"], *(PROBE_PREFIX + p for p in q.get("probes", []))]) for q in questions]
+    blocks = [
+        "\n".join(
+            [
+                q["text"],
+                *([PROPOSITION_PREFIX + q["proposition"]] if q.get("proposition") else []),
+                *(PROBE_PREFIX + p for p in q.get("probes", [])),
+            ]
+        )
+        for q in questions
+    ]
     return "\n\n".join(blocks)
 
 
@@ -163,7 +193,10 @@ class FocusGroupForm(forms.Form):
         max_length=40000,
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "true"}),
         help_text=_(
-            "One question per line. Put follow-up probes on the lines under their question, starting with “- ”."
+            "One question per line. Put follow-up probes on the lines under their question, starting with “- ”. "
+            "To record stances, state the question's proposition on a line under it starting with “= ”: participants "
+            "say privately whether they support it, are neutral or oppose it, before and after the question. "
+            "Questions without a proposition take no stances."
         ),
     )
     participants = forms.ChoiceField(
@@ -327,7 +360,11 @@ class TranscriptFilterForm(forms.Form):
     )
     persona = forms.ChoiceField(label=_("Persona"), required=False)
     question = forms.TypedChoiceField(label=_("Question"), required=False, coerce=int, empty_value=None)
-    stance = forms.ChoiceField(label=_("Stance after the question"), required=False, choices=[("", _("any")), *STANCES])
+    stance = forms.ChoiceField(
+        label=_("Stance on the proposition after the question"),
+        required=False,
+        choices=[("", _("any")), *STANCES],
+    )
 
     def __init__(self, data: Any, *, focus_group: FocusGroup, people: list[Persona]) -> None:
         super().__init__(data)

@@ -159,6 +159,12 @@ class FocusGroup(models.Model):
         """Treść pytań przewodnika w kolejności."""
         return [q["text"] for q in self.questions]
 
+    def propositions(self) -> list[str]:
+        """Teza każdego pytania („Kaucja 5 zł za kubek jest uczciwa”) albo pusty tekst: stanowiska (za, neutralnie,
+        przeciw) mają sens tylko wobec tezy, więc pytanie bez niej — także w danych sprzed tez — nie ma stanowisk.
+        """
+        return [str(q.get("proposition") or "") for q in self.questions]
+
     def append_event(
         self,
         kind: str,
@@ -211,15 +217,15 @@ class FocusGroup(models.Model):
         self.last_seq = last
         return [(event, True) for event in events]
 
-    def set_status(self, status: str, *, error: str = "") -> None:
-        """Zmienia status (i czas startu/końca)."""
+    def set_status(self, status: str, *, error: str = "", also: tuple[str, ...] = ()) -> None:
+        """Zmienia status (i czas startu/końca); `also`: inne zmienione pola zapisywane tym samym UPDATE."""
         self.status, self.error = status, error
         now = timezone.now()
         if status == self.Status.RUNNING and self.started_at is None:
             self.started_at = now
         if status in self.FINISHED:
             self.finished_at = now
-        self.save(update_fields=["status", "error", "started_at", "finished_at", "updated_at"])
+        self.save(update_fields=["status", "error", "started_at", "finished_at", "updated_at", *also])
 
 
 def get_focus_group_for_user(user: User | AnonymousUser, focus_group_id: uuid.UUID | str) -> FocusGroup:

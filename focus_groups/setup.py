@@ -31,6 +31,7 @@ def _limits() -> Any:
 AT_MOST_PARTICIPANTS = schema_bound(maxItems=lambda: _limits().max_participants)
 AT_MOST_PARTICIPANTS_COUNT = schema_bound(maximum=lambda: _limits().max_participants)
 QuestionText = Annotated[RequiredText, Field(max_length=1000)]
+MAX_PROPOSITION_CHARS = 500
 PersonaIds = Annotated[
     list[uuid.UUID],
     Field(
@@ -42,11 +43,23 @@ PersonaIds = Annotated[
 ]
 
 
-class QuestionIn(InputSchema):
-    """Pytanie przewodnika z opcjonalnymi sondami."""
+class GuideQuestionIn(InputSchema):
+    """Pytanie przewodnika z opcjonalnymi sondami i opcjonalną tezą, wobec której uczestnicy zajmują stanowisko."""
 
     text: QuestionText
     probes: list[Annotated[CleanText, Field(max_length=1000)]] = Field(default_factory=list, max_length=5)
+    proposition: CleanText = Field(
+        "",
+        max_length=MAX_PROPOSITION_CHARS,
+        description=(
+            "A statement to support, stay neutral on or oppose, e.g. 'A 5 zł deposit on cups is fair'. Discussions "
+            "record each participant's private stance on it before and after the question; without one, none."
+        ),
+    )
+
+    def as_stored(self) -> dict[str, Any]:
+        """Pytanie w kształcie `FocusGroup.questions`: pustą sondę pomijamy, pusta teza to brak stanowisk."""
+        return {"text": self.text, "probes": [p for p in self.probes if p], "proposition": self.proposition}
 
 
 class ParticipantsIn(InputSchema):
@@ -58,7 +71,7 @@ class ParticipantsIn(InputSchema):
     count: json_int(ge=1, le=50, json_schema_extra=AT_MOST_PARTICIPANTS_COUNT) | None = None
 
 
-GUIDE_DESCRIPTION = "Ordered questions; each is a plain string or {text, probes}."
+GUIDE_DESCRIPTION = "Ordered questions; each is a plain string or {text, probes, proposition}."
 AT_MOST_QUESTIONS = schema_bound(maxItems=lambda: _limits().max_questions)
 PARTICIPANTS_DESCRIPTION = "A list of persona ids, or {persona_ids} | {segment_id} | {count, filters}."
 
@@ -68,8 +81,8 @@ class _Shorthands(InputSchema):
 
     @field_validator("questions", check_fields=False)
     @classmethod
-    def _full_questions(cls, items: list[QuestionIn | str] | None) -> list[QuestionIn] | None:
-        return None if items is None else [QuestionIn(text=q) if isinstance(q, str) else q for q in items]
+    def _full_questions(cls, items: list[GuideQuestionIn | str] | None) -> list[GuideQuestionIn] | None:
+        return None if items is None else [GuideQuestionIn(text=q) if isinstance(q, str) else q for q in items]
 
     @field_validator("participants", check_fields=False)
     @classmethod
@@ -83,7 +96,7 @@ class FocusGroupIn(_Shorthands):
     name: RequiredText = Field(max_length=255)
     description: CleanText = Field("", max_length=4000)
     mode: FocusGroup.Mode = FocusGroup.Mode.DISCUSSION
-    questions: list[QuestionIn | QuestionText] = Field(
+    questions: list[GuideQuestionIn | QuestionText] = Field(
         min_length=1, max_length=100, description=GUIDE_DESCRIPTION, json_schema_extra=AT_MOST_QUESTIONS
     )
     turns_per_question: json_int(ge=1, le=100) | None = None
@@ -97,7 +110,7 @@ class FocusGroupPatch(_Shorthands):
     name: RequiredText | None = Field(None, max_length=255)
     description: CleanText | None = Field(None, max_length=4000)
     mode: FocusGroup.Mode | None = None
-    questions: list[QuestionIn | QuestionText] | None = Field(
+    questions: list[GuideQuestionIn | QuestionText] | None = Field(
         None, min_length=1, max_length=100, description=GUIDE_DESCRIPTION, json_schema_extra=AT_MOST_QUESTIONS
     )
     turns_per_question: json_int(ge=1, le=100) | None = None
@@ -105,12 +118,12 @@ class FocusGroupPatch(_Shorthands):
     participants: ParticipantsIn | PersonaIds | None = Field(None, description=PARTICIPANTS_DESCRIPTION)
 
 
-def _questions(items: Sequence[QuestionIn]) -> list[dict[str, Any]]:
+def _questions(items: Sequence[GuideQuestionIn]) -> list[dict[str, Any]]:
     limit = config.load_features().focus_groups.max_questions
     if len(items) > limit:
         raise InvalidInput("questions", f"at most {limit} questions are allowed")
-    # Tekst jest już czysty (CleanText, niepusty); pustą sondę po prostu pomijamy.
-    return [{"text": q.text, "probes": [p for p in q.probes if p]} for q in items]
+    # Tekst jest już czysty (CleanText, niepusty).
+    return [q.as_stored() for q in items]
 
 
 def resolve_participants(project: Project, spec: ParticipantsIn, *, mode: str) -> list[Persona]:

@@ -7,6 +7,7 @@ import re
 from collections import Counter, defaultdict
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -30,11 +31,12 @@ LENGTH_BUCKETS = ((0, 20), (21, 50), (51, 100), (101, 200), (201, 10**6))
 def transcript(
     fg: FocusGroup, *, q: str = "", persona: str = "", question: int | None = None, stance: str = ""
 ) -> list[dict[str, Any]]:
-    """Wypowiedzi (moderator, uczestnicy, wtrącenia) pogrupowane po pytaniu, z filtrami: tekst, persona, pytanie,
-    stanowisko po pytaniu.
+    """Wypowiedzi (moderator, uczestnicy, wtrącenia) i stanowiska wobec tez pogrupowane po pytaniu, z filtrami: tekst,
+    persona, pytanie, stanowisko po pytaniu. Stanowiska przy pytaniach bez tezy (stare grupy) pomijamy.
     """
     events = fg.events.filter(
-        kind__in=(Kind.QUESTION, Kind.MODERATOR, Kind.TURN, Kind.ANSWER, Kind.INTERJECTION)
+        Q(kind__in=(Kind.QUESTION, Kind.MODERATOR, Kind.TURN, Kind.ANSWER, Kind.INTERJECTION))
+        | Q(kind=Kind.STANCE, question_index__in=proposition_indexes(fg))
     ).order_by("seq")
     if question is not None:
         events = events.filter(question_index=question)
@@ -43,28 +45,42 @@ def transcript(
     if q:
         events = events.filter(payload__text__icontains=q)
     if stance:
-        holders = fg.events.filter(kind=Kind.STANCE, payload__when="after", payload__stance=stance).values_list(
-            "persona_id", "question_index"
-        )
+        # Stanowisko liczy się tylko w pytaniach z tezą (stare grupy miały je też przy pytaniach otwartych).
+        holders = fg.events.filter(
+            kind=Kind.STANCE,
+            payload__when="after",
+            payload__stance=stance,
+            question_index__in=proposition_indexes(fg),
+        ).values_list("persona_id", "question_index")
         allowed = {(str(p), qi) for p, qi in holders}
         return _group([e for e in events if e.kind in SPOKEN and (str(e.persona_id), e.question_index) in allowed], fg)
     return _group(list(events), fg)
 
 
 def _group(events: list[FocusGroupEvent], fg: FocusGroup) -> list[dict[str, Any]]:
-    questions = fg.question_texts()
+    questions, propositions = fg.question_texts(), fg.propositions()
     groups: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
     for event in events:
         groups[event.question_index].append(event.as_dict())
     return [
-        {"index": qi, "question": questions[qi] if qi is not None and qi < len(questions) else "", "events": items}
+        {
+            "index": qi,
+            "question": questions[qi] if qi is not None and qi < len(questions) else "",
+            "proposition": propositions[qi] if qi is not None and qi < len(propositions) else "",
+            "events": items,
+        }
         for qi, items in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
     ]
 
 
+def proposition_indexes(fg: FocusGroup) -> list[int]:
+    """Numery pytań z tezą — jedynych, w których stanowiska coś znaczą."""
+    return [qi for qi, proposition in enumerate(fg.propositions()) if proposition]
+
+
 def statistics(fg: FocusGroup) -> dict[str, Any]:
-    """Udział (tury i słowa na personę, rozkład długości wypowiedzi) i zmiany stanowisk przed/po każdym pytaniu (jedno
-    zapytanie).
+    """Udział (tury i słowa na personę, rozkład długości wypowiedzi) i zmiany stanowisk wobec tezy przed/po każdym
+    pytaniu z tezą (jedno zapytanie).
     """
     rows = list(
         fg.events.filter(kind__in=(*SPOKEN, Kind.STANCE)).values_list("kind", "persona_id", "question_index", "payload")
@@ -100,21 +116,26 @@ def _length_histogram(lengths: list[int]) -> list[dict[str, Any]]:
 
 
 def _shifts(fg: FocusGroup, stances: dict[tuple[int, str], dict[str, str]]) -> list[dict[str, Any]]:
-    result = []
-    for qi, text in enumerate(fg.question_texts()):
-        pairs = [
-            (v.get("before"), v.get("after"))
-            for (q, _), v in stances.items()
-            if q == qi and v.get("before") and v.get("after")
-        ]
+    """Stanowiska wobec tezy per pytanie z tezą: rozkład przed i po (każdy z tylu odczytów, ile jest — pytanie
+    zatrzymane w połowie ma tylko „przed”) i ile osób z oboma odczytami zmieniło zdanie. Pytania otwarte pomijamy.
+    """
+    questions, propositions, result = fg.question_texts(), fg.propositions(), []
+    for qi in (i for i, proposition in enumerate(propositions) if proposition):
+        readings = [v for (q, _), v in stances.items() if q == qi]
+        before = [v["before"] for v in readings if v.get("before")]
+        after = [v["after"] for v in readings if v.get("after")]
+        pairs = [(v["before"], v["after"]) for v in readings if v.get("before") and v.get("after")]
         result.append(
             {
                 "index": qi,
-                "question": text,
+                "question": questions[qi],
+                "proposition": propositions[qi],
                 "changed": sum(b != a for b, a in pairs),
                 "compared": len(pairs),
-                "before": dict(Counter(b for b, _ in pairs)),
-                "after": dict(Counter(a for _, a in pairs)),
+                "before_count": len(before),
+                "after_count": len(after),
+                "before": dict(Counter(before)),
+                "after": dict(Counter(after)),
             }
         )
     return result
@@ -199,7 +220,10 @@ def summarise(job: Job) -> dict[str, Any]:
     stats = statistics(fg)
     stats_text = "\n".join(
         [f"{p['name']}: {p['turns']} turns, {p['words']} words" for p in stats["participation"]]
-        + [f"Q{s['index'] + 1}: {s['changed']}/{s['compared']} changed stance" for s in stats["stance_shifts"]]
+        + [
+            f"Q{s['index'] + 1} (proposition: {s['proposition']}): {s['changed']}/{s['compared']} changed stance"
+            for s in stats["stance_shifts"]
+        ]
     )
     project = fg.project
     result = llm.generate(
@@ -260,6 +284,7 @@ CSV_COLUMNS = (
     "seq",
     "question_index",
     "question",
+    "proposition",
     "kind",
     "persona_id",
     "persona_name",
@@ -271,16 +296,17 @@ CSV_COLUMNS = (
 
 
 def turns_csv(fg: FocusGroup) -> str:
-    """CSV wypowiedzi z treścią pytania, wtrąceniami badacza i stanowiskiem mówiącego przed i po pytaniu.
+    """CSV wypowiedzi z treścią pytania i jego tezą, wtrąceniami badacza i stanowiskiem mówiącego wobec tezy przed i
+    po pytaniu (w pytaniach bez tezy stanowisk nie ma).
 
     Zaczyna się od BOM, bo Excel bez niego czyta plik jako ANSI i psuje polskie litery; komórki z tekstem są odporne
     na formuły (`spreadsheet_safe`).
     """
-    questions = fg.question_texts()
+    questions, propositions = fg.question_texts(), fg.propositions()
     stances: dict[tuple[int | None, str], dict[str, str]] = defaultdict(dict)
-    for persona_id, qi, payload in fg.events.filter(kind=Kind.STANCE).values_list(
-        "persona_id", "question_index", "payload"
-    ):
+    for persona_id, qi, payload in fg.events.filter(
+        kind=Kind.STANCE, question_index__in=proposition_indexes(fg)
+    ).values_list("persona_id", "question_index", "payload"):
         stances[(qi, str(persona_id))][payload.get("when", "")] = payload.get("stance", "")
     rows = []
     for e in fg.events.filter(kind__in=(Kind.MODERATOR, Kind.INTERJECTION, *SPOKEN)).order_by("seq"):
@@ -288,11 +314,13 @@ def turns_csv(fg: FocusGroup) -> str:
         stance = stances.get((qi, str(e.persona_id)), {}) if e.persona_id else {}
         speaker = e.payload.get("persona_name") or ("Researcher" if e.kind == Kind.INTERJECTION else "Moderator")
         question = questions[qi] if qi is not None and 0 <= qi < len(questions) else ""
+        proposition = propositions[qi] if qi is not None and 0 <= qi < len(propositions) else ""
         rows.append(
             [
                 e.seq,
                 "" if qi is None else qi,
                 question,
+                proposition,
                 e.kind,
                 e.persona_id or "",
                 speaker,
@@ -357,14 +385,24 @@ def markdown_report(fg: FocusGroup) -> str:
     out += ["## Participation", "", "| persona | turns | words |", "|---|---|---|"] + [
         f"| {md(p['name'])} | {p['turns']} | {p['words']} |" for p in stats["participation"]
     ]
-    out += ["", "## Stance shifts", ""] + [
-        f"- Q{s['index'] + 1}: {s['changed']} of {s['compared']} changed their stance" for s in stats["stance_shifts"]
-    ]
+    if stats["stance_shifts"]:
+        out += ["", "## Stance shifts", ""] + [
+            f"- Q{s['index'] + 1}, proposition “{md(s['proposition'])}”: "
+            + (
+                f"{s['changed']} of {s['compared']} changed their stance"
+                if s["compared"]
+                else f"{s['before_count']} stances before, none after"
+            )
+            for s in stats["stance_shifts"]
+        ]
     out += ["", "## Transcript", ""]
     for group in transcript(fg):
         out += [f"### Q{(group['index'] or 0) + 1}. {md(group['question'])}", ""]
+        if group["proposition"]:
+            out += [f"**Proposition:** {md(group['proposition'])}", ""]
         for e in group["events"]:
-            if e["kind"] == Kind.QUESTION:
+            # Stanowiska są w części „Stance shifts”; transkrypcja raportu to tylko wypowiedzi.
+            if e["kind"] in (Kind.QUESTION, Kind.STANCE):
                 continue
             speaker = e["payload"].get("persona_name") or (
                 "Researcher" if e["kind"] == Kind.INTERJECTION else "Moderator"

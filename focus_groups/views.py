@@ -45,7 +45,7 @@ def statistics_rows(stats: dict[str, Any]) -> dict[str, Any]:
         {
             **shift,
             **{
-                when: bar_rows(((s, shift[when].get(s, 0)) for s in STANCE_ORDER), scale=shift["compared"])
+                when: bar_rows(((s, shift[when].get(s, 0)) for s in STANCE_ORDER), scale=shift[f"{when}_count"])
                 for when in ("before", "after")
             },
         }

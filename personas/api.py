@@ -47,6 +47,7 @@ class Accepted(Schema):
 
     job_id: uuid.UUID
     run_id: uuid.UUID | None = None
+    seed: int | None = Field(None, description="the run's seed: the one given, or a freshly drawn one")
 
 
 class PersonaOut(Schema):
@@ -102,7 +103,7 @@ def generate(request: HttpRequest, project_id: uuid.UUID, payload: GenerateIn) -
     """Planuje panel i startuje zadanie generowania (postęp: GET /jobs/{job_id})."""
     project = get_project_for_user(request.user, project_id)
     run = generation.start_generation(project, user=request.user, **payload.dict())
-    return 202, {"job_id": run.job_id, "run_id": run.id}
+    return 202, {"job_id": run.job_id, "run_id": run.id, "seed": run.seed}
 
 
 @router.get("/projects/{project_id}/personas", response=list[PersonaOut])

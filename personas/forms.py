@@ -50,7 +50,10 @@ class GenerateForm(forms.Form):
         required=False,
         min_value=0,
         max_value=MAX_SEED,
-        help_text=_("Optional. The same seed gives the same demographic plan and traits."),
+        help_text=_(
+            "Optional. Left empty, the run draws a fresh random seed and shows it. The same seed on the same panel "
+            "gives the same plan, traits and names."
+        ),
     )
     segments = forms.BooleanField(label=_("Group personas into market segments"), required=False, initial=True)
     use_rag = forms.BooleanField(

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,6 @@ from pydantic import BaseModel, Field, field_validator
 import config
 from personas.models import Persona, PersonaRun, Segment
 from personas.sampling import PlannedProfile, plan_for_project
-from personas.validation import validate_run
 from rag.retrieval import persona_context
 from sight import jobs, live, llm
 from sight.batches import GroupWriter
@@ -38,6 +38,7 @@ from sight.text import ModelText
 log = logging.getLogger(__name__)
 
 MAX_SEGMENTS, MIN_SEGMENTS = 6, 2
+MAX_DRAWN_SEED = 2**31  # losowane ziarno ma najwyżej 10 cyfr: łatwo je przepisać, by powtórzyć przebieg
 
 
 # --- schematy odpowiedzi LLM ---------------------------------------------------------------------------------------
@@ -125,7 +126,9 @@ def start_generation(
         raise Conflict(
             _("A generation run is already in progress for this project. Wait for it to finish or cancel it.")
         )
-    seed = features.default_seed if seed is None else seed
+    # Bez podanego ziarna każdy przebieg losuje własne (zapisane w przebiegu, by dało się go powtórzyć): stałe ziarno
+    # domyślne klonowało panel przy każdym „wygeneruj więcej”.
+    seed = secrets.randbelow(MAX_DRAWN_SEED) if seed is None else seed
     allocation = plan_for_project(project, num_personas, seed=seed, trait_preset=trait_preset or None)
     with transaction.atomic():
         run = PersonaRun.objects.create(
@@ -160,18 +163,25 @@ def run_generation(job: Job) -> dict[str, Any]:
     jobs.report_progress(
         job, done=run.personas.count(), total=run.num_requested, message=gettext_noop("Planning segments")
     )
-    if run.segments_enabled and not run.segments.exists() and not run.segment_fallback:
-        build_segments(run, job)
+    segments = run.segments_enabled and not run.segments.exists() and not run.segment_fallback
     missing = run.missing_indexes()
-    if missing:
-        llm.run_in_loop(_generate_missing, run, job, missing)
+    if segments or missing:
+        llm.run_in_loop(_generate, run, job, segments=segments, missing=missing)
     return finish_run(run, job)
 
 
+async def _generate(run: PersonaRun, job: Job, *, segments: bool, missing: list[int]) -> None:
+    """Segmenty, potem brakujące profile — w jednej pętli zdarzeń zadania (jeden klient HTTP, jedno połączenie)."""
+    if segments:
+        await build_segments(run, job)
+    if missing:
+        await _generate_missing(run, job, missing)
+
+
 def finish_run(run: PersonaRun, job: Job) -> dict[str, Any]:
-    """Walidacja na zapisanych personach i końcowy status: sukces, częściowy (N−k) albo błąd, gdy nie powstała żadna."""
+    """Końcowy status: sukces, częściowy (N−k) albo błąd, gdy nie powstała żadna. Raport trafności przebiegu liczy
+    osobne zadanie (`personas.validate`): panel jest gotowy, zanim skończy się analiza tekstów person."""
     created = run.personas.count()
-    validation = validate_run(run)
     run.status = (
         PersonaRun.Status.SUCCEEDED
         if created == run.num_requested
@@ -186,11 +196,13 @@ def finish_run(run: PersonaRun, job: Job) -> dict[str, Any]:
         "created": created,
         "failed": len(run.failed),
         "requested": run.num_requested,
-        "validation": validation.get("overall"),
     }
     if not created:
         reasons = "; ".join(sorted({f["reason"][:200] for f in run.failed})[:3])
         raise RuntimeError(f"no persona could be generated ({reasons})")
+    result["validation_job_id"] = str(
+        jobs.start_job(kind="personas.validate", user=job.user, project=run.project, params={"run_id": str(run.id)}).id
+    )
     message = (
         gettext_noop("%(done)d of %(total)d personas generated, %(failed)d failed")
         if run.failed
@@ -201,13 +213,13 @@ def finish_run(run: PersonaRun, job: Job) -> dict[str, Any]:
     return result
 
 
-def build_segments(run: PersonaRun, job: Job) -> None:
+async def build_segments(run: PersonaRun, job: Job) -> None:
     """Segmenty z roli `persona_orchestration`; gdy model zawiedzie po ponownych pytaniach — grupowanie
     demograficzne.
     """
     project = run.project
     try:
-        plan = llm.generate(
+        plan = await llm.agenerate(
             "persona_orchestration",
             prompt="persona_orchestration",
             language=project.language,
@@ -229,17 +241,26 @@ def build_segments(run: PersonaRun, job: Job) -> None:
         run.segment_fallback, run.segment_fallback_reason = True, f"{type(exc).__name__}: {exc}"[:2000]
         drafts, groups = demographic_segments(run.allocation, project.language)
     run.segment_plan = [{**d, "member_indexes": groups[i]} for i, d in enumerate(drafts) if groups[i]]
-    run.save(update_fields=["segment_plan", "segment_fallback", "segment_fallback_reason"])
-    for i, draft in enumerate(run.segment_plan):
-        Segment.objects.get_or_create(
-            run=run,
-            index=i,
-            defaults={
-                "project": project,
-                "name": draft["name"][:200],
-                "brief": draft["brief"],
-                "characteristics": draft["characteristics"],
-            },
+    await sync_to_async(_save_segments)(run)
+
+
+def _save_segments(run: PersonaRun) -> None:
+    """Plan segmentów w przebiegu i segmenty jednym INSERT (istniejące indeksy — np. po wznowieniu — zostają)."""
+    with transaction.atomic():
+        run.save(update_fields=["segment_plan", "segment_fallback", "segment_fallback_reason"])
+        Segment.objects.bulk_create(
+            [
+                Segment(
+                    run=run,
+                    index=i,
+                    project=run.project,
+                    name=draft["name"][:200],
+                    brief=draft["brief"],
+                    characteristics=draft["characteristics"],
+                )
+                for i, draft in enumerate(run.segment_plan)
+            ],
+            ignore_conflicts=True,
         )
 
 
@@ -420,6 +441,8 @@ def describe_demographics(profile: PlannedProfile, language: str) -> str:
     """
     facts = describe(profile["demographics"], language=language)
     with translation.override(language):
+        if profile.get("full_name"):
+            facts.append((gettext("Full name"), str(profile["full_name"])))
         if profile.get("age") is not None:
             facts.append((gettext("Exact age"), str(profile["age"])))
         if profile.get("occupation"):
@@ -489,6 +512,8 @@ def _persona_values(run: PersonaRun, item: SavedProfile) -> dict[str, Any]:
         "demographics": profile["demographics"],
         **profile["traits"],
         **result.model_dump(),
+        # Imię z planu jest unikalne w projekcie (prompt podaje je jako fakt); model nie może go zdublować.
+        **({"full_name": profile["full_name"]} if profile.get("full_name") else {}),
         "rag_context_used": item.rag_used,
         "prompt_hash": item.prompt_hash,
     }

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import config
-from config import DemographicPreset, Occupation
+from config import DemographicPreset, Occupation, Vocabularies
 
 if TYPE_CHECKING:
     from sight.models import Project
@@ -59,6 +60,7 @@ class PlannedProfile(TypedDict):
     location: str
     occupation: str | None
     traits: dict[str, float]
+    full_name: NotRequired[str | None]
 
 
 def largest_remainder(weights: Mapping[str, float], n: int) -> dict[str, int]:
@@ -79,11 +81,35 @@ def largest_remainder(weights: Mapping[str, float], n: int) -> dict[str, int]:
     return counts
 
 
-def allocate(target: Mapping[str, Mapping[str, float]], n: int, *, seed: int) -> list[dict[str, str]]:
-    """N kombinacji kategoria → koszyk; rozkłady brzegowe są dokładnie kwotami, połączenia losowane z ziarna."""
+def topup_counts(weights: Mapping[str, float], n: int, existing: Mapping[str | None, int]) -> dict[str, int]:
+    """Kwoty nowej partii tak, by cały panel (istniejące + nowe) był jak najbliżej największych reszt dla sumy.
+
+    Brak do celu każdego koszyka to max(cel − jest, 0); gdy braki sumują się do więcej niż n (jakiś koszyk ma
+    nadmiar albo persony spoza celu), n dzieli się między braki metodą największych reszt.
+    """
+    have = sum(existing.values())
+    target = largest_remainder(weights, have + n)
+    deficits = {bucket: max(count - existing.get(bucket, 0), 0) for bucket, count in target.items()}
+    # Suma braków to co najmniej n (cel sumuje się do istniejących + n); równość, gdy nic nie jest w nadmiarze.
+    return deficits if sum(deficits.values()) == n else largest_remainder(deficits, n)
+
+
+def allocate(
+    target: Mapping[str, Mapping[str, float]],
+    n: int,
+    *,
+    seed: int,
+    existing: Mapping[str, Mapping[str | None, int]] | None = None,
+) -> list[dict[str, str]]:
+    """N kombinacji kategoria → koszyk; rozkłady brzegowe są dokładnie kwotami, połączenia losowane z ziarna.
+
+    `existing` (liczebności koszyków już zapisanego panelu) zamienia kwoty na dopełnienie: cały panel po dołożeniu
+    tej partii trafia w kwoty dla swojej łącznej liczebności.
+    """
     columns: dict[str, list[str]] = {}
     for category, weights in target.items():
-        labels = [bucket for bucket, count in largest_remainder(weights, n).items() for _ in range(count)]
+        counts = topup_counts(weights, n, existing[category]) if existing else largest_remainder(weights, n)
+        labels = [bucket for bucket, count in counts.items() for _ in range(count)]
         # Osobny generator na kategorię: wynik nie zależy od kolejności kategorii w słowniku.
         random.Random(f"sight:{seed}:allocate:{category}").shuffle(labels)
         columns[category] = labels
@@ -168,6 +194,27 @@ def column_value(demographics: Mapping[str, str], column: str) -> str:
     return next((demographics[c] for c in COLUMN_CATEGORIES[column] if c in demographics), "")
 
 
+def normalise_name(name: str) -> str:
+    """Imię i nazwisko do porównań: bez różnic wielkości liter i odstępów."""
+    return " ".join(name.split()).casefold()
+
+
+def draw_name(rng: random.Random, gender: str, vocabularies: Vocabularies | None, taken: set[str]) -> str | None:
+    """Imię i nazwisko ze słownika presetu, zgodne z płcią i jeszcze niezajęte w projekcie; None, gdy się nie da."""
+    if vocabularies is None or gender not in vocabularies.first_names:
+        return None
+    surnames = vocabularies.surnames
+    pool = surnames.get(gender, []) if isinstance(surnames, dict) else list(surnames)
+    first_names = vocabularies.first_names[gender]
+    # Kilka prób losowych, potem przegląd wszystkich par: wolne nazwisko znajdzie się, dopóki słownik się nie wyczerpie.
+    for _ in range(20):
+        name = f"{rng.choice(first_names)} {rng.choice(pool)}" if pool else None
+        if name and normalise_name(name) not in taken:
+            return name
+    free = [f"{f} {s}" for f in first_names for s in pool if normalise_name(f"{f} {s}") not in taken]
+    return rng.choice(free) if free else None
+
+
 def plan_profiles(
     target: Mapping[str, Mapping[str, float]],
     n: int,
@@ -175,37 +222,70 @@ def plan_profiles(
     seed: int,
     trait_preset: str | None = None,
     occupations: Sequence[Occupation] = (),
+    existing: Mapping[str, Mapping[str | None, int]] | None = None,
+    vocabularies: Vocabularies | None = None,
+    taken_names: Iterable[str] = (),
 ) -> list[PlannedProfile]:
-    """Plan N profili (1–max_per_run): kwoty demograficzne, wiek, zawód i cechy; ten sam seed daje ten sam plan."""
+    """Plan N profili (1–max_per_run): kwoty demograficzne, wiek, zawód, cechy i (ze słownikiem) imię i nazwisko.
+
+    Ten sam seed przy tym samym panelu wyjściowym daje ten sam plan; `existing` dopełnia kwoty istniejącego panelu,
+    a imiona z `taken_names` się nie powtarzają.
+    """
     limit = config.load_features().personas.max_per_run
     if not 1 <= n <= limit:
         raise ValueError(f"number of personas must be between 1 and {limit}")
     shifts = trait_shifts(trait_preset)
+    taken = {normalise_name(name) for name in taken_names}
     profiles: list[PlannedProfile] = []
-    for index, demographics in enumerate(allocate(target, n, seed=seed)):
+    for index, demographics in enumerate(allocate(target, n, seed=seed, existing=existing)):
         # Generatory na profil: profil i nie zależy od poprzednich, a cechy — ani od demografii, ani od słownika
         # zawodów.
         rng = random.Random(f"sight:{seed}:profile:{index}")
         age = draw_age(column_value(demographics, "age"), rng)
         education, income = column_value(demographics, "education"), column_value(demographics, "income")
+        gender = column_value(demographics, "gender")
+        name = draw_name(random.Random(f"sight:{seed}:name:{index}"), gender, vocabularies, taken)
+        if name:
+            taken.add(normalise_name(name))
         profiles.append(
             PlannedProfile(
                 index=index,
                 demographics=demographics,
                 age=age,
-                gender=column_value(demographics, "gender"),
+                gender=gender,
                 education=education,
                 income=income,
                 location=column_value(demographics, "location"),
                 occupation=pick_occupation(rng, age=age, education=education, income=income, occupations=occupations),
                 traits=draw_traits(random.Random(f"sight:{seed}:traits:{index}"), shifts),
+                full_name=name,
             )
         )
     return profiles
 
 
 def plan_for_project(project: Project, n: int, *, seed: int, trait_preset: str | None = None) -> list[PlannedProfile]:
-    """Plan profili dla projektu; zawody bierze ze słownika najbliższego presetu rynku, jeśli jest."""
+    """Plan dopełniający panel projektu: kwoty liczone na całości (zapisane persony + nowe), imiona spoza zajętych;
+    zawody i imiona ze słownika najbliższego presetu rynku, jeśli jest.
+    """
+    from personas.models import Persona  # modele importują ten moduł (cechy), więc import na miejscu
+
     preset = find_preset(project.target_demographics, project.language)
-    occupations = preset.vocabularies.occupations if preset else ()
-    return plan_profiles(project.target_demographics, n, seed=seed, trait_preset=trait_preset, occupations=occupations)
+    # Projekt jeszcze niezapisany (podgląd planu) nie ma panelu.
+    personas = Persona.objects.none() if project._state.adding else Persona.objects.filter(project=project)
+    panel = list(personas.active().values_list("demographics", flat=True))
+    existing = {
+        category: Counter(d.get(category) if isinstance(d, dict) else None for d in panel)
+        for category in project.target_demographics
+    }
+    return plan_profiles(
+        project.target_demographics,
+        n,
+        seed=seed,
+        trait_preset=trait_preset,
+        occupations=preset.vocabularies.occupations if preset else (),
+        existing=existing if panel else None,
+        vocabularies=preset.vocabularies if preset else None,
+        # Także usunięte (do przywrócenia): po przywróceniu imię nie może się zdublować.
+        taken_names=personas.values_list("full_name", flat=True),
+    )

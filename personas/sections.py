@@ -42,8 +42,28 @@ def validity_context(report: dict[str, Any]) -> dict[str, Any]:
         {"name": trait, "label": capfirst(Persona.trait_label(trait)), **spread}
         for trait, spread in report["diversity"]["traits"].items()
     ]
+    problems = {p["id"]: p["problems"] for p in report.get("consistency", {}).get("flagged", [])}
+    check_rows = [
+        {
+            **check,
+            "display_label": check["label"].get(language, check["id"]),
+            "flagged": [
+                {
+                    **persona,
+                    "problems": [
+                        {**problem, "display_expected": problem["expected"].get(language, "")}
+                        for problem in problems.get(persona["id"], [])
+                    ],
+                }
+                for persona in check["flagged"]
+            ],
+        }
+        for check in report.get("checks", [])
+    ]
     return {
         **report,
+        "check_rows": check_rows,
+        "shared_phrase_percent": whole_percent(report["thresholds"].get("shared_phrase_share", 0)),
         "categories": categories,
         "trait_rows": traits,
         "low_spread_count": sum(t["low_spread"] for t in traits),

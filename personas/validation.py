@@ -6,28 +6,50 @@ na stronie przez `{% blocktranslate %}` karty trafności, z tymi samymi msgid.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.template.defaultfilters import floatformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from scipy import sparse
 from scipy.stats import chisquare
 
 import config
 from config import Category, DemographicPreset
+from personas.consistency import PersonaFacts, check_panel
 from personas.models import Persona, PersonaRun
-from personas.sampling import TRAITS, find_preset
+from personas.sampling import COLUMN_CATEGORIES, TRAITS, find_preset
 from sight.demographics import pick_label
 from sight.models import Project
 
-REPORT_VERSION = 2  # 2: bez zdań — raport to kody i liczby, zdania daje gettext (`statements`, karta trafności)
+# 2: bez zdań — raport to kody i liczby, zdania daje gettext (`statements`, karta trafności); 3: sprawdziany, które
+# mogą oblać panel (`checks`), powtarzane frazy i spójność z faktami.
+REPORT_VERSION = 3
+PERSONA_FIELDS = (
+    "id",
+    "demographics",
+    "full_name",
+    "age",
+    "gender",
+    "occupation",
+    "title",
+    "location",
+    "income",
+    "background_story",
+)
+NGRAM = 5
+SHARED_PHRASES_CACHE_SECONDS = 7 * 24 * 3600
+MAX_LISTED_PHRASES = 5
 ALPHA = 0.05
 TVD_OK = 0.10
 MIN_EXPECTED = 5.0
@@ -50,24 +72,29 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def validate_personas(project: Project, personas_qs: QuerySet[Persona] | None = None) -> dict[str, Any]:
     """Raport trafności liczony na zapisanych, nieusuniętych personach projektu (JSON, stała liczba zapytań)."""
     personas = (Persona.objects.all() if personas_qs is None else personas_qs).filter(project=project).active()
-    rows = list(personas.values_list("demographics", "full_name", *TRAITS))
+    rows = list(personas.values_list(*PERSONA_FIELDS, *TRAITS))
     target = project.target_demographics or {}
     preset = find_preset(target, project.language)
     categories = [
-        _category_result(name, buckets, Counter(_bucket_of(row[0], name) for row in rows), preset)
+        _category_result(name, buckets, Counter(_bucket_of(row[1], name) for row in rows), preset)
         for name, buckets in target.items()
     ]
-    # Rzut na UUID to deterministyczna, a zarazem przypadkowa próbka, gdy person jest więcej niż limit porównań.
-    stories = list(
-        personas.exclude(background_story="")
-        .order_by("id")
-        .values_list("id", "full_name", "background_story")[: MAX_STORY_COMPARISONS + 1]
-    )
+    # Porządek po UUID: deterministyczna, a zarazem przypadkowa próbka historii, gdy person jest więcej niż limit.
+    with_story = sorted((row[0], row[2], row[9]) for row in rows if row[9])
+    stories = with_story[:MAX_STORY_COMPARISONS]
     diversity = {
-        "duplicate_names": _duplicate_names([row[1] for row in rows]),
-        "stories": _story_similarity(stories[:MAX_STORY_COMPARISONS], sampled=len(stories) > MAX_STORY_COMPARISONS),
-        "traits": _trait_spread(np.array([row[2:] for row in rows], dtype=float).reshape(len(rows), len(TRAITS))),
+        "duplicate_names": _duplicate_names([row[2] for row in rows]),
+        "stories": _story_similarity(stories, sampled=len(with_story) > MAX_STORY_COMPARISONS),
+        "shared_phrases": shared_phrases(stories),
+        "traits": _trait_spread(
+            np.array([row[len(PERSONA_FIELDS) :] for row in rows], dtype=float).reshape(len(rows), len(TRAITS))
+        ),
     }
+    flagged = check_panel(
+        [_facts(row, statements) for row, statements in _with_statements(rows)],
+        project.language,
+        labels=_fact_labels(target, preset),
+    )
     report = {
         "version": REPORT_VERSION,
         "computed_on": len(rows),
@@ -76,13 +103,61 @@ def validate_personas(project: Project, personas_qs: QuerySet[Persona] | None = 
             "alpha": ALPHA,
             "tvd": TVD_OK,
             "near_duplicate": config.load_features().personas.near_duplicate_threshold,
+            "shared_phrase_share": config.load_features().personas.shared_phrase_share,
             "low_trait_spread": LOW_TRAIT_SPREAD,
         },
         "categories": categories,
         "diversity": diversity,
+        "consistency": {"checked": len(rows), "flagged": flagged},
     }
+    report["checks"] = checks(report, {str(row[0]): row[2] for row in rows})
     report["overall"] = _overall(report)
     return report
+
+
+def _with_statements(rows: Sequence[tuple[Any, ...]]) -> list[tuple[tuple[Any, ...], list[str]]]:
+    """Persony z ich wypowiedziami z grup fokusowych i wywiadów (jedno zapytanie)."""
+    from focus_groups.models import FocusGroupEvent  # grupy fokusowe zależą od person, nie odwrotnie
+
+    said: dict[Any, list[str]] = defaultdict(list)
+    if rows:
+        kinds = (FocusGroupEvent.Kind.TURN, FocusGroupEvent.Kind.ANSWER)
+        events = FocusGroupEvent.objects.filter(persona__in=[row[0] for row in rows], kind__in=kinds)
+        for persona_id, text in events.values_list("persona_id", "payload__text"):
+            if isinstance(text, str) and text:
+                said[persona_id].append(text)
+    return [(row, said.get(row[0], [])) for row in rows]
+
+
+def _facts(row: tuple[Any, ...], statements: list[str]) -> PersonaFacts:
+    persona_id, _demographics, name, age, gender, occupation, title, location, income, story = row[:10]
+    return PersonaFacts(
+        id=str(persona_id),
+        full_name=name,
+        age=age,
+        gender=gender,
+        occupation=occupation,
+        title=title,
+        location=location,
+        income=income,
+        story=story,
+        statements=statements,
+    )
+
+
+def _fact_labels(target: Mapping[str, Any], preset: DemographicPreset | None) -> dict[str, dict[str, dict[str, str]]]:
+    """Etykiety pl/en koszyków płci, miejsca i dochodu (do pokazania faktu, któremu tekst przeczy)."""
+    labels: dict[str, dict[str, dict[str, str]]] = {}
+    for column in ("gender", "location", "income"):
+        name = next((c for c in COLUMN_CATEGORIES[column] if c in target), None)
+        if name is None:
+            continue
+        category = _preset_category(name, preset)
+        labels[column] = {
+            bucket: _labels(category.bucket_labels.get(bucket, {}) if category else {}, bucket)
+            for bucket in target[name]
+        }
+    return labels
 
 
 def validate_run(run: PersonaRun) -> dict[str, Any]:
@@ -200,10 +275,10 @@ def _labels(label: Mapping[str, str], fallback: str) -> dict[str, str]:
 
 def _duplicate_names(names: Sequence[str]) -> list[dict[str, Any]]:
     """Imiona i nazwiska powtarzające się (bez względu na wielkość liter i spacje)."""
-    normalised = Counter(" ".join(name.split()).casefold() for name in names if name.strip())
+    normalised = Counter(_name_key(name) for name in names if name.strip())
     shown: dict[str, str] = {}
     for name in names:
-        shown.setdefault(" ".join(name.split()).casefold(), " ".join(name.split()))
+        shown.setdefault(_name_key(name), " ".join(name.split()))
     return [{"name": shown[key], "count": count} for key, count in sorted(normalised.items()) if count > 1]
 
 
@@ -281,21 +356,129 @@ def _trait_spread(values: np.ndarray) -> dict[str, Any]:
     return spread
 
 
+def shared_phrases(stories: Sequence[tuple[Any, str, str]]) -> dict[str, Any]:
+    """Frazy z szablonu: udział 5-gramów słów każdej historii, które występują też w innej historii.
+
+    Łapie wspólne zdania i zdania z tego samego szablonu z innym słowem w luce, których podobieństwo całych historii
+    (TF-IDF) nie widzi; nie łapie parafraz. Wynik jest w cache pod skrótem historii (karta liczy się przy każdym
+    wyświetleniu projektu, a 500 historii to ponad sekunda pracy).
+    """
+    threshold = config.load_features().personas.shared_phrase_share
+    source = json.dumps([NGRAM, threshold, [[str(i), n, story] for i, n, story in stories]], ensure_ascii=False)
+    key = "persona-shared-phrases:" + hashlib.sha256(source.encode()).hexdigest()
+    if (hit := cache.get(key)) is not None:
+        return hit
+    result = _shared_phrases(stories, threshold)
+    cache.set(key, result, timeout=SHARED_PHRASES_CACHE_SECONDS)
+    return result
+
+
+def _shared_phrases(stories: Sequence[tuple[Any, str, str]], threshold: float) -> dict[str, Any]:
+    grams = [_ngrams(story) for _id, _name, story in stories]
+    stories_with = Counter(gram for own in grams for gram in own)
+    flagged, shares = [], []
+    for (persona_id, name, _story), own in zip(stories, grams, strict=True):
+        share = sum(stories_with[g] > 1 for g in own) / len(own) if own else 0.0
+        shares.append(share)
+        if share >= threshold:
+            flagged.append({"id": str(persona_id), "name": name, "share": round(share, 4)})
+    repeated = [(count, " ".join(gram)) for gram, count in stories_with.items() if count > 1]
+    return {
+        "compared": len(stories),
+        "ngram": NGRAM,
+        "mean_share": round(sum(shares) / len(shares), 4) if shares else None,
+        "flagged": flagged,
+        "examples": [
+            {"phrase": phrase, "stories": count}
+            for count, phrase in sorted(repeated, reverse=True)[:MAX_LISTED_PHRASES]
+        ],
+    }
+
+
+def _ngrams(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.casefold())
+    return {tuple(words[i : i + NGRAM]) for i in range(len(words) - NGRAM + 1)}
+
+
+PASS, WARN, FAIL, NOT_APPLICABLE = "pass", "warn", "fail", "not_applicable"
+CHECK_LABELS = {
+    "demographic_fit": gettext_noop("Fit to the target distribution"),
+    "duplicate_names": gettext_noop("Repeated full names"),
+    "cloned_stories": gettext_noop("Cloned stories"),
+    "shared_phrases": gettext_noop("Phrases repeated across stories"),
+    "consistency": gettext_noop("Texts agree with the persona's facts"),
+    "trait_spread": gettext_noop("Spread of personality traits"),
+}
+
+
+def check_label(check_id: str) -> dict[str, str]:
+    """Nazwa sprawdzianu po polsku i angielsku (gettext)."""
+    label = {}
+    for language in ("pl", "en"):
+        with translation.override(language):
+            label[language] = _(CHECK_LABELS[check_id])
+    return label
+
+
+def checks(report: Mapping[str, Any], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Sprawdziany raportu w jednej postaci (id, etykieta pl/en, status, oflagowane persony); API i karta."""
+    diversity, computed = report["diversity"], report["computed_on"]
+    duplicated = {key for key in (_name_key(d["name"]) for d in diversity["duplicate_names"])}
+    cloned = {p[side] for p in diversity["stories"]["near_duplicates"] for side in ("a", "b")}
+    verdicts = {c["verdict"] for c in report["categories"]}
+    fit = (
+        NOT_APPLICABLE
+        if not report["categories"] or not computed
+        else FAIL
+        if DOES_NOT_MATCH in verdicts
+        else WARN
+        if verdicts & {MINOR_DEVIATION, INCONCLUSIVE}
+        else PASS
+    )
+    rows = [
+        # Kwoty przydziela sampler: zgodność z celem zachodzi z konstrukcji i nie świadczy o trafności person.
+        ("demographic_fit", fit, [], {"by_construction": True}),
+        ("duplicate_names", FAIL, [i for i, n in names.items() if _name_key(n) in duplicated], {}),
+        ("cloned_stories", FAIL, sorted(cloned), {"pairs": diversity["stories"]["near_duplicate_count"]}),
+        ("shared_phrases", FAIL, [p["id"] for p in diversity["shared_phrases"]["flagged"]], {}),
+        ("consistency", WARN, [p["id"] for p in report["consistency"]["flagged"]], {}),
+        ("trait_spread", WARN, [], {"traits": [t for t, v in diversity["traits"].items() if v["low_spread"]]}),
+    ]
+    result = []
+    for check_id, severity, flagged, extra in rows:
+        status = (
+            fit
+            if check_id == "demographic_fit"
+            else NOT_APPLICABLE
+            if not computed
+            else severity
+            if flagged or extra.get("traits")
+            else PASS
+        )
+        result.append(
+            {
+                "id": check_id,
+                "label": check_label(check_id),
+                "status": status,
+                "flagged_count": len(flagged),
+                "flagged_ids": flagged,
+                "flagged": [{"id": i, "name": names.get(i, "")} for i in flagged],
+                **extra,
+            }
+        )
+    return result
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
 def _overall(report: Mapping[str, Any]) -> str:
-    """Ocena zbiorcza: fail (rozkład niezgodny), warn (drobne zastrzeżenia), pass, no_data."""
+    """Ocena zbiorcza ze sprawdzianów: fail (któryś oblał: rozkład, duplikaty, klony, szablon), warn, pass, no_data."""
     if not report["computed_on"]:
         return NO_DATA
-    verdicts = {c["verdict"] for c in report["categories"]}
-    if DOES_NOT_MATCH in verdicts:
-        return "fail"
-    diversity = report["diversity"]
-    concerns = (
-        verdicts & {MINOR_DEVIATION, INCONCLUSIVE}
-        or diversity["duplicate_names"]
-        or diversity["stories"]["near_duplicate_count"]
-        or any(t["low_spread"] for t in diversity["traits"].values())
-    )
-    return "warn" if concerns else "pass"
+    statuses = {check["status"] for check in report["checks"]}
+    return FAIL if FAIL in statuses else WARN if WARN in statuses else PASS
 
 
 def whole_percent(share: float) -> str:
@@ -333,6 +516,26 @@ def _verdict_statement(verdict: str, label: str, tvd: str) -> str:
     ) % {"label": label, "tvd": tvd}
 
 
+def by_construction_statement() -> str:
+    """Zastrzeżenie o zgodności z celem (ten sam msgid na karcie trafności)."""
+    return _(
+        "Fit to the target holds by construction: quotas are allocated from the target, so these numbers test the "
+        "sampler, not the personas. They are not evidence that the panel is valid."
+    )
+
+
+def _shared_phrases_statement(report: Mapping[str, Any]) -> str:
+    """Zdanie o historiach złożonych z fraz powtarzanych w innych historiach."""
+    count = len(report["diversity"]["shared_phrases"]["flagged"])
+    share = whole_percent(report["thresholds"]["shared_phrase_share"])
+    if count:
+        return _(
+            "Stories assembled from shared phrases (at least %(share)s%% of their five-word phrases also appear in "
+            "another story): %(count)s."
+        ) % {"share": share, "count": count}
+    return _("No story is assembled from phrases shared with other stories (threshold %(share)s%%).") % {"share": share}
+
+
 def statements(report: Mapping[str, Any], language: str) -> list[str]:
     """Krótkie zdania o raporcie w danym języku (gettext), dla API; strona rysuje je z tych samych kodów szablonem."""
     with translation.override(language):
@@ -341,6 +544,8 @@ def statements(report: Mapping[str, Any], language: str) -> list[str]:
         lines = [_("Computed on %(n)s saved personas (deleted ones excluded).") % {"n": report["computed_on"]}]
         if not report["categories"]:
             lines.append(_("The project has no target demographic distribution."))
+        else:
+            lines.append(by_construction_statement())
         lines += [
             _verdict_statement(c["verdict"], c["label"][language], whole_percent(c["tvd"]))
             for c in report["categories"]
@@ -362,6 +567,13 @@ def statements(report: Mapping[str, Any], language: str) -> list[str]:
             )
             if stories["sampled"]:
                 lines.append(_("Stories were compared on a sample of %(n)s personas.") % {"n": stories["compared"]})
+            lines.append(_shared_phrases_statement(report))
+        flagged = len(report["consistency"]["flagged"])
+        lines.append(
+            _("Personas whose texts contradict their facts: %(count)s.") % {"count": flagged}
+            if flagged
+            else _("No story, title or statement contradicts the facts of its persona, as far as these rules can tell.")
+        )
         low = low_spread_traits_text(report)
         lines.append(
             _("Too little spread in traits: %(traits)s.") % {"traits": low}

@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 class SightConfig(AppConfig):
     """Rdzeń Sight: rejestruje kontrole systemowe i wczytuje to, co aplikacje do niego wnoszą: obsługę zadań
-    (`<app>.tasks`), sekcje strony projektu (`<app>.sections`) i kroki odbudowy grafu (`<app>.graph`).
+    (`<app>.tasks`), sekcje strony projektu (`<app>.sections`), kroki odbudowy grafu (`<app>.graph`) i dane demo
+    (`<app>.demo`).
     """
 
     name = "sight"
@@ -15,7 +16,7 @@ class SightConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Rejestruje kontrole, obsługę zadań, sekcje strony projektu i kroki odbudowy grafu wszystkich aplikacji."""
+        """Rejestruje kontrole, obsługę zadań, sekcje strony projektu, kroki odbudowy grafu i dane demo aplikacji."""
         from sight import checks  # noqa: F401
 
-        autodiscover_modules("tasks", "sections", "graph")
+        autodiscover_modules("tasks", "sections", "graph", "demo")

@@ -12,7 +12,7 @@ import config
 
 @register("sight")
 def check_config(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """sight.E001–E004, E009: models.yaml, features.yaml, prompts/, demographics/, surveys/ wczytują się i są spójne."""
+    """sight.E001–E004, E009–E010: pliki models, features, prompts, demographics, surveys, consistency są spójne."""
     errors: list[CheckMessage] = []
     for code, loader in (
         ("sight.E001", config.load_models),
@@ -20,6 +20,7 @@ def check_config(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         ("sight.E003", config.load_prompts),
         ("sight.E004", config.load_demographics),
         ("sight.E009", config.load_surveys),
+        ("sight.E010", config.load_consistency),
     ):
         try:
             loader()

@@ -1,6 +1,10 @@
-"""Dane demonstracyjne dla `make run`: konto i projekt oparte na presecie rynku z config/demographics."""
+"""Dane demonstracyjne dla `make run`: konto i projekt oparte na presecie rynku z config/demographics; aplikacje
+dokładają swoje dane demo krokami `@demo_step` w `<app>/demo.py` (wczytywanym w `SightConfig.ready`).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.db import transaction
 
@@ -10,6 +14,15 @@ from sight.models import Project, User
 DEMO_EMAIL = "demo@sight.local"
 DEMO_PASSWORD = "sight-demo"
 DEMO_PROJECT = "Demo: bankowość mobilna dla młodych dorosłych"
+
+DemoStep = Callable[[User, Project], None]
+DEMO_STEPS: list[DemoStep] = []
+
+
+def demo_step(func: DemoStep) -> DemoStep:
+    """Rejestruje krok danych demo aplikacji: wołany przy każdym `seed_demo`, sam dba o to, by nie dublować."""
+    DEMO_STEPS.append(func)
+    return func
 
 
 def _demo_demographics() -> dict[str, dict[str, float]]:
@@ -47,4 +60,6 @@ def seed_demo() -> tuple[User, Project]:
             target_sample_size=20,
             token_budget=2_000_000,
         )
+    for step in DEMO_STEPS:
+        step(user, project)
     return user, project

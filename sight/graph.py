@@ -589,6 +589,17 @@ def counts(project_id: uuid.UUID | str) -> dict[str, int]:
     return {name: {**nodes, **edges}[name] for name in COUNT_NAMES}
 
 
+def totals(project_id: uuid.UUID | str) -> dict[str, int]:
+    """Wszystkie węzły projektu i wszystkie relacje wychodzące z nich, bez względu na etykietę i typ (sprawdzian, że
+    odbudowa daje ten sam graf).
+    """
+    params = {"project_id": str(project_id)}
+    nodes = _run("MATCH (n {project_id: $project_id}) RETURN count(n) AS n", params)[0]["n"]
+    edges = _run("MATCH ({project_id: $project_id})-[r]->() RETURN count(r) AS n", params)[0]["n"]
+    project = _run("MATCH (n:Project {id: $project_id}) RETURN count(n) AS n", params)[0]["n"]
+    return {"nodes": nodes + project, "edges": edges}
+
+
 def _graph_project_ids() -> set[str]:
     rows = _run(
         "MATCH (n:Project) RETURN n.id AS id UNION MATCH (n:Persona) RETURN n.project_id AS id "

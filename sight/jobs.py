@@ -18,7 +18,8 @@ from typing import Any
 import django_rq
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_noop
@@ -69,17 +70,23 @@ def start_job(
     """Tworzy zadanie i wstawia je do kolejki RQ po zatwierdzeniu transakcji."""
     if kind not in HANDLERS:
         raise KeyError(f"unknown job kind {kind!r}")
-    job = Job.objects.create(
-        kind=kind, queue=queue, user=user, project=project, params=params or {}, progress_total=total
-    )
-    transaction.on_commit(lambda: enqueue(job))
+    job = Job(kind=kind, queue=queue, user=user, project=project, params=params or {}, progress_total=total)
+    job.rq_id = _rq_id(job)
+    job.save(force_insert=True)
+    transaction.on_commit(lambda: enqueue(job, rq_id=job.rq_id))
     return job
 
 
-def enqueue(job: Job) -> None:
-    """Wstawia zadanie do kolejki RQ pod nowym identyfikatorem RQ (ponowienie nie koliduje ze starym)."""
-    rq_id = f"{job.id}-{uuid.uuid4().hex[:8]}"
-    Job.objects.filter(pk=job.pk).update(rq_id=rq_id)
+def _rq_id(job: Job) -> str:
+    return f"{job.id}-{uuid.uuid4().hex[:8]}"
+
+
+def enqueue(job: Job, *, rq_id: str | None = None) -> None:
+    """Wstawia zadanie do kolejki RQ pod nowym identyfikatorem RQ (ponowienie nie koliduje ze starym); `rq_id`:
+    identyfikator zapisany już w wierszu (nowe zadanie)."""
+    if rq_id is None:
+        rq_id = _rq_id(job)
+        Job.objects.filter(pk=job.pk).update(rq_id=rq_id)
     django_rq.get_queue(job.queue).enqueue(
         "sight.tasks.process_job", str(job.id), job_id=rq_id, result_ttl=3600, failure_ttl=7 * 86400
     )
@@ -95,15 +102,15 @@ def _claim(job_id: str) -> Job | None:
     stale = now - timezone.timedelta(seconds=settings.SIGHT_JOB_STALE_SECONDS)
     claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale)
     updated = Job.objects.filter(claimable, pk=job_id, cancel_requested=False).update(
-        status=Job.Status.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1, error=""
+        status=Job.Status.RUNNING,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        error="",
+        started_at=Coalesce(F("started_at"), Value(now)),
     )
     if not updated:
         return None
-    job = Job.objects.select_related("project", "user").get(pk=job_id)
-    if job.started_at is None:
-        job.started_at = now
-        job.save(update_fields=["started_at"])
-    return job
+    return Job.objects.select_related("project", "user").get(pk=job_id)
 
 
 class _Heartbeat(threading.Thread):
@@ -125,9 +132,9 @@ class _Heartbeat(threading.Thread):
 
 def execute(job_id: str) -> None:
     """Wykonuje zadanie w workerze: przejęcie, obsługa, zapis wyniku albo błędu; bezpieczne do powtórzenia."""
-    cancel_if_requested(job_id)
     job = _claim(job_id)
     if job is None:
+        cancel_if_requested(job_id)  # zadanie w kolejce, które badacz anulował, kończy się jako anulowane
         return
     _publish(job)
     beat = _Heartbeat(job.id)
@@ -148,13 +155,24 @@ def execute(job_id: str) -> None:
 def _finish(
     job: Job, status: str, *, result: dict[str, Any] | None = None, error: str = "", message: str | None = None
 ) -> None:
-    job.refresh_from_db(fields=["progress_done", "progress_total", "message", "message_params", "result"])
+    # Postęp z obiektu w pamięci: obsługa dostaje ten sam obiekt, a `report_progress` zmienia go zawsze (także
+    # raporty zdławione, które do bazy nie trafiły), więc jest co najmniej tak świeży jak wiersz.
     job.status, job.finished_at, job.error = status, timezone.now(), error
     if result is not None:
         job.result = {**job.result, **result}
     if message is not None:
         job.message, job.message_params = message, {}
-    job.save(update_fields=["status", "finished_at", "error", "result", "message", "message_params"])
+    fields = [
+        "status",
+        "finished_at",
+        "error",
+        "result",
+        "message",
+        "message_params",
+        "progress_done",
+        "progress_total",
+    ]
+    job.save(update_fields=fields)
     _publish(job)
 
 
@@ -191,10 +209,16 @@ def report_progress(
     if result is not None:
         job.result = {**job.result, **result}
     job.heartbeat_at = timezone.now()
-    job.save(update_fields=["progress_done", "progress_total", "message", "message_params", "result", "heartbeat_at"])
-    _publish(job)
-    if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
+    # Zapis i sprawdzenie anulowania jednym UPDATE; gdy badacz anulował, postęp i tak zostaje zapisany (drugie UPDATE).
+    values = {
+        f: getattr(job, f)
+        for f in ("progress_done", "progress_total", "message", "message_params", "result", "heartbeat_at")
+    }
+    if not Job.objects.filter(pk=job.pk, cancel_requested=False).update(**values):
+        Job.objects.filter(pk=job.pk).update(**values)
+        _publish(job)
         raise JobCancelled
+    _publish(job)
 
 
 def cancel_if_requested(job_id: str) -> None:

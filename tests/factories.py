@@ -4,12 +4,22 @@ dyskusji). Fikstury mieszkają w `conftest.py`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import django_rq
+import psutil
+from django.conf import settings
 from django.test import Client
 from rq import SimpleWorker
 
@@ -21,6 +31,7 @@ from sight import llm
 from sight.models import ApiToken, Project, User
 
 _seq = itertools.count(1)
+ROOT = Path(__file__).resolve().parent.parent
 
 DEMOGRAPHICS = {"age_group": {"18-34": 0.5, "35+": 0.5}, "gender": {"female": 0.5, "male": 0.5}}
 QUESTIONS = ("Czy zmieniłbyś bank?", "Co myślisz o opłatach?")
@@ -76,21 +87,34 @@ def create_focus_group(
     name: str = "FG",
     mode: str = "discussion",
     turns: int = 4,
-    questions: Sequence[str] = QUESTIONS,
+    questions: Sequence[str | dict[str, Any]] = QUESTIONS,
     **extra: Any,
 ) -> FocusGroup:
-    """Grupa fokusowa przez tę samą ścieżkę co API (przewodnik bez sond); bez `personas` — dwie nowe persony."""
+    """Grupa fokusowa przez tę samą ścieżkę co API; pytanie to sam tekst (bez sond i tezy) albo pełny słownik; bez
+    `personas` — dwie nowe persony.
+    """
     project = project or create_project()
     people = list(personas) if personas is not None else [create_persona(project=project) for _ in range(2)]
     data = FocusGroupIn(
         name=name,
         mode=mode,
         turns_per_question=turns,
-        questions=[{"text": q, "probes": []} for q in questions],
+        questions=[q if isinstance(q, dict) else {"text": q, "probes": []} for q in questions],
         participants={"persona_ids": [p.id for p in people]},
         **extra,
     )
     return setup_focus_group(project, data)
+
+
+def record_stance(fg: FocusGroup, persona: Persona, when: str, value: str, *, qi: int = 0) -> None:
+    """Zapisane wprost stanowisko uczestnika (`when`: before/after) przy pytaniu `qi`, jak zapisuje je silnik."""
+    fg.append_event(
+        "stance",
+        key=f"q{qi}:stance:{when}:{persona.id}",
+        payload={"when": when, "stance": value, "reason": "bo tak", "persona_name": persona.full_name},
+        persona_id=persona.id,
+        question_index=qi,
+    )
 
 
 def create_token(*, user: User | None = None) -> tuple[User, str]:
@@ -109,6 +133,45 @@ def run_worker() -> None:
     SimpleWorker(
         [django_rq.get_queue("llm"), django_rq.get_queue("default")], connection=django_rq.get_connection("llm")
     ).work(burst=True)
+
+
+def service_env(**extra: str) -> dict[str, str]:
+    """Środowisko procesu potomnego (worker, daphne) na tej samej testowej bazie i tych samych usługach co testy."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    url = urlunsplit((parts.scheme, parts.netloc, "/" + settings.DATABASES["default"]["NAME"], parts.query, ""))
+    return {**os.environ, "DATABASE_URL": url, "SIGHT_LLM_PROVIDER": "offline", **extra}
+
+
+def worker_env(latency_ms: int) -> dict[str, str]:
+    """Środowisko workera: dostawca offline ze stałym opóźnieniem, częsty heartbeat."""
+    return service_env(SIGHT_OFFLINE_LATENCY_MS=str(latency_ms), SIGHT_JOB_HEARTBEAT_SECONDS="1")
+
+
+def start_worker(env: dict[str, str], *, burst: bool = False, log: Path | None = None) -> subprocess.Popen:
+    """Prawdziwy proces `manage.py rqworker llm default` (wyjście do `log` albo w nicość)."""
+    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", "llm", "default", *(["--burst"] if burst else [])]
+    out = log.open("ab") if log else subprocess.DEVNULL
+    return subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL procesu i wszystkich potomków (koń roboczy RQ działa we własnej sesji)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        parent = psutil.Process(process.pid)
+        for proc in [*parent.children(recursive=True), parent]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(signal.SIGKILL)
+    process.wait(10)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    """Czeka, aż warunek będzie spełniony (sprawdzany co 50 ms); po `timeout` sekundach AssertionError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
 
 
 _lines = itertools.count(1)

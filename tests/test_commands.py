@@ -9,9 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from focus_groups.models import FocusGroup
 from sight.demo import DEMO_EMAIL, seed_demo
 from sight.models import ApiToken, Project, User
-from tests.factories import api_client, create_user
+from tests.factories import api_client, create_persona, create_user
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +40,13 @@ def test_seeding_the_demo_twice_keeps_one_account_and_one_valid_project():
     assert Project.objects.filter(owner=user).count() == 1
     project.full_clean()
     assert set(project.target_demographics["age_group"]) == {"18-24", "25-34", "35-44"}
+    (group,) = FocusGroup.objects.filter(project=project)
+    assert group.status == "pending" and not group.participant_links.exists()
+    assert "" in group.propositions() and any(group.propositions())
+    people = [create_persona(project=project) for _ in range(3)]
+    seed_demo()
+    assert {link.persona_id for link in group.participant_links.all()} == {p.id for p in people}
+    assert FocusGroup.objects.filter(project=project).count() == 1
 
 
 def test_deploy_check_passes_with_production_environment_values():

@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+import config
 from focus_groups import concepts, insights
 from focus_groups.models import (
     Concept,
+    ConceptAlias,
     ConceptMention,
     FocusGroup,
     Participant,
@@ -22,7 +25,15 @@ from focus_groups.models import (
 )
 from personas.models import PersonaRun, Segment
 from sight.models import Job
-from tests.factories import api_client, create_persona, create_project, create_token, run_worker
+from tests.factories import (
+    api_client,
+    create_persona,
+    create_project,
+    create_token,
+    create_user,
+    record_stance,
+    run_worker,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +48,15 @@ def segment(project: Any, name: str, index: int) -> Segment:
 def discussion(
     *, project: Any = None, names: tuple[str, ...] = ("Anna", "Bartek", "Celina"), questions: int = 1
 ) -> tuple[FocusGroup, dict[str, Any]]:
-    """Grupa z uczestnikami (dwa segmenty) i bez zdarzeń; zwraca też persony po imieniu."""
+    """Grupa z uczestnikami (dwa segmenty) i bez zdarzeń; każde pytanie ma tezę (stanowiska liczą się tylko przy niej);
+    zwraca też persony po imieniu.
+    """
     project = project or create_project()
     young, old = segment(project, "młodzi", 0), segment(project, "starsi", 1)
     fg = FocusGroup.objects.create(
         project=project,
         name="Grupa",
-        questions=[{"text": f"Pytanie {i + 1}?"} for i in range(questions)],
+        questions=[{"text": f"Pytanie {i + 1}?", "proposition": f"Teza {i + 1}."} for i in range(questions)],
         status=FocusGroup.Status.COMPLETED,
     )
     people = {}
@@ -66,16 +79,6 @@ def say(fg: FocusGroup, persona: Any, text: str, *, qi: int = 0, **refs: Any) ->
         "turn", key=f"q{qi}:turn:{fg.last_seq + 1}", payload=payload, persona_id=persona.id, question_index=qi
     )
     return event
-
-
-def stance(fg: FocusGroup, persona: Any, when: str, value: str, *, qi: int = 0) -> None:
-    fg.append_event(
-        "stance",
-        key=f"q{qi}:stance:{when}:{persona.id}",
-        payload={"when": when, "stance": value, "reason": "bo tak", "persona_name": persona.full_name},
-        persona_id=persona.id,
-        question_index=qi,
-    )
 
 
 def mention(event: Any, name: str, value: float, quote: str | None = None) -> ConceptMention:
@@ -115,6 +118,20 @@ def test_canonicaliser_merges_by_key_then_by_embedding_above_the_threshold():
     assert Concept.objects.filter(project=project).count() == 2
     other = concepts.Canonicaliser(create_project(), threshold=-1.0)
     assert other.resolve("cena") != price  # pojęcia nigdy nie przechodzą między projektami
+
+
+def test_a_batch_of_names_is_canonicalised_in_order_like_single_calls():
+    project = create_project()
+    canon = concepts.Canonicaliser(project, threshold=1.01)
+    resolved = canon.resolve_many(["Ceny", "dostawa", "cena", "!!!", "dostawy"])
+    assert resolved["Ceny"] == resolved["cena"] and resolved["dostawa"] == resolved["dostawy"]
+    assert resolved["!!!"] is None
+    stored = Concept.objects.filter(project=project).order_by("key")
+    assert [(c.key, c.name) for c in stored] == [("cen", "Ceny"), ("dostaw", "dostawa")]  # nazwa z pierwszej wzmianki
+    assert set(ConceptAlias.objects.filter(project=project).values_list("key", flat=True)) == {"cen", "dostaw"}
+    # drugi kanonizator tego projektu (kolejne zadanie) znajduje te same pojęcia po kluczu, bez nowych wierszy
+    again = concepts.Canonicaliser(project, threshold=1.01).resolve_many(["cenie", "dostawą"])
+    assert again["cenie"] == resolved["cena"] and Concept.objects.filter(project=project).count() == 2
 
 
 # --- ekstrakcja -------------------------------------------------------------------------------------------------------
@@ -206,6 +223,34 @@ def test_the_offline_provider_produces_valid_grounded_extractions(settings, djan
     assert all(r.target_id in seqs and r.target.seq < r.event.seq for r in TurnRelation.objects.filter(focus_group=fg))
 
 
+def test_extraction_fans_out_concurrently_but_never_past_the_roles_limit(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from sight.llm.offline import OfflineChatModel
+
+    settings.SIGHT_LLM_PROVIDER, settings.SIGHT_OFFLINE_LATENCY_MS = "offline", 20
+    fg, p = discussion()
+    for i in range(12):
+        say(fg, p[("Anna", "Bartek", "Celina")[i % 3]], f"Cena numer {i} jest za wysoka, a jakość {i} dobra.")
+    in_flight, peak, original = [0], [0], OfflineChatModel._agenerate
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        in_flight[0] += 1
+        peak[0] = max(peak[0], in_flight[0])
+        try:
+            return await original(self, *args, **kwargs)
+        finally:
+            in_flight[0] -= 1
+
+    monkeypatch.setattr(OfflineChatModel, "_agenerate", counted)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = concepts.start_extraction(fg, user=None)
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.result["done"] == 12
+    assert 1 < peak[0] <= config.load_models().role(concepts.ROLE).concurrency
+
+
 def test_a_completed_run_enqueues_the_extraction(django_capture_on_commit_callbacks, settings):
     settings.SIGHT_LLM_PROVIDER = "offline"
     fg, p = discussion()
@@ -234,7 +279,7 @@ def influence_story() -> tuple[FocusGroup, dict[str, Any], dict[str, Any]]:
     """
     fg, p = discussion(names=("Anna", "Bartek", "Celina", "Dawid"), questions=2)
     for name, before, _after in READINGS:
-        stance(fg, p[name], "before", before)
+        record_stance(fg, p[name], "before", before)
     t = {}
     t["b1"] = say(fg, p["Bartek"], "Aplikacja oszczędza mi czas.")
     t["a1"] = say(fg, p["Anna"], "Może masz rację, Bartku.", agrees_with=[p["Bartek"]])
@@ -243,13 +288,13 @@ def influence_story() -> tuple[FocusGroup, dict[str, Any], dict[str, Any]]:
     t["d1"] = say(fg, p["Dawid"], "Nie mam zdania.", addressed_to=p["Anna"])
     TurnRelation.objects.create(event=t["a2"], target=t["b1"], focus_group=fg, relation="builds_on")
     for name, _before, after in READINGS:
-        stance(fg, p[name], "after", after)
+        record_stance(fg, p[name], "after", after)
     # pytanie 2: Anna rozmawia z Dawidem, ale tu nikt nie zmienia zdania
     for name in p:
-        stance(fg, p[name], "before", "neutral", qi=1)
+        record_stance(fg, p[name], "before", "neutral", qi=1)
     t["a3"] = say(fg, p["Anna"], "Dawidzie, co myślisz?", qi=1, addressed_to=p["Dawid"])
     for name in p:
-        stance(fg, p[name], "after", "neutral", qi=1)
+        record_stance(fg, p[name], "after", "neutral", qi=1)
     return fg, p, t
 
 
@@ -259,6 +304,7 @@ def test_influence_comes_only_from_recorded_stance_shifts_and_the_turns_between_
     assert result == [
         {
             "question_index": 0,
+            "proposition": "Teza 1.",
             "persona_id": str(p["Anna"].id),
             "name": "Anna",
             "before": -1,
@@ -357,8 +403,8 @@ def test_compare_two_discussions_with_known_differences():
     mention(say(a, pa["Celina"], "Jakość super."), "jakość", 0.9)
     mention(say(b, pb["Ewa"], "Cena dobra."), "ceny", 0.8)
     mention(say(b, pb["Filip"], "Dostawa wolna."), "dostawa", -0.4)
-    stance(a, pa["Anna"], "before", "oppose")
-    stance(a, pa["Anna"], "after", "support")
+    record_stance(a, pa["Anna"], "before", "oppose")
+    record_stance(a, pa["Anna"], "after", "support")
     result = insights.compare(a, b)
     whole = result["whole"]
     assert (whole["only_a"], whole["only_b"], whole["moved"]) == (["jakość"], ["dostawa"], ["cena"])
@@ -378,6 +424,126 @@ def test_compare_two_discussions_with_known_differences():
     assert result["a"]["stance_shifts_per_100_turns"] == 33.3
     assert (result["a"]["disagreements"], result["b"]["disagreements_per_100_turns"]) == (1, 0.0)
     assert result["groups_per_side"] == 1 and result["significance"] is None
+
+
+def rerun(fg: FocusGroup, *, name: str = "Drugi przebieg") -> FocusGroup:
+    """Drugi przebieg tego samego przewodnika z tymi samymi uczestnikami (inne ziarno: inny identyfikator grupy)."""
+    other = FocusGroup.objects.create(
+        project=fg.project, name=name, questions=fg.questions, status=FocusGroup.Status.COMPLETED
+    )
+    for link in fg.participant_links.all():
+        Participant.objects.create(focus_group=other, persona=link.persona, position=link.position)
+    return other
+
+
+def seeded_pair() -> tuple[FocusGroup, FocusGroup]:
+    """Dwa przebiegi jednego przewodnika: A porusza cenę, jakość i dostawę, B cenę, jakość i obsługę."""
+    a, p = discussion()
+    b = rerun(a)
+    mention(say(a, p["Anna"], "Cena i jakość."), "cena", -0.5)
+    mention(say(a, p["Bartek"], "Jakość."), "jakość", 0.5)
+    mention(say(a, p["Celina"], "Dostawa."), "dostawa", 0.1)
+    mention(say(b, p["Anna"], "Ceny."), "ceny", -0.4)
+    mention(say(b, p["Celina"], "Jakość."), "jakość", 0.2)
+    mention(say(b, p["Bartek"], "Obsługa."), "obsługa", 0.3)
+    return a, b
+
+
+def test_runs_of_one_guide_with_other_seeds_get_a_stability_line_with_its_counts():
+    a, b = seeded_pair()
+    line = insights.compare(a, b)["stability"]
+    # po 3 kluczowe pojęcia; z A w B padły cena i jakość, z B w A też cena i jakość: 4 z 6
+    assert line == {
+        "applies": True,
+        "reason": None,
+        "top": 10,
+        "a": {"key_concepts": 3, "recurring": 2},
+        "b": {"key_concepts": 3, "recurring": 2},
+        "key_concepts": 6,
+        "recurring": 4,
+        "share": 0.667,
+        "percent": 66.7,
+    }
+
+
+def test_key_concepts_for_stability_are_the_ones_raised_by_the_most_participants():
+    table = [
+        {"key": "talked", "name": "talked", "mentions": 30, "participants": 1},
+        *({"key": f"k{i}", "name": f"k{i}", "mentions": 2, "participants": 2} for i in range(10)),
+    ]
+    chosen = insights.key_concepts_by_reach(table)
+    assert len(chosen) == 10 and "talked" not in {c["key"] for c in chosen}
+
+
+def test_no_stability_line_without_the_same_guide_and_participants_and_the_reason_is_given():
+    a, b = seeded_pair()
+    assert insights.compare(a, a)["stability"] == {"applies": False, "reason": "same_run", "top": 10}
+    other_guide = rerun(a, name="Inny przewodnik")
+    other_guide.questions = [{"text": "Zupełnie inne pytanie?"}]
+    other_guide.save()
+    mention(say(other_guide, a.participants.first(), "Cena."), "cena", 0)
+    assert insights.compare(a, other_guide)["stability"]["reason"] == "different_guide"
+    other_panel, q = discussion(project=a.project, names=("Ewa", "Filip", "Grażyna"))
+    mention(say(other_panel, q["Ewa"], "Cena."), "cena", 0)
+    assert insights.compare(a, other_panel)["stability"]["reason"] == "different_participants"
+    unanalysed = rerun(a, name="Bez analizy")
+    assert insights.compare(a, unanalysed)["stability"] == {"applies": False, "reason": "not_analysed", "top": 10}
+
+
+def test_the_compare_page_states_the_stability_line_with_denominators_in_the_viewers_language():
+    user = create_user()
+    a, b = seeded_pair()
+    a.project.owner = user
+    a.project.save()
+    polish, english = Client(headers={"accept-language": "pl"}), Client(headers={"accept-language": "en"})
+    for client in (polish, english):
+        client.force_login(user)
+    url = f"/focus-groups/{a.id}/compare/?with={b.id}"
+    pl_page, en_page = polish.get(url).content.decode(), english.get(url).content.decode()
+    assert "66,7 % kluczowych pojęć powtarza się między przebiegami" in pl_page
+    assert "4 z 6: 2 z 3 kluczowych pojęć A padło w B, 2 z 3 pojęć B — w A" in pl_page
+    assert "66.7 % of key concepts recur across seeds" in en_page
+    assert "4 of 6: 2 of A's 3 key concepts came up in B, 2 of B's 3 in A" in en_page
+    assert "no significance is claimed with fewer than 5 groups per side" in en_page
+    assert "(2/4)" in en_page  # nakładanie się pojęć z mianownikiem: wspólne / wszystkie (Jaccard)
+    other_panel, q = discussion(project=a.project, names=("Ewa",))
+    mention(say(other_panel, q["Ewa"], "Cena."), "cena", 0)
+    page = english.get(f"/focus-groups/{a.id}/compare/?with={other_panel.id}").content.decode()
+    assert "recur across seeds" not in page and "the two runs have different participants" in page
+
+
+def test_insights_and_compare_endpoints_keep_their_query_count_as_the_discussion_grows():
+    user, token = create_token()
+    small, p = discussion(project=create_project(owner=user))
+    mention(say(small, p["Anna"], "Cena."), "cena", 0.5, "Cena")
+    big = rerun(small, name="Duża")
+    people, previous = list(p.values()), None
+    for i in range(40):
+        event = say(big, people[i % 3], f"Cena {i} i jakość.", agrees_with=[people[(i + 1) % 3]])
+        mention(event, "cena", 0.5, "Cena")
+        mention(event, "jakość", -0.5, "jakość")
+        TurnEmotion.objects.create(event=event, focus_group=big, emotion="joy")
+        if previous is not None:
+            TurnRelation.objects.create(event=event, target=previous, focus_group=big, relation="agree")
+        previous = event
+    twin = rerun(small, name="Mała druga")
+    mention(say(twin, p["Bartek"], "Cena."), "cena", 0.5, "Cena")
+    client = api_client(token)
+    client.get(f"/api/v1/focus-groups/{small.id}")  # pierwsze użycie tokenu zapisuje last_used_at
+    counts = {}
+    for name, url in (
+        ("small", f"/api/v1/focus-groups/{small.id}/insights"),
+        ("big", f"/api/v1/focus-groups/{big.id}/insights"),
+        ("compare_small", f"/api/v1/focus-groups/{small.id}/compare/{twin.id}"),
+        ("compare_big", f"/api/v1/focus-groups/{big.id}/compare/{small.id}"),
+    ):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        counts[name] = len(ctx.captured_queries)
+    assert counts["small"] == counts["big"] and counts["compare_small"] == counts["compare_big"]
+    with CaptureQueriesContext(connection) as ctx:
+        insights.insights(big)
+    assert len(ctx.captured_queries) == 6
 
 
 # --- API --------------------------------------------------------------------------------------------------------------

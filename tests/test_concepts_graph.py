@@ -68,6 +68,28 @@ def test_rebuild_writes_the_extracted_evidence_and_gives_the_same_graph_twice(ba
         graph.delete_project(project.id)
 
 
+def test_rebuilding_a_project_of_several_analysed_groups_twice_gives_identical_node_and_edge_counts(backend):  # noqa: F811
+    project = create_project()
+    groups = [analysed_discussion(project) for _ in range(3)]
+    try:
+        for fg in groups:
+            fg_graph.write_focus_group(fg)
+        written = (graph.counts(project.id), graph.totals(project.id))
+        first = graph.rebuild_from_database(project.id)
+        after_first = (graph.counts(project.id), graph.totals(project.id))
+        second = graph.rebuild_from_database(project.id)
+        after_second = (graph.counts(project.id), graph.totals(project.id))
+        assert first == second and written == after_first == after_second
+        counts, totals = after_second
+        # 3 grupy × (3 uczestników, 3 wzmianki, 1 odniesienie, 2 emocje); pojęcia i emocje wspólne w projekcie
+        assert (counts["focus_groups"], counts["personas"], counts["concepts"], counts["emotions"]) == (3, 9, 2, 2)
+        assert (counts["mentions"], counts["responses"], counts["feelings"]) == (9, 3, 6)
+        # węzły: projekt + 3 grupy + 9 person + 2 pojęcia + 2 emocje; relacje: powyższe + 9 udziałów w grupach
+        assert totals == {"nodes": 17, "edges": 9 + 3 + 6 + 9}
+    finally:
+        graph.delete_project(project.id)
+
+
 def test_two_projects_with_the_same_concepts_never_share_graph_nodes(backend):  # noqa: F811
     one, two = create_project(), create_project()
     try:

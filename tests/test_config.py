@@ -116,7 +116,7 @@ def test_prompt_renders_with_exactly_its_declared_variables(name, language):
 def test_prompt_render_refuses_a_missing_variable():
     prompt = config.load_prompts().get("stance", "en")
     with pytest.raises(KeyError, match="transcript"):
-        prompt.render(persona_profile="x", question="y")
+        prompt.render(persona_profile="x", proposition="y")
 
 
 @pytest.mark.parametrize(("language", "warning"), [("en", "untrusted"), ("pl", "niezaufane")])
@@ -380,6 +380,7 @@ def test_system_check_reports_sight_e001_for_a_broken_models_yaml(config_copy):
         ("prompts/en/summary.yaml", "sight.E003"),
         ("demographics/us.yaml", "sight.E004"),
         ("surveys/anchors/pl.yaml", "sight.E009"),
+        ("consistency.yaml", "sight.E010"),
     ],
 )
 def test_system_check_reports_each_broken_file_under_its_own_id(config_copy, broken_file, code):

@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from focus_groups import discussion
 from focus_groups.models import FocusGroup
+from sight import live
 from sight.asgi import application
 from sight.models import Job
 from tests.factories import api_client, create_persona, create_project, create_token, run_worker, script_discussion
@@ -73,12 +74,16 @@ def test_a_guide_question_may_be_plain_text_and_participants_a_list_of_ids():
     resp = post(client, f"/api/v1/projects/{project.id}/focus-groups", body)
     assert resp.status_code == 201, resp.content
     fg = resp.json()
-    assert fg["questions"] == [{"text": "Czy?", "probes": []}, {"text": "Opłaty?", "probes": ["Ile?"]}]
+    assert fg["questions"] == [
+        {"text": "Czy?", "probes": [], "proposition": ""},
+        {"text": "Opłaty?", "probes": ["Ile?"], "proposition": ""},
+    ]
     assert fg["participant_ids"] == [str(p.id) for p in reversed(people)]
     patch = client.patch(
         f"/api/v1/focus-groups/{fg['id']}", data=json.dumps({"questions": ["Nowe?"]}), content_type="application/json"
     )
-    assert patch.status_code == 200 and patch.json()["questions"] == [{"text": "Nowe?", "probes": []}]
+    assert patch.status_code == 200
+    assert patch.json()["questions"] == [{"text": "Nowe?", "probes": [], "proposition": ""}]
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["FocusGroupIn"]["properties"]
     assert schema["questions"]["items"]["anyOf"][1]["type"] == "string"
     assert any(alt.get("type") == "array" for alt in schema["participants"]["anyOf"])
@@ -99,6 +104,29 @@ def test_participants_can_be_n_personas_matching_filters_or_a_segment():
     body["participants"] = {"count": 5, "filters": {"gender": "female"}}
     too_many = post(api_client(token), f"/api/v1/projects/{project.id}/focus-groups", body)
     assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"][-1] == "participants"
+
+
+def test_a_guide_question_may_state_a_proposition_which_is_validated_like_any_text():
+    user, token = create_token()
+    project = create_project(owner=user)
+    people = [str(create_persona(project=project).id) for _ in range(2)]
+    client, url = api_client(token), f"/api/v1/projects/{project.id}/focus-groups"
+    question = {"text": "Kubki?", "probes": ["Ile?"], "proposition": "  Kaucja 5 zł za kubek jest uczciwa.  "}
+    resp = post(client, url, {"name": "Kubki", "questions": ["Jak kupujesz kawę?", question], "participants": people})
+    assert resp.status_code == 201, resp.content
+    assert [q["proposition"] for q in resp.json()["questions"]] == ["", "Kaucja 5 zł za kubek jest uczciwa."]
+    assert FocusGroup.objects.get(pk=resp.json()["id"]).propositions() == ["", "Kaucja 5 zł za kubek jest uczciwa."]
+    for bad in ("x" * 501, "Kaucja\x00"):
+        body = {"name": "Kubki", "questions": [{"text": "Kubki?", "proposition": bad}], "participants": people}
+        resp = post(client, url, body)
+        assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "proposition", resp.content
+    # Grupa sprzed tez (pytania bez klucza) czyta się jak pytania otwarte.
+    old = FocusGroup.objects.create(project=project, name="Stara", questions=[{"text": "Stare?", "probes": []}])
+    assert client.get(f"/api/v1/focus-groups/{old.id}").json()["questions"][0]["proposition"] == ""
+    schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    guide = schemas["FocusGroupIn"]["properties"]["questions"]["items"]["anyOf"][0]["$ref"]
+    assert guide.endswith("/GuideQuestionIn")
+    assert schemas["GuideQuestionIn"]["properties"]["proposition"]["maxLength"] == 500
 
 
 @pytest.mark.parametrize("participants", [{"persona_ids": []}, {}, {"count": 1}])
@@ -136,7 +164,8 @@ def test_a_group_is_editable_only_while_pending(django_capture_on_commit_callbac
         data=json.dumps({"name": "Nowa", "questions": [{"text": "Jedno pytanie?"}]}),
         content_type="application/json",
     )
-    assert patched.status_code == 200 and patched.json()["questions"] == [{"text": "Jedno pytanie?", "probes": []}]
+    assert patched.status_code == 200
+    assert patched.json()["questions"] == [{"text": "Jedno pytanie?", "probes": [], "proposition": ""}]
     with django_capture_on_commit_callbacks(execute=True):
         post(client, f"{url}/run")
     assert client.patch(url, data=json.dumps({"name": "Później"}), content_type="application/json").status_code == 409
@@ -258,6 +287,15 @@ def test_websocket_delivers_each_event_once_in_seq_order_with_catch_up_duplicate
         await database_sync_to_async(discussion.publish_event)(fg, sixth)
         following = [json.loads(await comm.receive_from()) for _ in range(3)]
         assert [m["event"]["seq"] for m in following if m["type"] == "event"] == [5, 6]
+        assert await comm.receive_nothing(timeout=0.3)
+        # Partia zapisana razem (jak z workera): jedna wiadomość, klient dostaje każde zdarzenie osobno, bez duplikatu.
+        batch = await database_sync_to_async(fg.append_events)(
+            [{"kind": "turn", "key": f"b{i}", "payload": {"text": f"b{i}"}, "question_index": 0} for i in range(3)]
+        )
+        message = {"type": "events", "events": [sixth.as_dict()] + [e.as_dict() for e, _ in batch]}
+        await live.apublish(fg.group_name, message)
+        got = [json.loads(await comm.receive_from()) for _ in range(3)]
+        assert [m["event"]["seq"] for m in got] == [7, 8, 9]
         assert await comm.receive_nothing(timeout=0.3)
         await comm.disconnect()
 

@@ -14,6 +14,7 @@ from focus_groups.summary import markdown_plain, markdown_report, markdown_text
 from tests.factories import create_persona, create_project
 
 ATTACK = "<img src=x onerror=alert(1)>"
+PROPOSITION = "<b>Kaucja</b> 5 zł za kubek jest uczciwa"
 # Prawie każdy znak, który coś znaczy w Markdown albo HTML, plus polskie litery i nowe wiersze.
 TEXT = st.text(
     alphabet=st.characters(codec="ascii", categories=["L", "N", "P", "S", "Zs"]) | st.sampled_from("ąęłśżź\n")
@@ -65,7 +66,7 @@ def group(db):
         project=project,
         name="<script>alert(1)</script> Bank",
         description="[kliknij](javascript:alert(1))\n# nie nagłówek",
-        questions=[{"text": '=HYPERLINK("http://evil")'}, {"text": "Opłaty?"}],
+        questions=[{"text": '=HYPERLINK("http://evil")', "proposition": PROPOSITION}, {"text": "Opłaty?"}],
     )
     events = [
         ("question", "q0", {"text": '=HYPERLINK("http://evil")'}, None, 0),
@@ -82,7 +83,10 @@ def group(db):
         ("turn", "t1", {"text": "Zgoda, drożej.", "persona_name": piotr.full_name}, piotr.id, 0),
         ("stance", "s0b", {"when": "after", "stance": "support", "persona_name": anna.full_name}, anna.id, 0),
         ("question", "q1", {"text": "Opłaty?"}, None, 1),
+        # Stanowisko przy pytaniu bez tezy (grupy sprzed tez): eksporty go nie pokazują.
+        ("stance", "s1a", {"when": "before", "stance": "oppose", "persona_name": piotr.full_name}, piotr.id, 1),
         ("turn", "t2", {"text": "Za wysokie.", "persona_name": piotr.full_name}, piotr.id, 1),
+        ("stance", "s1b", {"when": "after", "stance": "support", "persona_name": piotr.full_name}, piotr.id, 1),
     ]
     for kind, key, payload, persona_id, qi in events:
         fg.append_event(kind, key=key, payload=payload, persona_id=persona_id, question_index=qi)
@@ -108,8 +112,11 @@ def test_the_markdown_report_renders_user_and_model_text_literally(group):
         "Piotr **Nowak**",
         "**Ceny** <b>rządzą</b> (turns #4)",
         "[obniżyć](http://evil)",
+        f"Proposition: {PROPOSITION}",
+        f"Q1, proposition “{PROPOSITION}”: 1 of 1 changed their stance",
     ):
         assert literal in page.text, literal
+    assert "Q2, proposition" not in page.text
 
 
 def test_the_pdf_report_builds_from_the_escaped_report_and_drops_the_escape_backslashes(group):
@@ -130,10 +137,13 @@ def test_the_turns_csv_opens_in_excel_and_carries_questions_interjections_and_st
     anna_turn = next(r for r in rows if r["text"].startswith(ATTACK))
     assert anna_turn["question"] == '\'=HYPERLINK("http://evil")'
     assert (anna_turn["stance_before"], anna_turn["stance_after"]) == ("oppose", "support")
+    assert anna_turn["proposition"] == PROPOSITION
     assert anna_turn["persona_name"] == "Anna | <b>Kowalska</b>"
     interjection = next(r for r in rows if r["kind"] == "interjection")
     assert interjection["persona_name"] == "Researcher" and interjection["text"] == "<a href=http://evil>Ceny?</a>"
     piotr_turn = next(r for r in rows if r["text"] == "Zgoda, drożej.")
     assert piotr_turn["stance_before"] == piotr_turn["stance_after"] == ""
-    assert [r["question"] for r in rows if r["text"] == "Za wysokie."] == ["Opłaty?"]
+    open_turn = next(r for r in rows if r["text"] == "Za wysokie.")
+    assert open_turn["question"] == "Opłaty?" and open_turn["proposition"] == ""
+    assert open_turn["stance_before"] == open_turn["stance_after"] == ""
     assert {r["kind"] for r in by_seq.values()} == {"moderator", "turn", "interjection"}

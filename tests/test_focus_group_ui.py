@@ -23,6 +23,7 @@ from tests.factories import (
     create_project,
     create_token,
     create_user,
+    record_stance,
     run_worker,
     script_discussion,
 )
@@ -74,7 +75,11 @@ def form_data(people, **fields):
 
 def finished_group(project, people):
     """Grupa zakończona ze zdarzeniami zapisanymi wprost: dwa pytania, wypowiedzi i stanowiska po pytaniu."""
-    fg = create_focus_group(project=project, personas=people[:3], name="Grupa", turns=3)
+    guide = [
+        {"text": "Czy zmieniłbyś bank?", "proposition": "Warto zmienić bank dla lepszej aplikacji."},
+        {"text": "Co myślisz o opłatach?", "proposition": "Opłata 10 zł za konto jest uczciwa."},
+    ]
+    fg = create_focus_group(project=project, personas=people[:3], name="Grupa", turns=3, questions=guide)
     a, b, c = people[:3]
     fg.append_event("question", key="q0:question", payload={"text": "Czy zmieniłbyś bank?"}, question_index=0)
     fg.append_event("moderator", key="q0:open", payload={"text": "Zacznijmy od banku."}, question_index=0)
@@ -113,20 +118,8 @@ def finished_group(project, people):
         (c, 1, "neutral", "oppose"),
         (a, 1, "support", "neutral"),
     ):
-        fg.append_event(
-            "stance",
-            key=f"q{qi}:stance:before:{persona.id}",
-            payload={"when": "before", "stance": before, "reason": "r", "persona_name": persona.full_name},
-            persona_id=persona.id,
-            question_index=qi,
-        )
-        fg.append_event(
-            "stance",
-            key=f"q{qi}:stance:after:{persona.id}",
-            payload={"when": "after", "stance": after, "reason": "r", "persona_name": persona.full_name},
-            persona_id=persona.id,
-            question_index=qi,
-        )
+        record_stance(fg, persona, "before", before, qi=qi)
+        record_stance(fg, persona, "after", after, qi=qi)
     fg.set_status(FocusGroup.Status.COMPLETED)
     return fg
 
@@ -138,7 +131,7 @@ def turn_seq(fg, text):
 # --- lista i formularz ---------------------------------------------------------------------------------------------
 
 
-def test_create_form_parses_the_guide_into_questions_with_probes(client, project, people):
+def test_create_form_parses_the_guide_into_questions_with_probes_and_propositions(client, project, people):
     page = client.get(f"/projects/{project.id}/focus-groups/new/")
     assert (
         page.status_code == 200
@@ -147,7 +140,7 @@ def test_create_form_parses_the_guide_into_questions_with_probes(client, project
     )
     guide = (
         "Czy zmieniłbyś bank?\n- Co by cię przekonało?\n  -   A co by cię zatrzymało?  \n\n\nCo "
-        "myślisz o opłatach?\n-\n"
+        "myślisz o opłatach?\n-\n  =  Opłata 10 zł za konto jest uczciwa. \n"
     )
     resp = client.post(
         f"/projects/{project.id}/focus-groups/new/", form_data(people[:3], guide=guide, turns_per_question="5")
@@ -155,9 +148,17 @@ def test_create_form_parses_the_guide_into_questions_with_probes(client, project
     fg = FocusGroup.objects.get(project=project)
     assert resp.status_code == 302 and resp["Location"] == f"/focus-groups/{fg.id}/"
     assert fg.questions == [
-        {"text": "Czy zmieniłbyś bank?", "probes": ["Co by cię przekonało?", "A co by cię zatrzymało?"]},
-        {"text": "Co myślisz o opłatach?", "probes": []},
+        {
+            "text": "Czy zmieniłbyś bank?",
+            "probes": ["Co by cię przekonało?", "A co by cię zatrzymało?"],
+            "proposition": "",
+        },
+        {"text": "Co myślisz o opłatach?", "probes": [], "proposition": "Opłata 10 zł za konto jest uczciwa."},
     ]
+    edit = client.get(f"/focus-groups/{fg.id}/edit/").content.decode()
+    assert "Co myślisz o opłatach?\n= Opłata 10 zł za konto jest uczciwa." in edit
+    guide_card = client.get(f"/focus-groups/{fg.id}/").content.decode()
+    assert "Proposition:</span> Opłata 10 zł za konto jest uczciwa." in guide_card
     assert fg.turns_per_question == 5 and fg.status == "pending" and fg.description == "Jak klienci widzą opłaty"
     assert [link.persona_id for link in fg.participant_links.all()] == [p.id for p in people[:3]]
     listing = client.get(f"/projects/{project.id}/focus-groups/").content.decode()
@@ -224,6 +225,10 @@ def test_interviews_accept_a_single_participant(client, project, people):
             "At most 20 questions",
         ),
         ("long question", {"guide": "x" * 1001}, "guide", "at most 1000 characters"),
+        ("long proposition", {"guide": "Pytanie?\n= " + "x" * 501}, "guide", "a proposition can have at most 500"),
+        ("orphan proposition", {"guide": "= Teza\nPytanie?"}, "guide", "a proposition needs a question above it"),
+        ("two propositions", {"guide": "Pytanie?\n= Teza\n= Druga"}, "guide", "only one proposition"),
+        ("nul in proposition", {"guide": "Pytanie?\n= Teza\x00"}, "guide", "Null characters are not allowed"),
         ("nul in name", {"name": "Grupa\x00"}, "name", "Null characters are not allowed"),
         ("nul in guide", {"guide": "Pytanie\x00?"}, "guide", "Null characters are not allowed"),
         ("nul in persona id", {"personas": ["\x00"]}, "personas", "Null characters are not allowed"),
@@ -286,7 +291,7 @@ def test_edit_is_allowed_while_pending_and_refused_after_start(client, project, 
     assert (
         fg.name == "Nowa nazwa"
         and fg.mode == "interviews"
-        and fg.questions == [{"text": "Jedno pytanie?", "probes": ["sonda"]}]
+        and fg.questions == [{"text": "Jedno pytanie?", "probes": ["sonda"], "proposition": ""}]
     )
     assert [link.persona_id for link in fg.participant_links.all()] == [p.id for p in people[1:4]]
     assert client.post(f"/focus-groups/{fg.id}/edit/", form_data(people[:1], mode="discussion")).status_code == 422
@@ -702,9 +707,24 @@ def test_statistics_show_participation_and_stance_shifts(client, project, people
     section = re.search(r'<section class="card" id="statistics">(.*?)</section>', html, re.S)[1]
     assert people[0].full_name in section and 'style="width: 100.0%"' in section
     assert (
-        "1 of 2 participants changed their stance." in section
-        and "2 of 2 participants changed their stance." in section
+        "1 of 2 participants changed their stance on this proposition." in section
+        and "2 of 2 participants changed their stance on this proposition." in section
+        and "Proposition:</span> Opłata 10 zł za konto jest uczciwa." in section
     )
+
+
+def test_a_stopped_question_shows_its_stances_before_and_an_open_question_shows_none(client, project, people):
+    guide = [{"text": "Kubki?", "proposition": "Kaucja 5 zł za kubek jest uczciwa."}, "Jak kupujesz kawę?"]
+    fg = create_focus_group(project=project, personas=people[:2], name="Kubki", turns=3, questions=guide)
+    fg.append_event("question", key="q0:question", payload=fg.questions[0], question_index=0)
+    record_stance(fg, people[0], "before", "support")
+    record_stance(fg, people[1], "before", "oppose")
+    fg.set_status(FocusGroup.Status.STOPPED)
+    html = client.get(f"/focus-groups/{fg.id}/").content.decode()
+    section = re.search(r'<section class="card" id="statistics">(.*?)</section>', html, re.S)[1]
+    assert "only the stances before it are shown" in section and ">Before<" in section and ">After<" not in section
+    assert "Proposition:</span> Kaucja 5 zł za kubek jest uczciwa." in section and "Jak kupujesz kawę?" not in section
+    assert html.count("fg-event fg-event--stance") == 2 and "before the discussion" in html
 
 
 def test_summary_citations_link_to_turns_in_the_transcript(client, project, people):
@@ -829,3 +849,27 @@ def test_interviews_show_answers_without_stance_shifts(client, project, people):
     fg.set_status(FocusGroup.Status.COMPLETED)
     html = client.get(f"/focus-groups/{fg.id}/").content.decode()
     assert "Zawsze kartą." in html and "Stance shifts" not in html and 'id="statistics"' in html
+
+
+def test_the_admin_checks_the_guide_like_the_api_and_keeps_propositions(db):
+    from django.forms.models import model_to_dict
+
+    from focus_groups.admin import FocusGroupAdminForm
+
+    fg = create_focus_group(name="Admin", turns=3)
+
+    def form(questions):
+        data = {k: v for k, v in model_to_dict(fg).items() if v is not None}
+        data["participants"] = [p.pk for p in data["participants"]]
+        return FocusGroupAdminForm(data={**data, "questions": json.dumps(questions)}, instance=fg)
+
+    good = form(["Otwarte?", {"text": "Kubki?", "probes": ["", "Ile?"], "proposition": " Kaucja jest uczciwa. "}])
+    assert good.is_valid(), good.errors
+    assert good.cleaned_data["questions"] == [
+        {"text": "Otwarte?", "probes": [], "proposition": ""},
+        {"text": "Kubki?", "probes": ["Ile?"], "proposition": "Kaucja jest uczciwa."},
+    ]
+    for bad in ({"text": "Kubki?", "proposition": "x" * 501}, {"text": "Kubki?", "proposition": "a\x00"}, {"txt": 1}):
+        rejected = form([bad])
+        assert not rejected.is_valid() and "questions" in rejected.errors
+    assert "proposition" in form([{"text": "K?", "proposition": "x" * 501}]).errors["questions"][0]

@@ -16,7 +16,12 @@ from sight.models import Job, LLMCall
 from tests.factories import create_focus_group, create_persona, create_project, run_worker
 
 pytestmark = pytest.mark.django_db
-THREE_QUESTIONS = ("Czy zmieniłbyś bank?", "Co z opłatami?", "A aplikacja?")
+# Pierwsze pytanie z tezą, by rola `stance` też szła ścieżką HTTP.
+THREE_QUESTIONS = (
+    {"text": "Czy zmieniłbyś bank?", "proposition": "Warto zmienić bank dla niższych opłat."},
+    "Co z opłatami?",
+    "A aplikacja?",
+)
 
 
 @pytest.fixture(autouse=True)

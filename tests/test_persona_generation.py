@@ -11,8 +11,11 @@ import django_rq
 import pytest
 from django.utils import timezone, translation
 
+import config
 from personas import generation
 from personas.models import Persona, PersonaRun
+from personas.sampling import largest_remainder
+from personas.validation import validate_personas
 from sight import jobs, llm
 from sight.models import Job, LLMCall
 from tests.factories import create_project, run_worker
@@ -71,10 +74,16 @@ def test_a_twenty_persona_panel_matches_the_target_marginals_exactly_and_is_vali
     llm.script("persona_orchestration", [segment_plan([list(range(10)), list(range(10, 20))])])
     llm.script("persona_generation", [profile] * 20)
     run = start(project, 20, django_capture_on_commit_callbacks, seed=7)
-    run_worker()
+    with django_capture_on_commit_callbacks(execute=True):
+        run_worker()
     run.refresh_from_db()
     job = Job.objects.get(pk=run.job_id)
     assert job.status == "succeeded" and job.progress_done == 20 and job.result["created"] == 20
+    # Raport trafności przebiegu liczy osobne zadanie, zgłoszone na końcu generowania.
+    assert run.validation == {}
+    run_worker()
+    run.refresh_from_db()
+    assert Job.objects.get(pk=job.result["validation_job_id"]).status == "succeeded"
     personas = Persona.objects.filter(run=run)
     for category, weights in TARGET.items():
         counts = Counter(p.demographics[category] for p in personas)
@@ -86,20 +95,24 @@ def test_a_twenty_persona_panel_matches_the_target_marginals_exactly_and_is_vali
     assert all(p.background_story and len(p.values) == 3 and p.traits for p in personas)
 
 
-def test_same_seed_gives_the_same_plan_and_a_replay_makes_no_new_llm_calls(django_capture_on_commit_callbacks):
-    project = create_project(target_demographics=TARGET)
+def test_same_seed_on_the_same_starting_panel_gives_the_same_plan_and_a_replay_makes_no_new_llm_calls(
+    django_capture_on_commit_callbacks,
+):
+    # Powtórka to ten sam seed na takim samym panelu wyjściowym (tu: pustym, w bliźniaczym projekcie); w tym samym
+    # projekcie drugi przebieg dopełnia panel, więc jego plan jest inny.
+    project, twin = (create_project(name="Kawa na wynos", target_demographics=TARGET) for _ in range(2))
     llm.script("persona_orchestration", [segment_plan()])
     llm.script("persona_generation", [profile] * 6)
     first = start(project, 6, django_capture_on_commit_callbacks, seed=11)
     run_worker()
     calls_before = len(llm.scripted_calls())
-    second = start(project, 6, django_capture_on_commit_callbacks, seed=11)
+    second = start(twin, 6, django_capture_on_commit_callbacks, seed=11)
     run_worker()
     second.refresh_from_db()
     assert second.allocation == first.allocation
     assert len(llm.scripted_calls()) == calls_before
     assert Job.objects.get(pk=second.job_id).status == "succeeded"
-    assert LLMCall.objects.filter(project=project, cache_hit=True).count() == 7
+    assert LLMCall.objects.filter(project=twin, cache_hit=True).count() == 7
 
 
 def test_an_invalid_profile_is_reasked_and_then_saved(django_capture_on_commit_callbacks):
@@ -248,3 +261,38 @@ def test_a_batch_of_personas_is_saved_once_even_when_one_of_them_already_exists(
 
     assert [p.index for p in personas] == [p["index"] for p in run.allocation[:3]]
     assert Persona.objects.filter(run=run).count() == 3
+
+
+def test_growing_a_panel_without_seeds_tops_it_up_to_exact_quotas_without_clones(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.SIGHT_LLM_PROVIDER = "offline"
+    preset = config.load_demographics()["poland"]
+    project = create_project(target_demographics=preset.target_demographics(), language="pl")
+    first = start(project, 20, django_capture_on_commit_callbacks, segments=False, use_rag=False)
+    run_worker()
+    second = start(project, 20, django_capture_on_commit_callbacks, segments=False, use_rag=False)
+    run_worker()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.seed != second.seed and first.status == second.status == "succeeded"
+    personas = list(Persona.objects.filter(project=project))
+    assert len(personas) == 40
+    names = [" ".join(p.full_name.split()).casefold() for p in personas]
+    assert len(set(names)) == 40
+    assert len({p.background_story for p in personas}) == 40
+    report = validate_personas(project)
+    assert report["diversity"]["duplicate_names"] == [] and report["diversity"]["stories"]["near_duplicate_count"] == 0
+    for category, weights in project.target_demographics.items():
+        counts = Counter(p.demographics[category] for p in personas)
+        assert {b: counts.get(b, 0) for b in weights} == largest_remainder(weights, 40), category
+
+
+def test_the_same_explicit_seed_reproduces_the_plan_and_no_seed_draws_a_fresh_one(django_capture_on_commit_callbacks):
+    a, b = create_project(target_demographics=TARGET), create_project(target_demographics=TARGET)
+    run_a = start(a, 12, django_capture_on_commit_callbacks, seed=123)
+    run_b = start(b, 12, django_capture_on_commit_callbacks, seed=123)
+    assert run_a.seed == run_b.seed == 123 and run_a.allocation == run_b.allocation
+    Job.objects.filter(project__in=[a, b]).update(status="succeeded")
+    drawn = [start(project, 3, django_capture_on_commit_callbacks).seed for project in (a, b)]
+    assert 123 not in drawn and drawn[0] != drawn[1]

@@ -26,6 +26,7 @@ from personas.sampling import (
     pick_occupation,
     plan_for_project,
     plan_profiles,
+    topup_counts,
     trait_shifts,
 )
 from sight.models import Project
@@ -318,3 +319,27 @@ def test_plan_for_a_project_takes_consistent_occupations_from_its_market_preset(
             assert occupation.min_age <= p["age"] <= occupation.max_age
             assert not occupation.education or p["education"] in occupation.education
             assert not occupation.income or p["income"] in occupation.income
+
+
+def test_a_top_up_makes_the_whole_panel_hit_the_quotas_for_its_new_size():
+    weights = {"a": 0.5, "b": 0.3, "c": 0.2}
+    assert topup_counts(weights, 10, Counter({"a": 7, "b": 3})) == {"a": 3, "b": 3, "c": 4}
+    # Nadmiar w jednym koszyku (tu 'a') sprawia, że braki dzielą się proporcjonalnie, bez ujemnych kwot.
+    assert topup_counts(weights, 2, Counter({"a": 10, None: 2})) == {"a": 0, "b": 1, "c": 1}
+    existing = Counter({"a": 3, "b": 4, "c": 3})
+    top_up = topup_counts(weights, 30, existing)
+    assert {k: existing[k] + top_up[k] for k in weights} == largest_remainder(weights, 40)
+
+
+def test_planned_names_are_unique_follow_the_gender_and_skip_names_already_taken():
+    preset = config.load_demographics()["poland"]
+    taken = ["Anna Nowak", "Piotr Nowak"]
+    profiles = plan_profiles(
+        {"gender": {"female": 0.5, "male": 0.5}}, 200, seed=3, vocabularies=preset.vocabularies, taken_names=taken
+    )
+    names = [p["full_name"] for p in profiles]
+    assert None not in names and len(set(names)) == 200 and not set(names) & set(taken)
+    for p in profiles:
+        assert p["full_name"].split()[0] in preset.vocabularies.first_names[p["gender"]]
+    unnamed = plan_profiles({"gender": {"other": 1.0}}, 2, seed=3, vocabularies=preset.vocabularies)
+    assert unnamed[0]["full_name"] is None

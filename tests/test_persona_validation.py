@@ -153,7 +153,12 @@ def test_duplicate_names_and_near_duplicate_stories_are_flagged():
     pair = stories["near_duplicates"][0]
     assert {pair["a"], pair["b"]} == {str(first.id), str(second.id)} and pair["similarity"] >= 0.9
     assert stories["mean_similarity"] < 0.5
-    assert report["overall"] == "warn"
+    # Powtórzone imię i sklonowana historia oblewają panel (nie są już tylko zastrzeżeniem).
+    assert report["overall"] == "fail"
+    by_id = {check["id"]: check for check in report["checks"]}
+    assert by_id["duplicate_names"]["status"] == by_id["cloned_stories"]["status"] == "fail"
+    assert set(by_id["cloned_stories"]["flagged_ids"]) == set(by_id["duplicate_names"]["flagged_ids"])
+    assert set(by_id["cloned_stories"]["flagged_ids"]) == {str(first.id), str(second.id)}
     assert any("Near-identical background story pairs (similarity ≥ 0.90): 1." == s for s in statements(report, "en"))
     assert any("podobieństwo ≥ 0,90" in s for s in statements(report, "pl"))
 

@@ -48,7 +48,7 @@ def test_the_project_page_shows_each_apps_section_in_registered_order(client, us
     create_focus_group(project, "Rozmowa o cenach")
     html = client.get(f"/projects/{project.id}/").content.decode()
     assert html.index("Target demographics") < html.index('id="personas"') < html.index('id="focus-groups"')
-    assert "Zofia Lis" in html and "Rozmowa o cenach" in html and "Is the panel representative?" in html
+    assert "Zofia Lis" in html and "Rozmowa o cenach" in html and "Can the panel be trusted?" in html
     assert html.count('src="/static/js/personas.js"') == 1
 
 

@@ -2,19 +2,10 @@
 kończy bez duplikatów.
 """
 
-import contextlib
-import os
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psutil
 import pytest
-from django.conf import settings
 
 from focus_groups import discussion
 from focus_groups.models import FocusGroup
@@ -23,48 +14,9 @@ from personas import generation
 from personas.models import Persona
 from sight import jobs
 from sight.models import Job
-from tests.factories import create_persona, create_project, create_user
+from tests.factories import create_persona, create_project, create_user, kill_tree, start_worker, wait_for, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def worker_env(latency_ms: int) -> dict[str, str]:
-    """Środowisko workera: ta sama testowa baza, dostawca offline ze stałym opóźnieniem, częsty heartbeat."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    url = urlunsplit((parts.scheme, parts.netloc, "/" + settings.DATABASES["default"]["NAME"], parts.query, ""))
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SIGHT_LLM_PROVIDER": "offline",
-        "SIGHT_OFFLINE_LATENCY_MS": str(latency_ms),
-        "SIGHT_JOB_HEARTBEAT_SECONDS": "1",
-    }
-
-
-def start_worker(env: dict[str, str], *, burst: bool = False) -> subprocess.Popen:
-    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", "llm", "default", *(["--burst"] if burst else [])]
-    return subprocess.Popen(
-        args, env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-
-
-def kill_tree(worker: subprocess.Popen) -> None:
-    """SIGKILL procesu i wszystkich potomków."""
-    parent = psutil.Process(worker.pid)
-    for proc in [*parent.children(recursive=True), parent]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.send_signal(signal.SIGKILL)
-    worker.wait(10)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def kill_and_recover(job: Job, env: dict[str, str], worker: subprocess.Popen, settings_fixture) -> Job:

@@ -95,14 +95,14 @@ async def agenerate(
         async with limiter(role):
             value = await _converse(target, msgs, schema, tally, budget)
     except Exception as exc:
-        if tally.attempts:
-            await _record(target, project, job, tally, started, error=f"{type(exc).__name__}: {exc}")
+        try:
+            if tally.attempts:
+                await _record(target, project, job, tally, started, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            budget.release()
         raise
-    else:
-        await _record(target, project, job, tally, started)
-    finally:
-        # Rezerwację zwalniamy dopiero po zapisie LLMCall: wtedy zużycie widać w budget_left().
-        budget.release()
+    # Rezerwację zwalnia zapis LLMCall (także w tle): dopiero wtedy zużycie widać w budget_left().
+    await _record(target, project, job, tally, started, budget=budget)
     if key is not None:
         await _cache_set(key, value)
     return value

@@ -260,6 +260,9 @@ class OfflineWriter:
         sources = re.findall(r"<<<TEXT\n(.*?)\nTEXT>>>", prompt_text, re.DOTALL)
         self.source = sources[-1].strip() if sources else ""
         self.gender = _gender_in(prompt_text)
+        # Imię i nazwisko z planu panelu (unikalne w projekcie) ma pierwszeństwo przed losowanym ze słownika.
+        planned = re.search(r"^- (?:full_name|full name|imię i nazwisko):\s*([^\n]+)", prompt_text, re.I | re.M)
+        self.full_name = planned.group(1).strip() if planned else None
         occupation = re.search(r"^- (?:occupation|zawód):\s*([^\n]+)", prompt_text, re.IGNORECASE | re.MULTILINE)
         self.occupation = self._gendered(occupation.group(1).strip()) if occupation else None
 
@@ -390,6 +393,8 @@ class OfflineWriter:
                 if self.language == "pl"
                 else f"{value.capitalize()} and {interest}"
             )
+        if kind == "person" and self.full_name:
+            return self.full_name
         if kind in ("person", "first_name", "surname", "email"):
             gender = self.gender if self.gender in voc.first_names else pick(sorted(voc.first_names))
             first = pick(voc.first_names[gender])

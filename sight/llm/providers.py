@@ -25,6 +25,7 @@ from pydantic import BaseModel
 import config
 from sight.llm.fake import ScriptedChatModel
 from sight.llm.offline import OfflineChatModel
+from sight.llm.usage import recording
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,25 @@ _PROVIDER_MODULES = {
 
 
 def preload_providers() -> None:
-    """Importuje biblioteki klientów dostawców używanych przez role i wczytuje prompty (raz w procesie workera)."""
+    """Importuje biblioteki klientów dostawców używanych przez role i wczytuje prompty oraz `features.yaml` (raz w
+    procesie workera, zamiast w każdym zadaniu).
+    """
     for provider in {resolve(role).provider for role in config.load_models().roles}:
         for module in _PROVIDER_MODULES.get(provider, ()):
             importlib.import_module(module)
     config.load_prompts()
+    config.load_features()
+    # Pierwsza zamiana schematu na narzędzie i na schemat JSON leniwie importuje moduły pydantic i LangChain (~0,1 s):
+    # płaci za to proces workera raz, a nie każde zadanie w swoim pierwszym wywołaniu ze schematem.
+    _Warmup.model_json_schema()
+    convert_to_openai_tool(_Warmup)
+
+
+class _Warmup(BaseModel):
+    """Schemat do rozgrzewki w `preload_providers`."""
+
+    text: str = ""
+    items: list[int] = []
 
 
 def build_chat_model(role: str) -> BaseChatModel:
@@ -234,7 +249,8 @@ def run_in_loop[T](func: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: A
 
     async def scoped() -> T:
         try:
-            return await func(*args, **kwargs)
+            async with recording():
+                return await func(*args, **kwargs)
         finally:
             await aclose_loop_clients()
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
+import contextvars
 import functools
 import hashlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,6 +24,7 @@ from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ValidationError
 
 import config
+from sight.batches import GroupWriter
 from sight.llm.base import BudgetExceeded
 
 if TYPE_CHECKING:
@@ -68,8 +72,9 @@ def _schema_json(schema: type[BaseModel]) -> str:
 
 async def _cache_get(key: str, schema: type[BaseModel] | None) -> BaseModel | str | None:
     try:
-        # Klient Redisa jest bezpieczny wątkowo: odczyt poza wątkiem ORM nie czeka w kolejce za zapisami do bazy.
-        cached = await sync_to_async(django_cache.get, thread_sensitive=False)(key)
+        # Wprost z pętli zdarzeń: GET po pętli zwrotnej trwa ułamek milisekundy, a przejście do puli wątków przy
+        # fali równoległych wywołań — kilka do kilkunastu (czekanie na wolny wątek).
+        cached = django_cache.get(key)
     except Exception:  # noqa: BLE001 - brak Redisa to brak cache, nie błąd wywołania
         log.warning("LLM cache read failed", exc_info=True)
         return None
@@ -86,7 +91,7 @@ async def _cache_get(key: str, schema: type[BaseModel] | None) -> BaseModel | st
 async def _cache_set(key: str, value: BaseModel | str) -> None:
     stored = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
     try:
-        await sync_to_async(django_cache.set, thread_sensitive=False)(key, stored, timeout=settings.SIGHT_LLM_CACHE_TTL)
+        django_cache.set(key, stored, timeout=settings.SIGHT_LLM_CACHE_TTL)  # jw.: bez przejścia do wątku
     except Exception:  # noqa: BLE001 - jw.
         log.warning("LLM cache write failed", exc_info=True)
 
@@ -103,6 +108,49 @@ def cost_usd(model: str, input_tokens: int, output_tokens: int) -> Decimal:
     return (cost / Decimal(1_000_000)).quantize(Decimal("0.000001"))
 
 
+# Zapis LLMCall w tle (partiami) w zakresie `recording()`: wywołanie nie czeka na INSERT, a następne już trwa.
+_recorder: contextvars.ContextVar[GroupWriter[tuple[dict[str, Any], _Budget | None], None] | None] = (
+    contextvars.ContextVar("sight_llm_recorder", default=None)
+)
+
+
+@contextlib.asynccontextmanager
+async def recording() -> AsyncIterator[None]:
+    """Zakres (jedna pętla zadania), w którym wiersze LLMCall udanych wywołań zapisują się w tle, partiami; na wyjściu
+    wszystkie są już w bazie (błąd zapisu podnosi się tutaj, chyba że zakres i tak kończy się błędem).
+    """
+    writer: GroupWriter[tuple[dict[str, Any], _Budget | None], None] = GroupWriter(_store_calls)
+    token = _recorder.set(writer)
+    try:
+        yield
+    except BaseException:
+        try:
+            await writer.drain()
+        except Exception:
+            log.exception("could not record LLM calls")
+        raise
+    else:
+        await writer.drain()
+    finally:
+        _recorder.reset(token)
+
+
+def _store_calls(batch: list[tuple[dict[str, Any], _Budget | None]]) -> list[None]:
+    """Jedno INSERT dla partii wierszy LLMCall, potem zużycie do sumy projektu i zwolnienie rezerwacji budżetu."""
+    from sight.models import LLMCall
+
+    try:
+        LLMCall.objects.bulk_create([LLMCall(**fields) for fields, _ in batch])
+        for fields, _ in batch:
+            if fields["project_id"] is not None:
+                _Budget.note_spent(fields["project_id"], fields["input_tokens"] + fields["output_tokens"])
+    finally:
+        for _, budget in batch:
+            if budget is not None:
+                budget.release()
+    return [None] * len(batch)
+
+
 async def _record(
     target: Target,
     project: Project | None,
@@ -112,10 +160,12 @@ async def _record(
     *,
     cache_hit: bool = False,
     error: str = "",
+    budget: _Budget | None = None,
 ) -> None:
-    """Zapisuje wiersz LLMCall (ORM synchroniczny w wątku, pętla zdarzeń nie czeka na bazę)."""
-    from sight.models import LLMCall
+    """Zapisuje wiersz LLMCall, potem zwalnia rezerwację `budget` (zużycie widać już w `budget_left()`).
 
+    Udane wywołanie w zakresie `recording()` idzie do zapisu w tle; poza nim (i nieudane) — od razu, w wątku ORM.
+    """
     fields = {
         "project_id": project.pk if project is not None else None,
         "job_id": job.pk if job is not None else None,
@@ -131,10 +181,12 @@ async def _record(
         "error": error[:4000],
         "attempts": tally.attempts,
     }
+    recorder = _recorder.get()
+    if recorder is not None and not error:
+        recorder.submit((fields, budget))
+        return
     try:
-        await sync_to_async(LLMCall.objects.create)(**fields)
-        if project is not None:
-            _Budget.note_spent(project.pk, tally.tokens)
+        await sync_to_async(_store_calls)([(fields, budget)])
     except Exception:
         if not error:
             raise
@@ -173,10 +225,13 @@ class _Budget:
 
     _lock = threading.Lock()
     _reserved: collections.Counter[Any] = collections.Counter()
-    # Zużycie projektu z bazy, odświeżane co REFRESH sekund i powiększane o wywołania zapisane w tym procesie:
-    # zapytanie SUM przy każdym wywołaniu kolejkowałoby się za zapisami w wątku ORM i spowalniało równoległe
-    # generowanie.
+    # Zużycie projektu z bazy, odświeżane co REFRESH sekund w tle (wywołania biorą ostatnią znaną sumę, nie czekają na
+    # zapytanie w kolejce wątku ORM) i powiększane o wywołania zapisane w tym procesie. Na sumę bez wpisu czeka się raz
+    # na pętlę (jedno zapytanie dla całej fali wywołań).
     _used: ClassVar[dict[Any, tuple[float, int]]] = {}
+    # Tokeny zapisane w tym procesie od startu (per projekt): odświeżenie dolicza to, co zapisano w trakcie zapytania.
+    _stored: collections.Counter[Any] = collections.Counter()
+    _refreshing: ClassVar[dict[tuple[int, Any], asyncio.Task[int]]] = {}
     REFRESH = 0.5
 
     def __init__(self, project: Project | None) -> None:
@@ -202,20 +257,37 @@ class _Budget:
 
     @classmethod
     async def _tokens_used(cls, project: Project) -> int:
-        now = time.monotonic()
         with cls._lock:
             entry = cls._used.get(project.pk)
-        if entry is not None and now - entry[0] <= cls.REFRESH:
+        if entry is not None and time.monotonic() - entry[0] <= cls.REFRESH:
             return entry[1]
+        key = (id(asyncio.get_running_loop()), project.pk)
+        task = cls._refreshing.get(key)
+        if task is None:
+            task = asyncio.create_task(cls._refresh(project))
+            cls._refreshing[key] = task
+            task.add_done_callback(lambda _task: cls._refreshing.pop(key, None))
+        if entry is not None:
+            return entry[1]  # nieświeża suma teraz, nowa — gdy zapytanie wróci
+        return await asyncio.shield(task)
+
+    @classmethod
+    async def _refresh(cls, project: Project) -> int:
+        with cls._lock:
+            stored_before = cls._stored[project.pk]
+        started = time.monotonic()
         used = await sync_to_async(project.tokens_used)()
         with cls._lock:
-            cls._used[project.pk] = (now, used)
+            # Zapisane w trakcie zapytania mogły się w nim nie zmieścić: doliczone (najwyżej podwójnie, nigdy wcale).
+            used += cls._stored[project.pk] - stored_before
+            cls._used[project.pk] = (started, used)
         return used
 
     @classmethod
     def note_spent(cls, project_pk: Any, tokens: int) -> None:
         """Dolicza zapisane właśnie zużycie do pamiętanej sumy projektu."""
         with cls._lock:
+            cls._stored[project_pk] += tokens
             if project_pk in cls._used:
                 at, used = cls._used[project_pk]
                 cls._used[project_pk] = (at, used + tokens)

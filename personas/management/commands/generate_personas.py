@@ -61,7 +61,7 @@ class Command(BaseCommand):
         """Projekt, liczba person i opcje przebiegu."""
         parser.add_argument("project_id", help="project UUID")
         parser.add_argument("num_personas", type=int, help="number of personas (1 to personas.max_per_run)")
-        parser.add_argument("--seed", type=int, help="sampling seed (default: personas.default_seed)")
+        parser.add_argument("--seed", type=int, help="sampling seed (default: drawn at random, kept on the run)")
         parser.add_argument("--no-segments", action="store_true", help="do not group personas into segments")
         parser.add_argument("--no-rag", action="store_true", help="do not use the project's knowledge base")
         parser.add_argument("--trait-preset", default="", help="personality preset from features.yaml")
@@ -83,15 +83,18 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(in_english(exc)) from exc
         if options["enqueue"]:
-            self.stdout.write(f"enqueued job {run.job_id} (run {run.id})")
+            self.stdout.write(f"enqueued job {run.job_id} (run {run.id}, seed {run.seed})")
             return
         self.stdout.write(
-            f"generating {run.num_requested} personas for {project.name!r} (run {run.id}, job {run.job_id})"
+            f"generating {run.num_requested} personas for {project.name!r} "
+            f"(run {run.id}, job {run.job_id}, seed {run.seed})"
         )
         job = self.execute_inline(run)
-        run.refresh_from_db()
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(f"job {job.id} {job.status}: {job.error.splitlines()[0] if job.error else job.message}")
+        if validation_job := job.result.get("validation_job_id"):
+            jobs.execute(validation_job)  # raport trafności tutaj (worker, który był szybszy, już go liczy)
+        run.refresh_from_db()
         self.stdout.write(
             f"created {job.result.get('created')} of {run.num_requested}, failed {len(run.failed)}; "
             f"validation: {run.validation.get('overall', 'n/a')}"

@@ -1,0 +1,109 @@
+"""Pozostałe badania w przeglądarce, każde jedną szczęśliwą ścieżką: ankieta z szablonu (badanie i wyniki), baza
+wiedzy (plik TXT, przetworzenie, wyszukiwanie po polsku) i wnioski z dyskusji (pojęcia, porównanie dwóch przebiegów).
+"""
+
+import re
+
+from playwright.sync_api import expect
+
+from focus_groups import discussion
+from focus_groups.models import FocusGroup
+from rag.models import Document
+from sight.models import Job
+from tests.factories import create_focus_group, create_panel_persona, create_project, create_user, wait_for
+
+NOTE = (
+    "Badanie kawiarni w Poznaniu. Klienci mówią, że kaucja za kubek wielorazowy powinna wynosić najwyżej pięć złotych. "
+    "Studenci chętniej zwracają kubki, gdy automat stoi przy uczelni."
+)
+
+
+def panel(user, *, language="en", size=4):
+    """Projekt z panelem person zgodnym z rozkładem fabryk."""
+    project = create_project(owner=user, name="Cups", language=language)
+    people = [create_panel_persona(project=project, full_name=f"Osoba {n}") for n in range(size)]
+    return project, people
+
+
+def test_a_survey_built_from_a_template_is_fielded_and_shows_results(open_page, step, worker):
+    user = create_user()
+    project, _people = panel(user)
+    page = open_page(user=user)
+
+    step("build the survey from the first template")
+    page.goto(f"/projects/{project.id}/surveys/new/")
+    page.locator("#survey-name").fill("Cup deposit")
+    page.get_by_role("button", name="Create survey").click()
+    expect(page).to_have_url(re.compile(r"/surveys/[0-9a-f-]+/edit/$"))
+    page.get_by_role("button", name="Save survey").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cup deposit")
+
+    step("field it and watch the job finish")
+    page.get_by_role("button", name="Field the survey").click()
+    expect(page.locator("#survey-status .job--succeeded")).to_be_visible(timeout=180_000)
+
+    step("open the results")
+    page.reload()
+    page.get_by_role("link", name="Results").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Results")
+    expect(page.locator("main h2").first).to_be_visible()
+
+
+def test_a_text_file_in_the_knowledge_base_is_ingested_and_found_with_an_inflected_polish_word(open_page, step, worker):
+    user = create_user()
+    project = create_project(owner=user, language="pl")
+    page = open_page(user=user, language="pl")
+    page.goto(f"/projects/{project.id}/knowledge/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Baza wiedzy")
+
+    step("upload a text file")
+    upload = page.locator("#knowledge-upload")
+    upload.locator("input[type=file]").set_input_files(
+        {"name": "notatki.txt", "mimeType": "text/plain", "buffer": NOTE.encode()}
+    )
+    upload.get_by_role("button", name="Prześlij").click()
+    expect(page.locator("#knowledge-documents")).to_contain_text("notatki")
+    wait_for(lambda: Document.objects.filter(project=project, status="ready").exists(), timeout=180)
+
+    step("search with another form of the word")
+    page.reload()
+    page.get_by_label("Zapytaj swoje dokumenty").fill("kaucji za kubki")
+    page.get_by_role("button", name="Szukaj").click()
+    passage = page.locator("#knowledge-results article.passage").first
+    # Pierwsze wyszukiwanie w procesie serwera wczytuje polski słownik simplemma (na zajętych dwóch rdzeniach ~26 s).
+    expect(passage).to_contain_text("kaucja za kubek", timeout=180_000)
+    expect(passage.locator("mark").first).to_be_visible()
+
+
+def test_insights_show_the_concepts_of_a_discussion_and_compare_it_with_a_second_run(open_page, step, worker):
+    user = create_user()
+    project, people = panel(user, size=3)
+    questions = ("Would a deposit on cups change how you buy coffee?",)
+    groups = [
+        create_focus_group(project=project, personas=people, name=name, turns=3, questions=questions)
+        for name in ("Run A", "Run B")
+    ]
+    for fg in groups:
+        discussion.start_run(fg, user=user)
+    wait_for(lambda: FocusGroup.objects.filter(project=project, status="completed").count() == 2, timeout=240)
+    wait_for(
+        lambda: Job.objects.filter(kind="focus_groups.concepts", status__in=["succeeded", "failed"]).count() == 2,
+        timeout=240,
+    )
+    page = open_page(user=user)
+
+    step("the key concepts, each with a quote that links to its turn")
+    page.goto(f"/focus-groups/{groups[0].id}/insights/")
+    concepts = page.locator("#key-concepts")
+    expect(concepts.locator("tbody tr").first).to_be_visible()
+    quote = concepts.locator("tbody a[href*='#event-']").first
+    seq = re.search(r"#event-(\d+)$", quote.get_attribute("href")).group(1)
+    quote.click()
+    expect(page.locator(f"#transcript #event-{seq}")).to_be_in_viewport()
+
+    step("compare with the second run")
+    page.go_back()
+    page.locator("#compare-with").select_option(label="Run B")
+    page.locator("#compare").get_by_role("button", name="Compare").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Compare: A = Run A, B = Run B")
+    expect(page.locator("main section.card").first).to_contain_text("Q1.")
