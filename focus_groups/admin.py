@@ -82,7 +82,7 @@ class FocusGroupAdmin(admin.ModelAdmin):
         """Liczba zdarzeń w tym samym zapytaniu."""
         return super().get_queryset(request).annotate(events_total=Count("events"))
 
-    @admin.display(description="events", ordering="events_total")
+    @admin.display(description=_("number of events"), ordering="events_total")
     def event_count(self, obj: FocusGroup) -> int:
         """Liczba zdarzeń."""
         return obj.events_total  # type: ignore[attr-defined]

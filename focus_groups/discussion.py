@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from pydantic import BaseModel, Field
 
 import config
@@ -286,7 +287,11 @@ def run_focus_group(job: Job) -> dict[str, Any]:
         raise
     fg.set_status(FocusGroup.Status.COMPLETED)
     _publish_status(fg)
-    job.progress_done, job.message = room.done, "completed"  # zapisze je koniec zadania (`jobs.execute`)
+    job.progress_done, job.message, job.message_params = (
+        room.done,
+        gettext_noop("completed"),
+        {},
+    )  # zapisze je koniec zadania (`jobs.execute`)
     return {"focus_group_id": str(fg.id), "status": fg.status, "events": fg.last_seq}
 
 

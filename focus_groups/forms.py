@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 import config
 from focus_groups.models import FocusGroup
 from focus_groups.setup import MAX_PROPOSITION_CHARS, FocusGroupIn, FocusGroupPatch
-from personas.browsing import PersonaFilters, filter_personas
+from personas.browsing import PersonaFilters, bucket_choices, filter_personas
 from personas.models import Persona, Segment
+from sight.demographics import bucket_label
 from sight.models import Project
 
 PROBE_PREFIX = "- "
@@ -140,7 +141,7 @@ class PersonaChoiceField(forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj: Persona) -> str:
         """Imię i nazwisko oraz wiek, płeć i zawód."""
-        facts = ", ".join(str(v) for v in (obj.age, obj.gender, obj.occupation) if v)
+        facts = ", ".join(str(v) for v in (obj.age, bucket_label("gender", obj.gender), obj.occupation) if v)
         return f"{obj.full_name} ({facts})" if facts else obj.full_name
 
 
@@ -243,13 +244,8 @@ class FocusGroupForm(forms.Form):
             .order_by("-run__created_at", "index")
         )
         anything = [("", _("any"))]
-        self.fields["gender"].choices = anything + [
-            (g, g) for g in panel.exclude(gender="").order_by("gender").values_list("gender", flat=True).distinct()
-        ]
-        self.fields["location"].choices = anything + [
-            (loc, loc)
-            for loc in panel.exclude(location="").order_by("location").values_list("location", flat=True).distinct()
-        ]
+        self.fields["gender"].choices = anything + bucket_choices(panel, "gender")
+        self.fields["location"].choices = anything + bucket_choices(panel, "location")
         self.fields["personas"].help_text = _(
             "Discussions need 2 to %(max)d participants, interviews 1 to %(max)d."
         ) % {"max": features.max_participants}

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from pydantic import BaseModel, Field, model_validator
 
 from focus_groups.models import FocusGroup, FocusGroupEvent
@@ -253,7 +254,7 @@ def summarise(job: Job) -> dict[str, Any]:
         "model": llm.resolve("summary").model,
     }
     fg.save(update_fields=["summary", "updated_at"])
-    jobs.report_progress(job, done=1, total=1, message="summary ready")
+    jobs.report_progress(job, done=1, total=1, message=gettext_noop("Summary ready"))
     return {"focus_group_id": str(fg.id)}
 
 

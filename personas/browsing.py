@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from collections import Counter
@@ -13,18 +11,22 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field
 
 from personas.models import Persona, PersonaRun
 from personas.sampling import TRAITS
 from personas.validation import statements, validate_personas
+from sight.demographics import bucket_label
 from sight.models import Project
 from sight.schemas import InputSchema
-from sight.text import CleanText, spreadsheet_safe
+from sight.screens import distribution_rows
+from sight.text import CleanText, spreadsheet_csv
 
 __all__ = [
     "PersonaFilters",
     "bulk_delete",
+    "bucket_choices",
     "bulk_restore",
     "export_response",
     "filter_personas",
@@ -32,14 +34,13 @@ __all__ = [
     "validation_report",
 ]
 
+# Kolumny demograficzne: w CSV etykieta w języku pobierającego, a obok klucz danych (do łączenia z API i JSON).
+LABELLED_COLUMNS = ("gender", "education", "income", "location")
 CSV_COLUMNS = (
     "id",
     "full_name",
     "age",
-    "gender",
-    "education",
-    "income",
-    "location",
+    *LABELLED_COLUMNS,
     "occupation",
     "segment",
     "title",
@@ -52,6 +53,7 @@ CSV_COLUMNS = (
     *TRAITS,
     "background_story",
     "created_at",
+    *(f"{column}_key" for column in LABELLED_COLUMNS),
 )
 
 
@@ -87,17 +89,38 @@ def filter_personas(project: Project, filters: PersonaFilters) -> QuerySet[Perso
     return qs.order_by("created_at", "index")
 
 
-def panel_charts(personas: QuerySet[Persona], *, top: int = 10) -> dict[str, Any]:
-    """Dane wykresów: rozkład wieku (dekady), najczęstsze wartości i zainteresowania (jedno zapytanie)."""
+def bucket_choices(personas: QuerySet[Persona], column: str) -> list[tuple[str, str]]:
+    """Koszyki kolumny (`gender`, `location`) obecne w panelu jako wybór (klucz, etykieta), po etykiecie."""
+    keys = personas.exclude(**{column: ""}).order_by().values_list(column, flat=True).distinct()
+    return sorted(((key, bucket_label(column, key)) for key in keys), key=lambda choice: choice[1].casefold())
+
+
+def panel_charts(personas: QuerySet[Persona], target: dict[str, dict[str, float]], *, top: int = 10) -> dict[str, Any]:
+    """Dane wykresów (jedno zapytanie): po wykresie na każdą kategorię rozkładu docelowego, z jego koszykami w jego
+    kolejności (także pustymi), oraz najczęstsze wartości i zainteresowania. Bez rozkładu — wiek w dekadach.
+    """
+    buckets: dict[str, Counter[str]] = {category: Counter() for category in target}
     ages: Counter[str] = Counter()
     values: Counter[str] = Counter()
     interests: Counter[str] = Counter()
-    for age, vals, ints in personas.values_list("age", "values", "interests"):
+    for age, demographics, vals, ints in personas.values_list("age", "demographics", "values", "interests"):
+        for category, counter in buckets.items():
+            if isinstance(demographics, dict) and demographics.get(category) is not None:
+                counter[str(demographics[category])] += 1
         if age is not None:
             ages[f"{age // 10 * 10}–{age // 10 * 10 + 9}"] += 1
         values.update(v.strip().lower() for v in vals or [] if isinstance(v, str))
         interests.update(i.strip().lower() for i in ints or [] if isinstance(i, str))
-    return {"ages": sorted(ages.items()), "values": values.most_common(top), "interests": interests.most_common(top)}
+    demographic = [
+        {
+            "label": category["label"],
+            "pairs": [(b["label"], buckets[category["key"]][b["key"]]) for b in category["buckets"]],
+        }
+        for category in distribution_rows(target)
+    ]
+    if not demographic:
+        demographic = [{"label": _("Age"), "pairs": sorted(ages.items())}]
+    return {"demographics": demographic, "values": values.most_common(top), "interests": interests.most_common(top)}
 
 
 def validation_report(project: Project) -> dict[str, Any]:
@@ -142,17 +165,20 @@ def bulk_restore(project: Project, ids: Iterable[uuid.UUID]) -> int:
 
 
 def _row(persona: Persona) -> dict[str, Any]:
+    """Wiersz eksportu: pola persony, segment po nazwie, kolumny demograficzne z kluczem obok."""
     data = {column: getattr(persona, column, None) for column in CSV_COLUMNS}
     data.update(
         id=str(persona.id),
         segment=persona.segment.name if persona.segment else "",
         created_at=persona.created_at.isoformat(),
     )
+    for column in LABELLED_COLUMNS:
+        data[f"{column}_key"] = getattr(persona, column)
     return data
 
 
 def export_response(project: Project, fmt: str) -> HttpResponse:
-    """Plik z panelem (aktywne persony) jako CSV albo JSON do pobrania."""
+    """Plik z panelem (aktywne persony) jako CSV (etykiety w bieżącym języku, BOM dla Excela) albo JSON (klucze)."""
     personas = (
         Persona.objects.filter(project=project).active().select_related("segment").order_by("created_at", "index")
     )
@@ -168,11 +194,11 @@ def export_response(project: Project, fmt: str) -> HttpResponse:
             content_type="application/json",
         )
     else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
+        rows = []
         for persona in personas:
-            writer.writerow({k: spreadsheet_safe(v) for k, v in _row(persona).items()})
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+            row = _row(persona)
+            row.update({column: bucket_label(column, row[column]) for column in LABELLED_COLUMNS})
+            rows.append([row[column] for column in CSV_COLUMNS])
+        response = HttpResponse(spreadsheet_csv(CSV_COLUMNS, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="personas-{project.id}-{stamp}.{fmt}"'
     return response

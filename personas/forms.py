@@ -10,9 +10,10 @@ from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 import config
-from personas.browsing import PersonaFilters
+from personas.browsing import PersonaFilters, bucket_choices
 from personas.models import Persona, Segment
 from sight.models import Project
+from sight.text import localized_number
 
 MAX_SEED = 2**62
 MAX_POSTED_IDS = 1000
@@ -31,10 +32,13 @@ def posted_persona_ids(values: list[str]) -> list[uuid.UUID]:
 
 
 def trait_preset_label(name: str, shifts: dict[str, float]) -> str:
-    """Etykieta presetu cech: nazwa i przesunięcia średnich (np. „innovators: openness +0.2”)."""
+    """Etykieta presetu cech: nazwa i przesunięcia średnich w bieżącym języku (np. „innovators: otwartość +0,2”)."""
     if not shifts:
         return name
-    return f"{name}: " + ", ".join(f"{trait.replace('_', ' ')} {shift:+g}" for trait, shift in shifts.items())
+    return f"{name}: " + ", ".join(
+        f"{Persona.trait_label(trait)} {'+' if shift > 0 else ''}{localized_number(shift)}"
+        for trait, shift in shifts.items()
+    )
 
 
 class GenerateForm(forms.Form):
@@ -96,16 +100,19 @@ class PersonaFilterForm(forms.Form):
         super().__init__(data)
         everyone = Persona.objects.filter(project=project)
         anything = [("", _("any"))]
-        self.fields["gender"].choices = anything + [
-            (g, g) for g in everyone.exclude(gender="").order_by("gender").values_list("gender", flat=True).distinct()
-        ]
-        self.fields["location"].choices = anything + [
-            (loc, loc)
-            for loc in everyone.exclude(location="").order_by("location").values_list("location", flat=True).distinct()
-        ]
+        self.fields["gender"].choices = anything + bucket_choices(everyone, "gender")
+        self.fields["location"].choices = anything + bucket_choices(everyone, "location")
         self.fields["segment"].choices = anything + [
             (str(s.id), s.name) for s in Segment.objects.filter(project=project).order_by("-run__created_at", "index")
         ]
+
+    def clean(self) -> dict[str, Any]:
+        """Odwrócony zakres wieku to błąd widoczny przy filtrach (oba pola pominięte), nie cicho pusta lista."""
+        data = super().clean()
+        if data.get("age_min") is not None and data.get("age_max") is not None and data["age_min"] > data["age_max"]:
+            self.add_error("age_max", _("“Age to” must not be lower than “Age from”."))
+            data.pop("age_min", None)
+        return data
 
     def filters(self) -> PersonaFilters:
         """Filtry domenowe z poprawnych pól (błędne pola nie zawężają listy)."""

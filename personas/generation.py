@@ -18,8 +18,9 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, Field, field_validator
 
@@ -29,7 +30,7 @@ from personas.sampling import PlannedProfile, plan_for_project
 from rag.retrieval import persona_context
 from sight import jobs, live, llm
 from sight.batches import GroupWriter
-from sight.demographics import bucket_label, category_label
+from sight.demographics import bucket_label, category_label, describe
 from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
 from sight.text import ModelText
@@ -159,7 +160,9 @@ def run_generation(job: Job) -> dict[str, Any]:
     run = PersonaRun.objects.select_related("project").get(pk=job.params["run_id"])
     run.status = PersonaRun.Status.RUNNING
     run.save(update_fields=["status"])
-    jobs.report_progress(job, done=run.personas.count(), total=run.num_requested, message="segments")
+    jobs.report_progress(
+        job, done=run.personas.count(), total=run.num_requested, message=gettext_noop("Planning segments")
+    )
     segments = run.segments_enabled and not run.segments.exists() and not run.segment_fallback
     missing = run.missing_indexes()
     if segments or missing:
@@ -200,10 +203,13 @@ def finish_run(run: PersonaRun, job: Job) -> dict[str, Any]:
     result["validation_job_id"] = str(
         jobs.start_job(kind="personas.validate", user=job.user, project=run.project, params={"run_id": str(run.id)}).id
     )
-    message = f"{created} of {run.num_requested} personas generated" + (
-        f", {len(run.failed)} failed" if run.failed else ""
+    message = (
+        gettext_noop("%(done)d of %(total)d personas generated, %(failed)d failed")
+        if run.failed
+        else gettext_noop("%(done)d of %(total)d personas generated")
     )
-    jobs.report_progress(job, done=created, total=run.num_requested, message=message)
+    params = {"done": created, "total": run.num_requested, "failed": len(run.failed)}
+    jobs.report_progress(job, done=created, total=run.num_requested, message=message, params=params)
     return result
 
 
@@ -224,7 +230,7 @@ async def build_segments(run: PersonaRun, job: Job) -> None:
                 "project_name": project.name,
                 "target_audience": project.target_audience or "-",
                 "research_objectives": project.research_objectives or "-",
-                "allocation_summary": allocation_summary(run.allocation),
+                "allocation_summary": allocation_summary(run.allocation, project.language),
                 "num_segments_hint": str(_segments_hint(run.num_requested)),
             },
         )
@@ -258,21 +264,37 @@ def _save_segments(run: PersonaRun) -> None:
         )
 
 
-def allocation_summary(allocation: list[PlannedProfile]) -> str:
-    """Zwięzły opis planu dla modelu: liczebności koszyków i po jednej linii na profil (#indeks)."""
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for profile in allocation:
-        for category, bucket in profile["demographics"].items():
-            counts[category][bucket] += 1
-    lines = [f"{category}: " + ", ".join(f"{b} ×{n}" for b, n in c.most_common()) for category, c in counts.items()]
+def allocation_summary(allocation: list[PlannedProfile], language: str | None = None) -> str:
+    """Zwięzły opis planu dla modelu: liczebności koszyków i po jednej linii na profil (#indeks), etykietami w języku
+    badania, nie kluczami danych (model przepisuje je do nazw i opisów segmentów).
+    """
+    lines = [
+        f"{category}: " + ", ".join(f"{b} ×{n}" for b, n in buckets)
+        for category, buckets in _bucket_counts(allocation, language)
+    ]
     lines.append("")
     lines += [
         f"#{p['index']}: "
-        + ", ".join(p["demographics"].values())
+        + ", ".join(label for _category, label in describe(p["demographics"], language=language))
         + (f", {p['occupation']}" if p.get("occupation") else "")
         for p in allocation
     ]
     return "\n".join(lines)
+
+
+def _bucket_counts(profiles: list[PlannedProfile], language: str | None) -> list[tuple[str, list[tuple[str, int]]]]:
+    """Liczebności koszyków planu po kategoriach, od najliczniejszego, jako etykiety w danym języku."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for profile in profiles:
+        for category, bucket in profile["demographics"].items():
+            counts[category][bucket] += 1
+    return [
+        (
+            category_label(category, buckets=list(counter), language=language),
+            [(bucket_label(category, b, language=language), n) for b, n in counter.most_common()],
+        )
+        for category, counter in counts.items()
+    ]
 
 
 def _segments_hint(n: int) -> int:
@@ -331,28 +353,19 @@ def demographic_segments(
         ]
     order = [b for b, _ in Counter(p["demographics"][best] for p in allocation).most_common()]
     groups = [[p["index"] for p in allocation if p["demographics"][best] == bucket] for bucket in order]
+    category = category_label(best, buckets=order, language=language)
     drafts = [
         {
-            "name": _bucket_name(best, bucket, language),
+            "name": f"{category}: {bucket_label(best, bucket, language=language)}",
             "brief": _fallback_brief([p for p in allocation if p["index"] in set(g)], language),
-            "characteristics": [_bucket_name(best, bucket, language)],
+            "characteristics": [f"{category}: {bucket_label(best, bucket, language=language)}"],
         }
         for bucket, g in zip(order, groups, strict=True)
     ]
     return drafts, groups
 
 
-def _bucket_name(category: str, bucket: str, language: str) -> str:
-    """„Wiek: 25–34 lata” — etykiety z presetu w języku badania zamiast kluczy danych."""
-    label = category_label(category, buckets=[bucket], language=language)
-    return f"{label}: {bucket_label(category, bucket, language=language)}"
-
-
 def _fallback_brief(profiles: list[PlannedProfile], language: str) -> str:
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for profile in profiles:
-        for category, bucket in profile["demographics"].items():
-            counts[category][bucket] += 1
     lead = (
         "Segment utworzony z grupowania demograficznego (model nie zwrócił poprawnych segmentów). Skład:"
         if language == "pl"
@@ -361,11 +374,7 @@ def _fallback_brief(profiles: list[PlannedProfile], language: str) -> str:
     return (
         lead
         + " "
-        + "; ".join(
-            f"{category_label(c, buckets=list(cnt), language=language)}: "
-            + ", ".join(f"{bucket_label(c, b, language=language)} ({n})" for b, n in cnt.most_common())
-            for c, cnt in counts.items()
-        )
+        + "; ".join(f"{c}: " + ", ".join(f"{b} ({n})" for b, n in cnt) for c, cnt in _bucket_counts(profiles, language))
     )
 
 
@@ -390,7 +399,7 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
             "project_name": project.name,
             "target_audience": project.target_audience or "-",
             "research_objectives": project.research_objectives or "-",
-            "demographics": describe_demographics(profile),
+            "demographics": describe_demographics(profile, project.language),
             "traits": json.dumps(profile["traits"]),
             "segment_name": segment.name if segment else "-",
             "segment_brief": segment.brief if segment else "-",
@@ -426,16 +435,19 @@ def _members(run: PersonaRun, segment_index: int) -> list[int]:
     return plan[segment_index]["member_indexes"] if segment_index < len(plan) else []
 
 
-def describe_demographics(profile: PlannedProfile) -> str:
-    """Ustalone fakty demograficzne profilu dla promptu."""
-    facts = dict(profile["demographics"])
-    if profile.get("full_name"):
-        facts["full_name"] = str(profile["full_name"])
-    if profile.get("age") is not None:
-        facts["age"] = str(profile["age"])
-    if profile.get("occupation"):
-        facts["occupation"] = str(profile["occupation"])
-    return "\n".join(f"- {k}: {v}" for k, v in facts.items())
+def describe_demographics(profile: PlannedProfile, language: str) -> str:
+    """Ustalone fakty demograficzne profilu dla promptu, etykietami w języku badania („- Miejsce zamieszkania: wieś”),
+    żeby model nie przepisywał kluczy danych (`village`) do tekstu persony.
+    """
+    facts = describe(profile["demographics"], language=language)
+    with translation.override(language):
+        if profile.get("full_name"):
+            facts.append((gettext("Full name"), str(profile["full_name"])))
+        if profile.get("age") is not None:
+            facts.append((gettext("Exact age"), str(profile["age"])))
+        if profile.get("occupation"):
+            facts.append((gettext("Occupation"), str(profile["occupation"])))
+    return "\n".join(f"- {k}: {v}" for k, v in facts)
 
 
 def _hash(variables: dict[str, Any]) -> str:
@@ -597,7 +609,8 @@ def generate_needs(job: Job) -> dict[str, Any]:
             persona.title,
             persona.headline,
             describe_demographics(
-                {"demographics": persona.demographics, "age": persona.age, "occupation": persona.occupation}
+                {"demographics": persona.demographics, "age": persona.age, "occupation": persona.occupation},
+                project.language,
             ),
             f"Values: {', '.join(persona.values)}",
             f"Interests: {', '.join(persona.interests)}",
@@ -621,5 +634,5 @@ def generate_needs(job: Job) -> dict[str, Any]:
     )
     persona.needs = {**result.model_dump(), "generated_at": timezone.now().isoformat()}
     persona.save(update_fields=["needs", "updated_at"])
-    jobs.report_progress(job, done=1, total=1, message="needs and pains ready")
+    jobs.report_progress(job, done=1, total=1, message=gettext_noop("Needs and pains ready"))
     return {"persona_id": str(persona.id)}

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 import config
 from personas.sampling import BIG_FIVE, HOFSTEDE, TRAITS
+from sight.demographics import bucket_label
 from sight.models import Job, Project
 from sight.text import no_nul
 
@@ -277,10 +278,17 @@ class Persona(models.Model):
         """Wymiary kulturowe Hofstede."""
         return {trait: getattr(self, trait) for trait in HOFSTEDE}
 
-    def prompt_profile(self) -> str:
-        """Zwięzły profil persony do promptów rozmowy i ankiet."""
+    def prompt_profile(self, language: str | None = None) -> str:
+        """Zwięzły profil persony do promptów rozmowy i ankiet; koszyki etykietami w języku badania (projekt, gdy jest
+        już wczytany, inaczej bieżący język), nigdy kluczami danych.
+        """
+        if language is None and Persona.project.is_cached(self):
+            language = self.project.language
         age = f"{self.age}" if self.age else ""
-        facts = ", ".join(v for v in [age, self.gender, self.occupation, self.location] if v)
+        place = bucket_label("location", self.location, language=language)
+        facts = ", ".join(
+            v for v in [age, bucket_label("gender", self.gender, language=language), self.occupation, place] if v
+        )
         return "\n".join(
             x
             for x in [

@@ -29,6 +29,7 @@ from config import Category, DemographicPreset
 from personas.consistency import PersonaFacts, check_panel
 from personas.models import Persona, PersonaRun
 from personas.sampling import COLUMN_CATEGORIES, TRAITS, find_preset
+from sight.demographics import pick_label
 from sight.models import Project
 
 # 2: bez zdań — raport to kody i liczby, zdania daje gettext (`statements`, karta trafności); 3: sprawdziany, które
@@ -269,7 +270,7 @@ def _preset_category(name: str, preset: DemographicPreset | None) -> Category | 
 
 def _labels(label: Mapping[str, str], fallback: str) -> dict[str, str]:
     """Etykieta pl/en (brakujący język dziedziczy z drugiego, w ostateczności tekst zastępczy)."""
-    return {language: label.get(language) or next(iter(label.values()), fallback) for language in ("pl", "en")}
+    return {language: pick_label(label, fallback, language=language) for language in ("pl", "en")}
 
 
 def _duplicate_names(names: Sequence[str]) -> list[dict[str, Any]]:

@@ -101,14 +101,18 @@ def persona_list(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     form = PersonaFilterForm(request.GET, project=project)
     filters = form.filters()
     personas = filter_personas(project, filters)
-    charts = panel_charts(personas)
+    charts = panel_charts(personas, project.target_demographics or {})
     context = {
         "project": project,
         "form": form,
         "deleted_view": filters.deleted,
         "undo": _pop_undo(request, project),
         "page": Paginator(personas, config.load_features().page_size).get_page(request.GET.get("page")),
-        "charts": {name: bar_rows(pairs) for name, pairs in charts.items()},
+        "charts": {
+            "demographics": [{"label": c["label"], "rows": bar_rows(c["pairs"])} for c in charts["demographics"]],
+            "values": bar_rows(charts["values"]),
+            "interests": bar_rows(charts["interests"]),
+        },
         "active_count": Persona.objects.filter(project=project).active().count(),
         "deleted_count": Persona.objects.filter(project=project).deleted().count(),
     }

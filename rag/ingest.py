@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 import config
 from rag import lexicon, parsing
@@ -90,7 +91,7 @@ def run_ingest(job: Job) -> dict[str, Any]:
     timings: dict[str, float] = {}
     document.chunks.all().delete()
     document.mark(Document.Status.PARSING, failure_code="", failure_message="", timings={})
-    jobs.report_progress(job, done=0, total=4, message=_("Reading the file"))
+    jobs.report_progress(job, done=0, total=4, message=gettext_noop("Reading the file"))
     started = time.monotonic()
     try:
         with document.file.open("rb") as handle:
@@ -101,7 +102,7 @@ def run_ingest(job: Job) -> dict[str, Any]:
     timings["parse"] = round(time.monotonic() - started, 3)
     document.mark(Document.Status.INGESTING, page_count=len(pages), char_count=sum(len(p) for p in pages))
     pieces = split_pages(pages, kind=document.kind)
-    jobs.report_progress(job, done=1, message=_("Split into %(n)d chunks") % {"n": len(pieces)})
+    jobs.report_progress(job, done=1, message=gettext_noop("Split into %(n)d chunks"), params={"n": len(pieces)})
     language = lexicon.detect_language(" ".join(p.text for p in pieces[:20]))
     try:
         store_chunks(document, pieces, language=language, job=job, timings=timings)
@@ -119,7 +120,7 @@ def run_ingest(job: Job) -> dict[str, Any]:
         timings=timings,
         ingested_at=timezone.now(),
     )
-    jobs.report_progress(job, done=4, message=_("Ready"))
+    jobs.report_progress(job, done=4, message=gettext_noop("Ready"))
     return {"chunks": len(pieces), "timings": timings}
 
 
@@ -204,7 +205,8 @@ def store_chunks(
         jobs.report_progress(
             job,
             done=2,
-            message=_("Embedded %(n)d of %(total)d chunks") % {"n": len(vectors), "total": len(pieces)},
+            message=gettext_noop("Embedded %(n)d of %(total)d chunks"),
+            params={"n": len(vectors), "total": len(pieces)},
             throttle=1.0,
         )
     timings["embed"] = round(time.monotonic() - started, 3)
@@ -238,7 +240,7 @@ def store_chunks(
                 for row in lexicon.postings_rows(document.project_id, chunk.id, words)
             ]
         )
-    jobs.report_progress(job, done=3, message=_("Indexing"))
+    jobs.report_progress(job, done=3, message=gettext_noop("Indexing"))
     lexicon.refresh_term_stats(document.project_id)
     timings["index"] = round(time.monotonic() - started, 3)
 

@@ -209,7 +209,9 @@ class JobOut(Schema):
     done: int
     total: int
     percent: int
-    message: str
+    message: str = Field(description="progress message in the language of the request (Accept-Language)")
+    message_id: str = Field(description="the message before translation: an English message id or plain text")
+    message_params: dict[str, Any] = Field(description="values inserted into the translated message")
     error: str
     result: dict[str, Any]
     attempts: int

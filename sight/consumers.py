@@ -140,7 +140,11 @@ class JobConsumer(LiveConsumer):
                 await self.send(text_data=self.render(fragment["template"], fragment["context"]))
 
     async def send_job(self, job: dict[str, Any]) -> None:
-        """JSON dla API, fragment `#job_progress` dla przeglądarki (ten sam, który renderuje strona)."""
+        """JSON dla API, fragment `#job_progress` dla przeglądarki (ten sam, który renderuje strona); komunikat
+        postępu w języku widza, nie workera, który stan opublikował.
+        """
+        with translation.override(self.language):
+            job = {**job, "message": Job.render_message(job.get("message_id", ""), job.get("message_params"))}
         if self.wants_json:
             await self.send_json({"type": "job", "job": job})
         else:

@@ -14,7 +14,7 @@ from pydantic import Field, Strict, StringConstraints
 
 import config
 from sight.schemas import KeysMatching
-from sight.text import NON_BLANK_PATTERN, has_nul
+from sight.text import NON_BLANK_PATTERN, has_nul, localized_number
 
 MAX_CATEGORIES = 12
 MAX_BUCKETS = 40
@@ -69,7 +69,9 @@ def _bucket_problems(buckets: Any) -> list[str]:
     if not problems:
         total = math.fsum(buckets.values())
         if abs(total - 1.0) > SUM_TOLERANCE:
-            problems.append(_("Weights must sum to 1 (they sum to %(total).6g).") % {"total": total})
+            problems.append(
+                _("Weights must sum to 1 (they sum to %(total)s).") % {"total": localized_number(round(total, 6))}
+            )
     return problems
 
 
@@ -121,20 +123,24 @@ def _categories(name: str, language: str) -> list[config.Category]:
     return [p.categories[name] for p in presets if name in p.categories]
 
 
-def category_label(name: str, *, buckets: Iterable[str] = (), language: str | None = None) -> str:
-    """Etykieta kategorii z presetu, którego koszyki najlepiej pasują (dochód w zł i w USD to różne etykiety)."""
+def category_label(
+    name: str, *, buckets: Iterable[str] = (), language: str | None = None, default: str | None = None
+) -> str:
+    """Etykieta kategorii z presetu, którego koszyki najlepiej pasują (dochód w zł i w USD to różne etykiety);
+    nazwa spoza presetów — jako tekst albo `default`, gdy podany.
+    """
     language = active_language(language)
     wanted = set(buckets)
     candidates = _categories(name, language)
     if not candidates:
-        return humanize_key(name).capitalize()
+        return humanize_key(name).capitalize() if default is None else default
     best = max(candidates, key=lambda c: len(wanted & set(c.buckets)))
     return pick_label(best.label, humanize_key(name).capitalize(), language=language)
 
 
-def bucket_label(category: str, bucket: str, *, language: str | None = None) -> str:
+def bucket_label(category: str, bucket: str, *, language: str | None = None, default: str | None = None) -> str:
     """Etykieta koszyka kategorii; gdy kategoria jej nie zna (np. kolumna `location` z koszykiem regionu) — z
-    dowolnej kategorii presetów, która ma taki koszyk; klucz spoza presetów wraca jako tekst.
+    dowolnej kategorii presetów, która ma taki koszyk; klucz spoza presetów wraca jako tekst albo `default`, gdy podany.
     """
     if bucket in (None, ""):
         return ""
@@ -147,7 +153,7 @@ def bucket_label(category: str, bucket: str, *, language: str | None = None) -> 
         for candidate in preset.categories.values():
             if bucket in candidate.bucket_labels:
                 return pick_label(candidate.bucket_labels[bucket], bucket, language=language)
-    return humanize_key(bucket)
+    return humanize_key(bucket) if default is None else default
 
 
 def describe(demographics: Mapping[str, Any], *, language: str | None = None) -> list[tuple[str, str]]:

@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 import config
 from sight.accounts import allow_password_reset
-from sight.demographics import demographics_errors
+from sight.demographics import category_label, demographics_errors
 from sight.models import ApiToken, Project, User
+from sight.text import localized_number
 
 NAME_KEY = re.compile(r"^dist-(\d{1,3})-name$")
 BUCKET_KEY = re.compile(r"^dist-(\d{1,3})-(\d{1,3})-(bucket|weight)$")
@@ -79,6 +80,11 @@ class CategoryBlock:
         return not self.name.strip() and all(b.is_blank for b in self.buckets)
 
     @property
+    def label(self) -> str:
+        """Etykieta kategorii z presetu rynku, którego koszyki pasują najlepiej; pusta dla nazwy spoza presetów."""
+        return category_label(self.name, buckets=[b.name for b in self.buckets], default="") if self.name else ""
+
+    @property
     def total(self) -> float:
         """Suma wag, które dają się odczytać jako skończone liczby (podgląd bez JavaScriptu)."""
         weights = [parse_weight(b.weight) for b in self.buckets if not b.is_blank]
@@ -87,7 +93,7 @@ class CategoryBlock:
     @property
     def total_display(self) -> str:
         """Suma do wyświetlenia (do 6 miejsc po przecinku, bez zbędnych zer)."""
-        return f"{round(self.total, 6):g}"
+        return localized_number(round(self.total, 6))
 
     @property
     def total_ok(self) -> bool:

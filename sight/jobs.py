@@ -22,6 +22,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext_noop
 from rq.job import Job as RQJob
 
 from sight import live
@@ -141,7 +142,7 @@ def execute(job_id: str) -> None:
     try:
         result = HANDLERS[job.kind](job)
     except JobCancelled:
-        _finish(job, Job.Status.CANCELLED, message="cancelled")
+        _finish(job, Job.Status.CANCELLED, message=gettext_noop("cancelled"))
     except Exception as exc:  # noqa: BLE001 - każdy błąd trafia do wiersza zadania, nie znika w logu workera
         log.exception("job %s (%s) failed", job.id, job.kind)
         _finish(job, Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"[:20000])
@@ -160,8 +161,18 @@ def _finish(
     if result is not None:
         job.result = {**job.result, **result}
     if message is not None:
-        job.message = message
-    job.save(update_fields=["status", "finished_at", "error", "result", "message", "progress_done", "progress_total"])
+        job.message, job.message_params = message, {}
+    fields = [
+        "status",
+        "finished_at",
+        "error",
+        "result",
+        "message",
+        "message_params",
+        "progress_done",
+        "progress_total",
+    ]
+    job.save(update_fields=fields)
     _publish(job)
 
 
@@ -171,33 +182,38 @@ def report_progress(
     done: int | None = None,
     total: int | None = None,
     message: str | None = None,
+    params: dict[str, Any] | None = None,
     result: dict[str, Any] | None = None,
     throttle: float = 0.0,
 ) -> None:
     """Zapisuje postęp (i heartbeat), publikuje go na żywo; podnosi JobCancelled, gdy badacz anulował.
 
-    `throttle` (sekundy): częstsze raporty bez wyniku tylko aktualizują obiekt w pamięci — ostatni krok zawsze
-    trafia do bazy.
+    `message` to angielski msgid oznaczony `gettext_noop` (z `params` do wstawienia) albo zwykły tekst, np. imię
+    persony: tłumaczy go dopiero wyświetlenie (`Job.render_message`), więc strona i API mówią językiem widza, nie
+    workera. `throttle` (sekundy): częstsze raporty bez wyniku tylko aktualizują obiekt w pamięci — ostatni krok
+    zawsze trafia do bazy.
     """
     now = time.monotonic()
     last = getattr(job, "_reported_at", 0.0)
     final = done is not None and (total if total is not None else job.progress_total) == done
+    if message is not None:
+        job.message, job.message_params = str(message)[:500], params or {}
     if throttle and result is None and not final and now - last < throttle:
         job.progress_done = done if done is not None else job.progress_done
-        job.message = (message or job.message)[:500]
         return
     job._reported_at = now  # type: ignore[attr-defined]
     if done is not None:
         job.progress_done = done
     if total is not None:
         job.progress_total = total
-    if message is not None:
-        job.message = message[:500]
     if result is not None:
         job.result = {**job.result, **result}
     job.heartbeat_at = timezone.now()
     # Zapis i sprawdzenie anulowania jednym UPDATE; gdy badacz anulował, postęp i tak zostaje zapisany (drugie UPDATE).
-    values = {f: getattr(job, f) for f in ("progress_done", "progress_total", "message", "result", "heartbeat_at")}
+    values = {
+        f: getattr(job, f)
+        for f in ("progress_done", "progress_total", "message", "message_params", "result", "heartbeat_at")
+    }
     if not Job.objects.filter(pk=job.pk, cancel_requested=False).update(**values):
         Job.objects.filter(pk=job.pk).update(**values)
         _publish(job)
@@ -208,7 +224,7 @@ def report_progress(
 def cancel_if_requested(job_id: str) -> None:
     """Zadanie w kolejce z żądaniem anulowania kończy się od razu jako anulowane."""
     updated = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED, cancel_requested=True).update(
-        status=Job.Status.CANCELLED, finished_at=timezone.now(), message="cancelled"
+        status=Job.Status.CANCELLED, finished_at=timezone.now(), message=gettext_noop("cancelled"), message_params={}
     )
     if updated:
         _publish(Job.objects.get(pk=job_id))
@@ -237,8 +253,8 @@ def reconcile(*, now: Any = None) -> list[Job]:
                 transaction.on_commit(lambda j=job: _publish(j))
                 continue
             job.status, job.heartbeat_at = Job.Status.QUEUED, timezone.now()
-            job.message = "re-enqueued after the worker stopped responding"
-            job.save(update_fields=["status", "heartbeat_at", "message"])
+            job.message, job.message_params = gettext_noop("Re-enqueued after the worker stopped responding"), {}
+            job.save(update_fields=["status", "heartbeat_at", "message", "message_params"])
             transaction.on_commit(lambda j=job: enqueue(j))
             revived.append(job)
     if revived:

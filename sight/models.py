@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sight.demographics import validate_target_demographics
@@ -259,7 +260,13 @@ class Job(models.Model):
     result = models.JSONField(_("result"), default=dict, blank=True)
     progress_done = models.PositiveIntegerField(_("done"), default=0)
     progress_total = models.PositiveIntegerField(_("total"), default=0)
-    message = models.CharField(_("message"), max_length=500, blank=True)
+    message = models.CharField(
+        _("message"),
+        max_length=500,
+        blank=True,
+        help_text=_("English message id (translated when shown) or plain text such as a persona's name."),
+    )
+    message_params = models.JSONField(_("message parameters"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     rq_id = models.CharField(_("RQ job id"), max_length=64, blank=True, editable=False)
@@ -296,8 +303,28 @@ class Job(models.Model):
             return 100
         return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
 
+    @staticmethod
+    def render_message(message: str, params: dict[str, Any] | None) -> str:
+        """Komunikat postępu w bieżącym języku: msgid tłumaczony przy wyświetleniu, parametry wstawiane potem."""
+        if not message:
+            return ""
+        text = gettext(message)
+        if not params:
+            return text
+        try:
+            return text % params
+        except (KeyError, TypeError, ValueError):
+            return message
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Czas pracy zadania: od startu do końca (trwające — do teraz); None, gdy jeszcze nie ruszyło."""
+        if self.started_at is None:
+            return None
+        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+
     def as_dict(self) -> dict[str, Any]:
-        """Stan zadania jako JSON (API i websocket)."""
+        """Stan zadania jako JSON (API i websocket); `message` w bieżącym języku, obok msgid i parametry."""
         return {
             "id": str(self.id),
             "kind": self.kind,
@@ -305,7 +332,9 @@ class Job(models.Model):
             "done": self.progress_done,
             "total": self.progress_total,
             "percent": self.percent,
-            "message": self.message,
+            "message": self.render_message(self.message, self.message_params),
+            "message_id": self.message,
+            "message_params": self.message_params,
             "error": self.error,
             "result": self.result,
             "attempts": self.attempts,

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language
 
 import config
+from sight.demographics import bucket_label, category_label, pick_label
 from sight.forms import display_order
 
 
@@ -35,35 +35,21 @@ def render_screen(
 
 def preset_choices() -> list[tuple[str, str]]:
     """Presety rynków z `config/demographics` jako (id, etykieta w bieżącym języku)."""
-    return [(pid, _label(preset.label, pid)) for pid, preset in config.load_demographics().items()]
-
-
-def _label(labels: dict[str, str], fallback: str) -> str:
-    """Etykieta w bieżącym języku, inaczej pierwsza dostępna, inaczej klucz."""
-    return labels.get((get_language() or "pl")[:2]) or next(iter(labels.values()), fallback)
+    return [(pid, pick_label(preset.label, pid)) for pid, preset in config.load_demographics().items()]
 
 
 def distribution_rows(distribution: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
-    """Rozkład projektu jako wiersze słupków, z etykietami z presetów, gdy klucze się zgadzają."""
-    presets = list(config.load_demographics().values())
-    rows = []
-    for name, buckets in display_order(distribution):
-        # Ta sama nazwa kategorii bywa w kilku presetach (np. dochód w zł i w USD): etykiety z tego, którego koszyki
-        # pasują.
-        candidates = [p.categories[name] for p in presets if name in p.categories]
-        category = max(candidates, key=lambda c: len(set(c.buckets) & {b for b, _w in buckets}), default=None)
-        bucket_labels = category.bucket_labels if category else {}
-        rows.append(
-            {
-                "key": name,
-                "label": _label(category.label, name) if category else name,
-                "buckets": [
-                    {"key": b, "label": _label(bucket_labels.get(b, {}), b), "weight": w, "percent": percent(w, 1)}
-                    for b, w in buckets
-                ],
-            }
-        )
-    return rows
+    """Rozkład projektu jako wiersze słupków z etykietami z presetów (`sight.demographics`), gdy klucze się zgadzają."""
+    return [
+        {
+            "key": name,
+            "label": category_label(name, buckets=[b for b, _w in buckets]),
+            "buckets": [
+                {"key": b, "label": bucket_label(name, b), "weight": w, "percent": percent(w, 1)} for b, w in buckets
+            ],
+        }
+        for name, buckets in display_order(distribution)
+    ]
 
 
 def percent(value: float, whole: float) -> float:

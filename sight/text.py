@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstraints
 from pydantic.json_schema import JsonSchemaValue
@@ -92,3 +93,8 @@ def spreadsheet_csv(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str
     writer.writerow([spreadsheet_safe(h) for h in header])
     writer.writerows([spreadsheet_safe(v) for v in row] for row in rows)
     return EXCEL_BOM + buffer.getvalue()
+
+
+def localized_number(value: float) -> str:
+    """Liczba w bieżącym języku (po polsku „0,8”), bez zbędnego „,0” przy całkowitej; przez `formats.number_format`."""
+    return number_format(int(value) if float(value).is_integer() else value)

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 import config
-from sight import health, jobs
+from sight import health, jobs, llm
 from sight.forms import ApiTokenForm, ProjectForm, SignupForm
 from sight.models import ApiToken, Job, Project, get_job_for_user, get_project_for_user
 from sight.projects import delete_project, sections_context
@@ -152,12 +152,12 @@ def project_smoke(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
-    """Strona zadania z postępem na żywo i przyciskiem anulowania."""
+    """Strona zadania: postęp na żywo, anulowanie, wywołania LLM, tokeny, koszt i czas trwania."""
     job = get_job_for_user(request.user, job_id)
     return render(
         request,
         "sight/job_detail.html",
-        {"job": job.as_dict(), "job_row": job, "kind_label": jobs.job_label(job.kind)},
+        {"job": job.as_dict(), "job_row": job, "kind_label": jobs.job_label(job.kind), "usage": llm.job_usage(job)},
     )
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
 
-from sight.text import spreadsheet_safe
+from sight.demographics import bucket_label
+from sight.text import spreadsheet_csv
 from surveys.models import Answer, Question, Survey
 
 FORMATS = ("csv", "json")
@@ -42,7 +41,15 @@ def respondent_rows(survey: Survey) -> tuple[list[str], list[list[Any]]]:
             header.append(f"Q{q.number} expected value")
     rows = []
     for i, p in enumerate(people, start=1):
-        row: list[Any] = [i, p.full_name, p.gender, p.age, p.education, p.income, p.location]
+        row: list[Any] = [
+            i,
+            p.full_name,
+            bucket_label("gender", p.gender),
+            p.age,
+            bucket_label("education", p.education),
+            bucket_label("income", p.income),
+            bucket_label("location", p.location),
+        ]
         row.append(p.segment.name if p.segment else "")
         for q in questions:
             answer = answers.get((p.id, q.id))
@@ -64,11 +71,7 @@ def export(survey: Survey, fmt: str) -> HttpResponse:
         }
         response = HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/json")
     else:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([spreadsheet_safe(h) for h in header])
-        writer.writerows([[spreadsheet_safe(v) for v in row] for row in rows])
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(spreadsheet_csv(header, rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="survey-{survey.id}-{stamp}.{fmt}"'
     return response

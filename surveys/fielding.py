@@ -19,6 +19,7 @@ import numpy as np
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_noop
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, Field, create_model, model_validator
 
@@ -201,7 +202,7 @@ def field_survey(job: Job) -> dict[str, Any]:
         raise
     survey.set_status(Survey.Status.COMPLETED)
     total = len(people) * len(questions)
-    jobs.report_progress(job, done=total, total=total, message="completed")
+    jobs.report_progress(job, done=total, total=total, message=gettext_noop("completed"))
     return {"survey_id": str(survey.id), "status": survey.status, "answers": state.done, "failed": state.failed}
 
 

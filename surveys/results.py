@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from django.utils.translation import gettext_lazy as _
 
+from sight.demographics import bucket_label
 from sight.errors import InvalidInput
 from surveys import crosstab as banner
 from surveys import stats
@@ -195,4 +196,7 @@ def survey_crosstab(survey: Survey, question: Question, by: str) -> dict[str, An
     out = banner.banner_table(table, rows=keys, columns=columns)
     for row, label in zip(out["rows"], labels, strict=True):
         row["label"] = label
+    for column in out["columns"]:
+        # Koszyki demograficzne to klucze danych (`city_100k_500k`); przedziały wieku i segmenty są już tekstem.
+        column["label"] = column["key"] if by in ("age_group", "segment") else bucket_label(by, column["key"])
     return {**head, **out}

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import get_project_for_user
 from sight.screens import bar_rows, render_screen
+from sight.text import localized_number
 from surveys import fielding, results
 from surveys.builder import (
     FromTemplateIn,
@@ -150,7 +151,7 @@ def _result_rows(question: dict[str, Any]) -> list[dict[str, Any]]:
     if "options" in s and s["options"] and "percent" in s["options"][0]:
         return bar_rows(((o["label"], o["percent"]) for o in s["options"]), scale=100)
     if "counts" in s and isinstance(s["counts"], list) and s["counts"] and isinstance(s["counts"][0], dict):
-        return bar_rows(((f"{c['value']:g}", round(c["percent"], 1)) for c in s["counts"]), scale=100)
+        return bar_rows(((localized_number(c["value"]), round(c["percent"], 1)) for c in s["counts"]), scale=100)
     if question["type"] == Question.Type.NPS and s.get("base"):
         groups = (("0–6", "detractors"), ("7–8", "passives"), ("9–10", "promoters"))
         return bar_rows(((label, round(s[key]["percent"], 1)) for label, key in groups), scale=100)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -201,3 +202,28 @@ def script_discussion(*, turn: Callable[[Any], dict[str, Any]] = participant_tur
     llm.script("moderator", [moderator_line] * n)
     llm.script("focus_group_turn", [turn] * n)
     llm.script("stance", [private_stance] * n)
+
+
+class _VisibleText(HTMLParser):
+    """Tekst, który człowiek widzi: węzły tekstowe poza <script> i <style> (atrybuty `value` się nie liczą)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.hidden += tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in ("script", "style")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _VisibleText()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())

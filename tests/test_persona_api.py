@@ -328,7 +328,7 @@ def test_csv_export_parses_and_defuses_formula_cells(owner_client):
         and resp["Content-Type"].startswith("text/csv")
         and "attachment" in resp["Content-Disposition"]
     )
-    rows = list(csv.DictReader(io.StringIO(resp.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))
     assert [r["full_name"] for r in rows] == ['\'=HYPERLINK("http://x")', "Zwykła Osoba, z przecinkiem"]
     assert rows[0]["values"] == "'+1; spokój" and rows[0]["occupation"] == "'@rola"
     assert set(rows[0]) >= {"id", "openness", "indulgence", "background_story", "segment"}

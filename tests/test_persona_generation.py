@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import django_rq
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 import config
 from personas import generation
@@ -135,7 +135,9 @@ def test_a_persona_that_stays_invalid_is_recorded_as_failed_and_the_job_says_n_m
     run_worker()
     run.refresh_from_db()
     job = Job.objects.get(pk=run.job_id)
-    assert job.status == "succeeded" and "2 of 3" in job.message and "1 failed" in job.message
+    with translation.override("en"):
+        message = job.as_dict()["message"]
+    assert job.status == "succeeded" and "2 of 3" in message and "1 failed" in message
     assert run.status == "partial" and len(run.failed) == 1 and "paragraph" in run.failed[0]["reason"]
     assert Persona.objects.filter(run=run).count() == 2
 
@@ -236,7 +238,7 @@ def test_allocation_summary_lists_every_profile_for_the_segmenter():
     plan = [
         {"index": i, "demographics": {"gender": "female" if i % 2 else "male"}, "occupation": None} for i in range(4)
     ]
-    text = generation.allocation_summary(plan)
+    text = generation.allocation_summary(plan, "en")
     assert "#0: male" in text and "#3: female" in text and "female ×2" in text
     assert json.dumps(
         generation.assign_members([{"member_indexes": [0, 0, 9]}, {"member_indexes": [1]}], plan)

@@ -34,7 +34,7 @@ from sight.llm.providers import (
     run_in_loop,
 )
 from sight.llm.retry import MAX_RETRY_HINT_SECONDS, is_transient, retry_hint
-from sight.llm.usage import cost_usd
+from sight.llm.usage import cost_usd, job_usage
 
 __all__ = [
     "MAX_RETRY_HINT_SECONDS",
@@ -54,6 +54,7 @@ __all__ = [
     "build_chat_model",
     "build_embeddings",
     "cost_usd",
+    "job_usage",
     "describe_problem",
     "embedding_dimension",
     "estimate_tokens",

@@ -261,6 +261,21 @@ class _Vocab:
         return cls(dict(voc.first_names), surnames, lists)
 
 
+def _gender_in(prompt_text: str) -> str | None:
+    """Płeć z faktów persony w prompcie („- Płeć: kobieta”, „- Gender: female”): etykieta koszyka dowolnego presetu
+    w dowolnym języku albo sam klucz.
+    """
+    known: dict[str, str] = {}
+    for preset in config.load_demographics().values():
+        category = preset.categories.get("gender")
+        for key, labels in (category.bucket_labels if category else {}).items():
+            known.update({label.casefold(): key for label in (key, *labels.values())})
+    for value in re.findall(r"^- [^:\n]+:\s*([^\n]+)$", prompt_text, re.MULTILINE):
+        if value.strip().casefold() in known:
+            return known[value.strip().casefold()]
+    return None
+
+
 class OfflineWriter:
     """Deterministyczny autor odpowiedzi offline: ziarno ze skrótu wejścia, słowa z promptu, słowniki z config."""
 
@@ -276,12 +291,11 @@ class OfflineWriter:
         # Tekst analizowany między <<<TEXT a TEXT>>>: cytaty offline są jego dosłownymi fragmentami.
         sources = re.findall(r"<<<TEXT\n(.*?)\nTEXT>>>", prompt_text, re.DOTALL)
         self.source = sources[-1].strip() if sources else ""
-        gender = re.search(r"\bgender:\s*(female|male)\b", prompt_text, re.IGNORECASE)
-        self.gender = gender.group(1).lower() if gender else None
+        self.gender = _gender_in(prompt_text)
         # Imię i nazwisko z planu panelu (unikalne w projekcie) ma pierwszeństwo przed losowanym ze słownika.
-        planned = re.search(r"\bfull_name:\s*([^\n]+)", prompt_text)
+        planned = re.search(r"^- (?:full_name|full name|imię i nazwisko):\s*([^\n]+)", prompt_text, re.I | re.M)
         self.full_name = planned.group(1).strip() if planned else None
-        occupation = re.search(r"\boccupation:\s*([^\n]+)", prompt_text)
+        occupation = re.search(r"^- (?:occupation|zawód):\s*([^\n]+)", prompt_text, re.IGNORECASE | re.MULTILINE)
         self.occupation = self._gendered(occupation.group(1).strip()) if occupation else None
 
     def value(self, schema: dict[str, Any], name: str, parent: str = "") -> Any:

@@ -193,6 +193,25 @@ async def _record(
         log.exception("could not record failed LLM call for role %s", target.role)
 
 
+def job_usage(job: Job) -> dict[str, Any]:
+    """Wywołania LLM zadania jednym zapytaniem: liczba, trafienia w cache, błędy, tokeny, koszt i łączny czas."""
+    from django.db.models import Count, Q, Sum
+
+    from sight.models import LLMCall
+
+    totals = LLMCall.objects.filter(job=job).aggregate(
+        calls=Count("id"),
+        cache_hits=Count("id", filter=Q(cache_hit=True)),
+        errors=Count("id", filter=Q(ok=False)),
+        input_tokens=Sum("input_tokens", default=0),
+        output_tokens=Sum("output_tokens", default=0),
+        cost_usd=Sum("cost_usd", default=Decimal(0)),
+        latency_ms=Sum("latency_ms", default=0),
+    )
+    tokens, latency_seconds = totals["input_tokens"] + totals["output_tokens"], totals["latency_ms"] / 1000
+    return {**totals, "tokens": tokens, "latency_seconds": latency_seconds}
+
+
 # --- budżet -----------------------------------------------------------------------------------------------------------
 
 

@@ -12,8 +12,10 @@
     return Number.isFinite(number) ? number : NaN;
   }
 
+  // Liczby w języku strony (po polsku przecinek dziesiętny: „0,8”), jak serwer (formats.number_format).
   function format(number) {
-    return String(Number(number.toFixed(6)));
+    var lang = document.documentElement.lang || undefined;
+    return Number(number.toFixed(6)).toLocaleString(lang, { maximumFractionDigits: 6, useGrouping: false });
   }
 
   function nextIndex(elements, attribute) {
@@ -85,10 +87,10 @@
     inputs.forEach(function (pair) {
       if (pair === largest) return;
       var share = Number((pair[1] / total).toFixed(6));
-      pair[0].value = String(share);
+      pair[0].value = format(share);
       rest += share;
     });
-    largest[0].value = String(Number((1 - rest).toFixed(6)));
+    largest[0].value = format(1 - rest);
     updateSum(category);
   }
 
