@@ -8,6 +8,7 @@ ich numerami. Koszyki danych (`village`, `female`) trafiają do tekstu tylko jak
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -115,10 +116,16 @@ def _person(profile: str) -> _Person:
     tokens = [t.strip() for t in match.group(2).split(", ")] if match else []
     if tokens and tokens[0].isdigit():
         person.age = int(tokens.pop(0))
+    _categories, buckets = _label_keys()
     if tokens and tokens[0].casefold() in GENDERS:
         person.gender = GENDERS[tokens.pop(0).casefold()]
-    if tokens and tokens[-1] in _known_buckets(LOCATION_CATEGORIES):
-        person.location = tokens.pop()
+    elif tokens and ("gender", tokens[0].casefold()) in buckets:
+        person.gender = buckets[("gender", tokens.pop(0).casefold())]
+    # Miejsce: klucz koszyka albo jego etykieta (profil w promptach ma etykiety w języku badania).
+    places = [buckets.get((c, tokens[-1].casefold())) for c in LOCATION_CATEGORIES] if tokens else []
+    if tokens and (tokens[-1] in _known_buckets(LOCATION_CATEGORIES) or any(places)):
+        person.location = next((b for b in places if b), tokens[-1])
+        tokens.pop()
     person.occupation = _gendered(", ".join(tokens), person.gender)
     for line in lines[1:]:
         label, _, rest = line.partition(":")
@@ -532,9 +539,48 @@ def _summary(ctx: _Ctx) -> dict[str, Any]:
 # --- persony: profil, potrzeby, segmenty -------------------------------------------------------------------------
 
 
+# Wiersze faktów w promptach generowania mają etykiety w języku badania („- Płeć: kobieta”); klucze danych wracają
+# przez odwrotne słowniki etykiet presetów (obie wersje językowe) i stałe nazwy pól planu.
+_PLAN_FIELDS = {
+    "full name": "full_name",
+    "imię i nazwisko": "full_name",
+    "exact age": "age",
+    "dokładny wiek": "age",
+    "occupation": "occupation",
+    "zawód": "occupation",
+}
+
+
+@functools.cache
+def _label_keys() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """(etykieta kategorii → nazwa, (nazwa, etykieta koszyka) → koszyk) ze wszystkich presetów, bez wielkości liter."""
+    categories: dict[str, str] = {}
+    buckets: dict[tuple[str, str], str] = {}
+    for preset in config.load_demographics().values():
+        for name, category in preset.categories.items():
+            categories[name.casefold()] = name
+            for label in category.label.values():
+                categories.setdefault(label.casefold(), name)
+            for bucket, labels in category.bucket_labels.items():
+                buckets[(name, bucket.casefold())] = bucket
+                for label in labels.values():
+                    buckets.setdefault((name, label.casefold()), bucket)
+    return categories, buckets
+
+
 def _facts(text: str) -> dict[str, str]:
-    """Wiersze „- klucz: wartość” (demografia profilu)."""
-    return {m[1].strip(): m[2].strip() for m in re.finditer(r"^- ([^:\n]+): (.+)$", text, re.MULTILINE)}
+    """Wiersze „- etykieta: wartość” (demografia profilu) jako klucze danych: {"gender": "female", "age": "73", …}."""
+    categories, buckets = _label_keys()
+    facts: dict[str, str] = {}
+    for m in re.finditer(r"^- ([^:\n]+): (.+)$", text, re.MULTILINE):
+        label, value = m[1].strip(), m[2].strip()
+        if (field_name := _PLAN_FIELDS.get(label.casefold())) is not None:
+            facts[field_name] = value
+        elif (name := categories.get(label.casefold())) is not None:
+            facts[name] = buckets.get((name, value.casefold()), value)
+        else:
+            facts[label] = value
+    return facts
 
 
 def _vocab(language: str) -> Any:
