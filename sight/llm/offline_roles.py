@@ -637,15 +637,16 @@ def _persona_profile(ctx: _Ctx) -> dict[str, Any]:
     first_name = full_name.split()[0]
     sentences = [
         intro,
-        ctx.say(f"Mieszka: {place}.", f"Lives: {place}.") if place else "",
+        ctx.say(f"{first_name} mieszka: {place}.", f"{first_name} lives: {place}.") if place else "",
         ctx.say(f"Ceni: {', '.join(values)}.", f"Values: {', '.join(values)}.") if values else "",
         ctx.say(f"Hobby: {', '.join(interests)}.", f"Hobbies: {', '.join(interests)}.") if interests else "",
         ctx.say(f"Martwi się: {', '.join(concerns)}.", f"Worries: {', '.join(concerns)}.") if concerns else "",
         communication,
         decision,
     ]
-    paragraphs = [" ".join(x for x in sentences[:2] if x), " ".join(x for x in sentences[2:4] if x)]
-    paragraphs.append(" ".join(x for x in sentences[4:] if x))
+    closing = [x for x in sentences[4:] if x]
+    ctx.rng.shuffle(closing)  # kolejność zdań własna dla persony: sąsiednie formuły nie tworzą wspólnych fraz
+    paragraphs = [" ".join(x for x in sentences[:2] if x), " ".join(x for x in sentences[2:4] if x), " ".join(closing)]
     story = "\n\n".join(p for p in paragraphs if p.strip())
     # Dopełnienie do minimalnej długości historii: znów tylko słowa persony, w krótkich formułach.
     fillers = [
@@ -659,10 +660,10 @@ def _persona_profile(ctx: _Ctx) -> dict[str, Any]:
         *(ctx.say(f"{first_name} o {x}: ważne.", f"{first_name} on {x}: it matters.") for x in values[-2:]),
         ctx.say(f"{she} to respondent syntetyczny (demo offline).", f"{she} is a synthetic respondent (offline demo)."),
     ]
-    for filler in fillers:
-        if len(story) >= 420:
-            break
-        story += " " + filler
+    # Zdania z imieniem i słowami persony zawsze (więcej fraz tylko tej osoby); zdanie o demo — gdy brak długości.
+    story += " " + " ".join(fillers[:-1])
+    if len(story) < 420:
+        story += " " + fillers[-1]
     return {
         "full_name": full_name,
         "title": f"{occupation}, {age_text}" if age_text else occupation,
