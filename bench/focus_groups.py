@@ -197,6 +197,8 @@ def main() -> None:
         user, project = seed_demo()
         for measure in (interviews, discussion_overhead):
             emit({"path": "offline", "latency_ms": LATENCY_MS, **measure(user, project)})
+        # Issue 8: 10 person × 3 pytania (30 niezależnych odpowiedzi, 3 fale po 10).
+        emit({"path": "offline", "latency_ms": LATENCY_MS, **interviews(user, project, people=10, questions=3)})
         emit({"benchmark": "websocket_20_subscribers", "path": "offline", **websocket_fanout(user, project)})
         with http_provider(LATENCY_MS) as server:
             for measure in (interviews, discussion_overhead):

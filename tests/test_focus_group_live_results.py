@@ -50,7 +50,7 @@ def test_a_finished_run_reaches_the_open_page_with_a_link_to_the_results(transac
 
     final = async_to_sync(scenario)()
     assert 'data-status="completed"' in final and 'hx-swap-oob="true"' in final
-    assert f'href="/focus-groups/{fg.id}/#summary"' in final
+    assert f'href="/focus-groups/{fg.id}/?results=1#summary"' in final
 
 
 def test_the_sent_confirmation_clears_when_the_moderator_poses_the_interjection(

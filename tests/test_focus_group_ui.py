@@ -557,7 +557,11 @@ def test_status_live_fragment_swaps_the_controls_and_posts_with_htmx(db):
     )
     fg.status, fg.control = FocusGroup.Status.COMPLETED, ""
     done = render_to_string("focus_groups/detail.html#status_live", {"state": fg.live_state()})
-    assert "data-finished" in done and "hx-post" not in done and f'href="/focus-groups/{state["id"]}/#summary"' in done
+    assert (
+        "data-finished" in done
+        and "hx-post" not in done
+        and f'href="/focus-groups/{state["id"]}/?results=1#summary"' in done
+    )
 
 
 def test_the_websocket_sends_the_page_fragments_to_the_browser(transactional_db):

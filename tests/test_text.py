@@ -54,4 +54,6 @@ def test_a_nul_anywhere_in_focus_group_text_is_a_422_at_its_field():
     resp = api_client(token).post(
         f"/api/v1/projects/{project.id}/focus-groups", data=json.dumps(body), content_type="application/json"
     )
-    assert resp.status_code == 201 and resp.json()["questions"] == [{"text": "Czy?", "probes": ["Dlaczego?"]}]
+    assert resp.status_code == 201 and resp.json()["questions"] == [
+        {"text": "Czy?", "probes": ["Dlaczego?"], "proposition": ""}
+    ]

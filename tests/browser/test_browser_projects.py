@@ -41,8 +41,8 @@ def test_a_researcher_creates_a_project_with_a_preset_and_a_category_of_their_ow
     category.get_by_role("button", name="Skaluj do 1").click()
     expect(total.locator("output")).to_have_text("1")
     expect(total).to_have_class(re.compile(r"\bdist-sum--ok\b"))
-    expect(category.locator("[data-dist-weight]").first).to_have_value("0.75")
-    expect(category.locator("[data-dist-weight]").last).to_have_value("0.25")
+    expect(category.locator("[data-dist-weight]").first).to_have_value("0,75")  # polski interfejs: przecinek dziesiętny
+    expect(category.locator("[data-dist-weight]").last).to_have_value("0,25")
 
     step("save the project")
     page.get_by_role("button", name="Utwórz projekt").click()

@@ -106,4 +106,5 @@ def test_insights_show_the_concepts_of_a_discussion_and_compare_it_with_a_second
     page.locator("#compare-with").select_option(label="Run B")
     page.locator("#compare").get_by_role("button", name="Compare").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Compare: A = Run A, B = Run B")
-    expect(page.locator("main section.card").first).to_contain_text("Q1.")
+    expect(page.locator("#stability")).to_contain_text("% of key concepts recur across seeds")
+    expect(page.locator("main section.card:not(#stability)").first).to_contain_text("Q1.")
