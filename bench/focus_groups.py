@@ -58,7 +58,7 @@ def interviews(user, project, *, people: int = 6, questions: int = 3, server: An
         FocusGroupIn(
             name="bench interviews",
             mode="interviews",
-            questions=[{"text": f"Pytanie {i}?"} for i in range(questions)],
+            questions=[{"text": f"Pytanie {i} ({people}×{questions})?"} for i in range(questions)],
             participants={"persona_ids": [p.id for p in panel]},
         ),
     )
@@ -157,7 +157,9 @@ def websocket_fanout(user, project) -> dict:  # noqa: ANN001
     from focus_groups.models import FocusGroup
     from sight.asgi import application
     from sight.models import ApiToken
+    from sight.worker import WARMED_UP
 
+    WARMED_UP.wait(120)  # serwer ASGI wczytuje słowniki w tle po starcie: mierzymy serwer już rozgrzany
     fg = FocusGroup.objects.create(project=project, name="bench ws", questions=[{"text": "Q?"}])
     _, raw = ApiToken.issue(user=user, name="bench-ws")
     headers = [(b"authorization", f"Bearer {raw}".encode())]

@@ -25,6 +25,7 @@ class LLMServer:
         self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.accepted: dict[int, float] = {}  # id gniazda → chwila przyjęcia połączenia
 
     @property
     def url(self) -> str:
@@ -68,8 +69,14 @@ class LLMServer:
             # Nagłówki i treść idą osobnymi zapisami: bez TCP_NODELAY treść czekałaby na opóźnione ACK klienta.
             disable_nagle_algorithm = True
 
+            def setup(self) -> None:
+                super().setup()
+                # Opóźnienie liczone od przyjęcia połączenia (pierwsze żądanie) albo od odczytu żądania (następne):
+                # wątki serwera dzielą GIL, więc start wątku obsługi fali nowych połączeń sam byłby opóźnieniem.
+                self.accepted = server.accepted.pop(id(self.request), None)
+
             def do_POST(self) -> None:
-                started = time.monotonic()
+                started, self.accepted = self.accepted or time.monotonic(), None
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
                 server._enter(self.path, body)
                 try:
@@ -109,6 +116,10 @@ class LLMServer:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             request_queue_size = 256  # domyślne 5 gubi połączenia przy fali równoległych żądań
+
+            def process_request(self, request: Any, client_address: Any) -> None:
+                server.accepted[id(request)] = time.monotonic()
+                super().process_request(request, client_address)
 
         self._server = Server(("127.0.0.1", self.port), Handler)
         threading.Thread(

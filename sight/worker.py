@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 WARM_UPS: list[Callable[[], None]] = []
 
 
+WARMED_UP = threading.Event()
+
+
 def warm_up() -> None:
     """Wykonuje rozgrzewki po kolei; błąd jednej nie zatrzymuje procesu (pierwsze użycie zapłaci za nią samo)."""
     for step in WARM_UPS:
@@ -22,6 +25,7 @@ def warm_up() -> None:
             step()
         except Exception:  # noqa: BLE001 - rozgrzewka jest tylko optymalizacją
             log.warning("warm-up %s failed", getattr(step, "__qualname__", step), exc_info=True)
+    WARMED_UP.set()
 
 
 def warm_up_in_background() -> None:

@@ -69,9 +69,13 @@ class OfflineChatModel(_ToolBindingMixin, BaseChatModel):
     async def _agenerate(
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
+        # Opóźnienie jak u serwera modelu: odpowiedź gotowa po stałym czasie od żądania, jej ułożenie w nim się
+        # mieści (inaczej fala równoległych odpowiedzi układałaby się po kolei już po upływie opóźnienia).
+        started = time.monotonic()
+        result = self._answer(messages, kwargs)
         if settings.SIGHT_OFFLINE_LATENCY_MS:
-            await asyncio.sleep(settings.SIGHT_OFFLINE_LATENCY_MS / 1000)
-        return self._answer(messages, kwargs)
+            await asyncio.sleep(max(0.0, settings.SIGHT_OFFLINE_LATENCY_MS / 1000 - (time.monotonic() - started)))
+        return result
 
     def _answer(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
         tools = kwargs.get("tools") or []
