@@ -101,8 +101,26 @@ def test_insights_show_the_concepts_of_a_discussion_and_compare_it_with_a_second
     quote.click()
     expect(page.locator(f"#transcript #event-{seq}")).to_be_in_viewport()
 
+    step("the concept graph: a click on a node lists its quotes, each linking to the transcript")
+    page.goto(f"/focus-groups/{groups[0].id}/insights/graph/")
+    expect(page.locator("#graph-table table").first).to_be_visible()
+    page.wait_for_function(
+        "() => { const c = document.querySelector('[data-concept-graph]'); return !!(c && c._cyreg && c._cyreg.cy); }"
+    )
+    page.evaluate(
+        """() => {
+            const cy = document.querySelector('[data-concept-graph]')._cyreg.cy;
+            cy.edges().filter((e) => (e.data('evidence') || []).length > 0)[0].source().emit('tap');
+        }"""
+    )
+    evidence = page.locator("[data-graph-evidence] a[href*='#event-']").first
+    expect(evidence).to_be_visible()
+    seq = re.search(r"#event-(\d+)$", evidence.get_attribute("href")).group(1)
+    evidence.click()
+    expect(page.locator(f"#transcript #event-{seq}")).to_be_in_viewport()
+
     step("compare with the second run")
-    page.go_back()
+    page.goto(f"/focus-groups/{groups[0].id}/insights/")
     page.locator("#compare-with").select_option(label="Run B")
     page.locator("#compare").get_by_role("button", name="Compare").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Compare: A = Run A, B = Run B")
