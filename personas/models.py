@@ -240,7 +240,9 @@ class Persona(models.Model):
             # Lista panelu: filtr projektu i nieusuniętych, porządek (created_at, index) wprost z indeksu (bez
             # sortowania na dalekich stronach).
             models.Index(
-                fields=("project", "deleted_at", "created_at", "index"), name="persona_project_live_order_idx"
+                fields=("project", "deleted_at", "created_at", "index"),
+                include=("id",),
+                name="persona_project_live_order_idx",
             ),
             models.Index(fields=("project", "gender"), name="persona_project_gender_idx"),
             models.Index(fields=("project", "age"), name="persona_project_age_idx"),
