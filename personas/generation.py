@@ -30,7 +30,7 @@ from personas.sampling import PlannedProfile, plan_for_project
 from rag.retrieval import persona_context
 from sight import jobs, live, llm
 from sight.batches import GroupWriter
-from sight.demographics import bucket_label, category_label, describe
+from sight.demographics import PLAN_FACTS, bucket_label, category_label, describe
 from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
 from sight.text import ModelText
@@ -441,12 +441,11 @@ def describe_demographics(profile: PlannedProfile, language: str) -> str:
     """
     facts = describe(profile["demographics"], language=language)
     with translation.override(language):
-        if profile.get("full_name"):
-            facts.append((gettext("Full name"), str(profile["full_name"])))
-        if profile.get("age") is not None:
-            facts.append((gettext("Exact age"), str(profile["age"])))
-        if profile.get("occupation"):
-            facts.append((gettext("Occupation"), str(profile["occupation"])))
+        facts += [
+            (gettext(label), str(profile[key]))
+            for key, label in PLAN_FACTS.items()
+            if profile.get(key) not in (None, "")
+        ]
     return "\n".join(f"- {k}: {v}" for k, v in facts)
 
 

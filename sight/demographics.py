@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils.translation import get_language
+from django.utils import translation
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from pydantic import Field, Strict, StringConstraints
 
@@ -178,3 +179,20 @@ DemographicsIn = Annotated[
     ),
     KeysMatching(),
 ]
+
+
+# Fakty planu profilu poza kategoriami presetu (etykiety wierszy „- Etykieta: wartość” w promptach generowania).
+PLAN_FACTS = {
+    "full_name": gettext_noop("Full name"),
+    "age": gettext_noop("Exact age"),
+    "occupation": gettext_noop("Occupation"),
+}
+
+
+def plan_fact_keys() -> dict[str, str]:
+    """Etykieta faktu planu (pl i en, bez wielkości liter) → klucz: odczyt wierszy promptu z powrotem na dane."""
+    keys = {}
+    for language in ("pl", "en"):
+        with translation.override(language):
+            keys.update({_(label).casefold(): key for key, label in PLAN_FACTS.items()})
+    return keys

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import config
-from sight.demographics import bucket_label, category_label
+from sight.demographics import bucket_label, category_label, plan_fact_keys
 
 if TYPE_CHECKING:
     from sight.llm.offline import PromptCall
@@ -541,14 +541,6 @@ def _summary(ctx: _Ctx) -> dict[str, Any]:
 
 # Wiersze faktów w promptach generowania mają etykiety w języku badania („- Płeć: kobieta”); klucze danych wracają
 # przez odwrotne słowniki etykiet presetów (obie wersje językowe) i stałe nazwy pól planu.
-_PLAN_FIELDS = {
-    "full name": "full_name",
-    "imię i nazwisko": "full_name",
-    "exact age": "age",
-    "dokładny wiek": "age",
-    "occupation": "occupation",
-    "zawód": "occupation",
-}
 
 
 @functools.cache
@@ -574,7 +566,7 @@ def _facts(text: str) -> dict[str, str]:
     facts: dict[str, str] = {}
     for m in re.finditer(r"^- ([^:\n]+): (.+)$", text, re.MULTILINE):
         label, value = m[1].strip(), m[2].strip()
-        if (field_name := _PLAN_FIELDS.get(label.casefold())) is not None:
+        if (field_name := plan_fact_keys().get(label.casefold())) is not None:
             facts[field_name] = value
         elif (name := categories.get(label.casefold())) is not None:
             facts[name] = buckets.get((name, value.casefold()), value)
