@@ -177,7 +177,8 @@ def crosstab(
 
 @router.get("/surveys/{survey_id}/export")
 def export(
-    request: HttpRequest, survey_id: uuid.UUID, format: str = Query("csv", pattern="^(csv|json)$")
+    request: HttpRequest, survey_id: uuid.UUID, format: str = Query("csv", pattern="^(csv|json|xlsx|sav)$")
 ) -> HttpResponse:  # noqa: A002 - nazwa parametru w API
-    """Odpowiedzi respondentów: CSV (wiersz na respondenta, etykiety, bezpieczny dla arkuszy) albo JSON."""
+    """Odpowiedzi respondentów: CSV (wiersz na respondenta, etykiety, bezpieczny dla arkuszy), JSON, XLSX z księgą
+    kodów albo SPSS `.sav` z etykietami zmiennych i wartości."""
     return exports.export(_survey(request, survey_id), format)

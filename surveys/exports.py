@@ -1,18 +1,40 @@
-"""Eksport odpowiedzi: CSV (wiersz na respondenta, kolumny z etykietami, bezpieczny dla arkuszy) i JSON."""
+"""Eksport odpowiedzi: CSV (wiersz na respondenta, kolumny z etykietami, bezpieczny dla arkuszy), JSON, XLSX (dane
+z etykietami i księga kodów) oraz SPSS `.sav` (etykiety zmiennych i wartości, skala pomiaru).
+
+Zmienne XLSX i `.sav` definiuje `surveys/codebook.py`; CSV i JSON zostają w układzie „pytanie = kolumna”.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
+import polars as pl
+import pyreadstat
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Font
 
 from sight.demographics import bucket_label
 from sight.text import spreadsheet_csv
+from surveys.codebook import Variable, describe_values, survey_table, survey_variables
 from surveys.models import Answer, Question, Survey
 
-FORMATS = ("csv", "json")
+FORMATS = ("csv", "json", "xlsx", "sav")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "sav": "application/x-spss-sav",
+}
+# Limity formatu SPSS w bajtach UTF-8 (dłuższe readstat ucina sam, czasem w środku znaku).
+SPSS_VARIABLE_LABEL_BYTES, SPSS_VALUE_LABEL_BYTES = 256, 120
 
 
 def _cell(q: Question, answer: Answer | None) -> Any:
@@ -34,11 +56,11 @@ def respondent_rows(survey: Survey) -> tuple[list[str], list[list[Any]]]:
     questions = list(survey.questions.order_by("order"))
     people = [r.persona for r in survey.respondents.select_related("persona", "persona__segment").order_by("position")]
     answers = {(a.persona_id, a.question_id): a for a in Answer.objects.filter(survey=survey)}
-    header = ["respondent", "name", "gender", "age", "education", "income", "location", "segment"]
+    header = [v.label for v in survey_variables([])]
     for q in questions:
         header.append(f"Q{q.number} {q.text}")
         if q.method == Question.Method.SSR:
-            header.append(f"Q{q.number} expected value")
+            header.append(f"Q{q.number} {_('expected value')}")
     rows = []
     for i, p in enumerate(people, start=1):
         row: list[Any] = [
@@ -60,18 +82,104 @@ def respondent_rows(survey: Survey) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
+# --- XLSX ---------------------------------------------------------------------------------------------------------
+
+
+def _text_cell(cell: Cell, value: Any) -> None:
+    """Tekst zawsze jako tekst: bez formuły (openpyxl zamienia „=…” w formułę) i z prefiksem cytatu w Excelu."""
+    if isinstance(value, str):
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.data_type, cell.quotePrefix = "s", True
+    else:
+        cell.value = value
+
+
+def _measure_label(measure: str) -> str:
+    return {"nominal": _("nominal"), "ordinal": _("ordinal"), "scale": _("scale")}[measure]
+
+
+def xlsx_bytes(survey: Survey) -> bytes:
+    """Skoroszyt: arkusz odpowiedzi (nagłówek z etykietami, komórki z etykietami wartości) i księga kodów."""
+    variables, rows = survey_table(survey)
+    book = Workbook()
+    data = book.active
+    data.title = _("Responses")[:31]
+    for col, var in enumerate(variables, start=1):
+        _text_cell(data.cell(row=1, column=col), var.label)
+        data.cell(row=1, column=col).font = Font(bold=True)
+    for r, row in enumerate(rows, start=2):
+        for col, (var, value) in enumerate(zip(variables, row, strict=True), start=1):
+            _text_cell(data.cell(row=r, column=col), var.value_label(value))
+    data.freeze_panes = "A2"
+    codes = book.create_sheet(_("Codebook")[:31])
+    head = [_("Variable"), _("Question"), _("Measure"), _("Values and labels")]
+    for col, title in enumerate(head, start=1):
+        _text_cell(codes.cell(row=1, column=col), title)
+        codes.cell(row=1, column=col).font = Font(bold=True)
+    for r, var in enumerate(variables, start=2):
+        for col, value in enumerate((var.name, var.label, _measure_label(var.measure), describe_values(var)), start=1):
+            _text_cell(codes.cell(row=r, column=col), value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- SPSS .sav ----------------------------------------------------------------------------------------------------
+
+
+def _fit(text: str, limit: int) -> str:
+    """Tekst przycięty do limitu bajtów UTF-8 na granicy znaku."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def _column(var: Variable, values: list[Any]) -> pl.Series:
+    if var.text:
+        return pl.Series(var.name, [ILLEGAL_CHARACTERS_RE.sub("", v or "") for v in values], dtype=pl.Utf8)
+    return pl.Series(var.name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+
+
+def sav_bytes(survey: Survey) -> bytes:
+    """Plik SPSS: zmienne z księgi kodów, etykiety zmiennych (treść pytań) i wartości, skala pomiaru."""
+    variables, rows = survey_table(survey)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _v in variables]
+    frame = pl.DataFrame([_column(var, list(col)) for var, col in zip(variables, columns, strict=True)])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "survey.sav"
+        pyreadstat.write_sav(
+            frame,
+            path,
+            file_label=_fit(survey.name, 64),
+            column_labels={v.name: _fit(v.label, SPSS_VARIABLE_LABEL_BYTES) for v in variables},
+            variable_value_labels={
+                v.name: {code: _fit(label, SPSS_VALUE_LABEL_BYTES) for code, label in v.values.items()}
+                for v in variables
+                if v.values
+            },
+            variable_measure={v.name: v.measure for v in variables},
+        )
+        return path.read_bytes()
+
+
+# --- odpowiedź HTTP -----------------------------------------------------------------------------------------------
+
+
 def export(survey: Survey, fmt: str) -> HttpResponse:
-    """Plik do pobrania: CSV albo JSON (ankieta, pytania i respondenci z odpowiedziami)."""
-    header, rows = respondent_rows(survey)
-    if fmt == "json":
-        body = {
+    """Plik do pobrania: CSV, JSON (ankieta, pytania i respondenci z odpowiedziami), XLSX albo SPSS `.sav`."""
+    if fmt == "xlsx":
+        body: bytes | str = xlsx_bytes(survey)
+    elif fmt == "sav":
+        body = sav_bytes(survey)
+    elif fmt == "json":
+        header, rows = respondent_rows(survey)
+        data = {
             "survey": {"id": str(survey.id), "name": survey.name, "language": survey.language, "seed": survey.seed},
             "questions": [q.as_dict() for q in survey.questions.order_by("order")],
             "respondents": [dict(zip(header, row, strict=True)) for row in rows],
         }
-        response = HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/json")
+        body = json.dumps(data, ensure_ascii=False)
     else:
-        response = HttpResponse(spreadsheet_csv(header, rows), content_type="text/csv; charset=utf-8")
+        body = spreadsheet_csv(*respondent_rows(survey))
+    response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="survey-{survey.id}-{stamp}.{fmt}"'
     return response
