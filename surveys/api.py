@@ -12,7 +12,7 @@ from ninja.pagination import paginate
 from sight.errors import ErrorOut
 from sight.models import Language, get_project_for_user
 from sight.pagination import Pages
-from surveys import exports, fielding, results
+from surveys import exports, fielding, results, themes
 from surveys.builder import (
     FromTemplateIn,
     SurveyIn,
@@ -182,3 +182,10 @@ def export(
     """Odpowiedzi respondentów: CSV (wiersz na respondenta, etykiety, bezpieczny dla arkuszy), JSON, XLSX z księgą
     kodów albo SPSS `.sav` z etykietami zmiennych i wartości."""
     return exports.export(_survey(request, survey_id), format)
+
+
+@router.post("/surveys/{survey_id}/questions/{question_id}/themes", response={202: JobAccepted, 409: ErrorOut})
+def code_themes(request: HttpRequest, survey_id: uuid.UUID, question_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
+    """Koduje (od nowa) tematy odpowiedzi na pytanie otwarte w tle; wynik w `results` pytania (`themes`)."""
+    question = get_object_or_404(_survey(request, survey_id).questions, pk=question_id)
+    return 202, {"job_id": themes.start_coding(question, user=request.user).id}

@@ -29,7 +29,7 @@ from personas.models import Persona
 from sight import jobs, llm
 from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
-from surveys import ssr
+from surveys import ssr, themes
 from surveys.builder import PIPE
 from surveys.models import Answer, Question, Respondent, Survey
 
@@ -201,6 +201,7 @@ def field_survey(job: Job) -> dict[str, Any]:
         survey.set_status(Survey.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     survey.set_status(Survey.Status.COMPLETED)
+    themes.start_after_fielding(questions, user=job.user)
     total = len(people) * len(questions)
     jobs.report_progress(job, done=total, total=total, message=gettext_noop("completed"))
     return {"survey_id": str(survey.id), "status": survey.status, "answers": state.done, "failed": state.failed}

@@ -125,6 +125,9 @@ class Question(models.Model):
     show_if = models.JSONField(
         _("skip rule"), default=dict, blank=True, help_text=_("Show only if an earlier answer matches.")
     )
+    themes = models.JSONField(
+        _("themes"), default=dict, blank=True, help_text=_("Open text: themes coded by the LLM with verified quotes.")
+    )
 
     class Meta:
         ordering = ("survey", "order")

@@ -17,6 +17,7 @@ from sight.errors import InvalidInput
 from surveys import crosstab as banner
 from surveys import stats
 from surveys.models import Answer, Question, Survey
+from surveys.themes import themes_view
 
 Type = Question.Type
 CATEGORY_LABELS = {
@@ -109,6 +110,7 @@ def survey_results(survey: Survey) -> dict[str, Any]:
                 "method": q.method,
                 "failed": failed[q.id],
                 "stats": describe_question(q, values[q.id], pmfs[q.id], texts[q.id]),
+                "themes": themes_view(q),
             }
             for q in questions
         ],

@@ -9,7 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import get_project_for_user
 from sight.screens import bar_rows, render_screen
 from sight.text import localized_number
-from surveys import fielding, results
+from surveys import fielding, results, themes
 from surveys.builder import (
     FromTemplateIn,
     SurveyPatch,
@@ -181,3 +182,18 @@ def survey_results(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
         "table": table,
     }
     return render_screen(request, "surveys/results.html", "crosstab", context)
+
+
+@login_required
+@require_POST
+def question_themes(request: HttpRequest, survey_id: uuid.UUID, question_id: uuid.UUID) -> HttpResponse:
+    """Startuje kodowanie tematów pytania otwartego; wynik pojawia się na stronie wyników."""
+    survey = get_survey_for_user(request.user, survey_id)
+    question = get_object_or_404(survey.questions, pk=question_id)
+    try:
+        themes.start_coding(question, user=request.user)
+    except Conflict as exc:
+        show_domain_error(request, exc)
+    else:
+        messages.success(request, _("Coding themes in the background; refresh the page in a moment."))
+    return redirect(f"{reverse('surveys:results', args=[survey.id])}#themes-{question.id}")
