@@ -19,7 +19,9 @@ import numpy as np
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext_noop
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, ngettext_lazy
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, Field, create_model, model_validator
 
@@ -52,12 +54,22 @@ def resolve_respondents(project: Project, spec: dict[str, Any]) -> list[Persona]
         step = max(1, len(pool) // count) if pool else 1
         people = pool[::step][:count]
         if len(people) < count:
-            raise InvalidInput("respondents", f"only {len(people)} personas match, {count} requested")
+            message = ngettext_lazy(
+                "only {found} persona matches, {count} requested",
+                "only {found} personas match, {count} requested",
+                len(people),
+            )
+            raise InvalidInput("respondents", format_lazy(message, found=len(people), count=count))
         return people
     if not pool:
-        raise InvalidInput("respondents", "no personas in the panel match; generate personas first")
+        raise InvalidInput("respondents", _("no personas in the panel match; generate personas first"))
     if len(pool) > limit:
-        raise InvalidInput("respondents", f"{len(pool)} personas match, at most {limit} can answer one survey")
+        raise InvalidInput(
+            "respondents",
+            format_lazy(
+                _("{found} personas match, at most {limit} can answer one survey"), found=len(pool), limit=limit
+            ),
+        )
     return pool
 
 
@@ -66,11 +78,11 @@ def start_run(survey: Survey, *, user: User | None) -> Job:
     with transaction.atomic():
         s = Survey.objects.select_for_update().select_related("project").get(pk=survey.pk)
         if s.status == Survey.Status.FIELDING:
-            raise Conflict("the survey is already being fielded")
+            raise Conflict(_("the survey is already being fielded"))
         if s.status == Survey.Status.COMPLETED:
-            raise Conflict("the survey is completed; copy it to field it again")
+            raise Conflict(_("the survey is completed; copy it to field it again"))
         if not s.questions.exists():
-            raise InvalidInput("questions", "a survey needs at least one question")
+            raise InvalidInput("questions", _("a survey needs at least one question"))
         if not s.respondents.exists():
             people = resolve_respondents(s.project, s.respondents_spec)
             Respondent.objects.bulk_create([Respondent(survey=s, persona=p, position=i) for i, p in enumerate(people)])

@@ -25,6 +25,7 @@ from surveys.builder import (
     SurveyPatch,
     copy_survey,
     create_from_template,
+    field_label,
     template_list,
     update_survey,
 )
@@ -32,7 +33,7 @@ from surveys.models import Question, Survey, get_survey_for_user
 
 
 def _error(exc: Conflict | InvalidInput) -> str:
-    return f"{exc.field}: {exc.message}" if isinstance(exc, InvalidInput) else str(exc)
+    return f"{field_label(exc.field)}: {exc.message}" if isinstance(exc, InvalidInput) else str(exc)
 
 
 @login_required

@@ -164,7 +164,11 @@ def test_themes_are_coded_after_fielding_and_shown_on_the_results_page(fake_llm,
     survey = Survey.objects.get(pk=resp.json()["id"])
 
     def answer(messages):
-        return {"choice": "o1"} if "Pytanie: Kupisz?" in messages[-1].content else {"text": "Za droga <b>kawa</b> dla mnie."}
+        return (
+            {"choice": "o1"}
+            if "Pytanie: Kupisz?" in messages[-1].content
+            else {"text": "Za droga <b>kawa</b> dla mnie."}
+        )
 
     def theme(messages):
         ids = batch_ids(messages)
