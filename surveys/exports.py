@@ -18,13 +18,14 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from sight.demographics import bucket_label
 from sight.text import spreadsheet_csv
-from surveys.codebook import Variable, describe_values, survey_table, survey_variables
-from surveys.models import Answer, Question, Survey
+from surveys.codebook import AnswerCell, Variable, answer_cells, describe_values, survey_table, survey_variables
+from surveys.models import Question, Survey
 
 FORMATS = ("csv", "json", "xlsx", "sav")
 CONTENT_TYPES = {
@@ -35,9 +36,11 @@ CONTENT_TYPES = {
 }
 # Limity formatu SPSS w bajtach UTF-8 (dłuższe readstat ucina sam, czasem w środku znaku).
 SPSS_VARIABLE_LABEL_BYTES, SPSS_VALUE_LABEL_BYTES = 256, 120
+BOLD = Font(bold=True)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(q: Question, answer: Answer | None) -> Any:
+def _cell(q: Question, answer: AnswerCell | None) -> Any:
     """Komórka: etykiety opcji, punkt skali (przy SSR losowanie z ziarnem), liczba albo tekst; pusta przy braku."""
     if answer is None or answer.failed:
         return ""
@@ -55,7 +58,7 @@ def respondent_rows(survey: Survey) -> tuple[list[str], list[list[Any]]]:
     """Nagłówki i wiersze: respondent, cechy persony, po kolumnie na pytanie (+ wartość oczekiwana przy SSR)."""
     questions = list(survey.questions.order_by("order"))
     people = [r.persona for r in survey.respondents.select_related("persona", "persona__segment").order_by("position")]
-    answers = {(a.persona_id, a.question_id): a for a in Answer.objects.filter(survey=survey)}
+    answers = answer_cells(survey)
     header = [v.label for v in survey_variables([])]
     for q in questions:
         header.append(f"Q{q.number} {q.text}")
@@ -85,13 +88,21 @@ def respondent_rows(survey: Survey) -> tuple[list[str], list[list[Any]]]:
 # --- XLSX ---------------------------------------------------------------------------------------------------------
 
 
-def _text_cell(cell: Cell, value: Any) -> None:
-    """Tekst zawsze jako tekst: bez formuły (openpyxl zamienia „=…” w formułę) i z prefiksem cytatu w Excelu."""
-    if isinstance(value, str):
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.data_type, cell.quotePrefix = "s", True
-    else:
-        cell.value = value
+def _cells(sheet: Any, values: list[Any], *, bold: bool = False) -> list[Any]:
+    """Wiersz arkusza w trybie strumieniowym; tekst zawsze jako tekst: bez formuły (openpyxl zamienia „=…” w formułę)
+    i — gdy wygląda jak formuła — z prefiksem cytatu, więc Excel nie zrobi z niego formuły także po edycji komórki.
+    """
+    out = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+            if value[:1] in FORMULA_STARTS:
+                cell.quotePrefix = True
+        if bold:
+            cell.font = BOLD
+        out.append(cell)
+    return out
 
 
 def _measure_label(measure: str) -> str:
@@ -101,24 +112,16 @@ def _measure_label(measure: str) -> str:
 def xlsx_bytes(survey: Survey) -> bytes:
     """Skoroszyt: arkusz odpowiedzi (nagłówek z etykietami, komórki z etykietami wartości) i księga kodów."""
     variables, rows = survey_table(survey)
-    book = Workbook()
-    data = book.active
-    data.title = _("Responses")[:31]
-    for col, var in enumerate(variables, start=1):
-        _text_cell(data.cell(row=1, column=col), var.label)
-        data.cell(row=1, column=col).font = Font(bold=True)
-    for r, row in enumerate(rows, start=2):
-        for col, (var, value) in enumerate(zip(variables, row, strict=True), start=1):
-            _text_cell(data.cell(row=r, column=col), var.value_label(value))
+    book = Workbook(write_only=True)
+    data = book.create_sheet(_("Responses")[:31])
     data.freeze_panes = "A2"
+    data.append(_cells(data, [var.label for var in variables], bold=True))
+    for row in rows:
+        data.append(_cells(data, [var.value_label(value) for var, value in zip(variables, row, strict=True)]))
     codes = book.create_sheet(_("Codebook")[:31])
-    head = [_("Variable"), _("Question"), _("Measure"), _("Values and labels")]
-    for col, title in enumerate(head, start=1):
-        _text_cell(codes.cell(row=1, column=col), title)
-        codes.cell(row=1, column=col).font = Font(bold=True)
-    for r, var in enumerate(variables, start=2):
-        for col, value in enumerate((var.name, var.label, _measure_label(var.measure), describe_values(var)), start=1):
-            _text_cell(codes.cell(row=r, column=col), value)
+    codes.append(_cells(codes, [_("Variable"), _("Question"), _("Measure"), _("Values and labels")], bold=True))
+    for var in variables:
+        codes.append(_cells(codes, [var.name, var.label, _measure_label(var.measure), describe_values(var)]))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -7,9 +7,12 @@ import json
 
 import pyreadstat
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from sight.models import Job
+from surveys import exports
 from surveys.models import Answer, Survey
 from tests.factories import api_client, create_persona, create_project, create_token, run_worker
 
@@ -171,3 +174,18 @@ def test_the_survey_page_links_every_export_format(fielded):
     html = page.get(f"/surveys/{survey.id}/").content.decode()
     for fmt in ("csv", "xlsx", "sav", "json"):
         assert f"/api/v1/surveys/{survey.id}/export?format={fmt}" in html
+
+
+def test_the_codebook_exports_read_the_survey_in_a_constant_number_of_queries(fielded):
+    _client, survey = fielded
+    with CaptureQueriesContext(connection) as small:
+        exports.sav_bytes(survey)
+    for i in range(3):
+        # Więcej respondentów z kompletem odpowiedzi: liczba zapytań się nie zmienia.
+        persona = create_persona(project=survey.project)
+        survey.respondents.create(persona=persona, position=10 + i)
+        for q in survey.questions.all():
+            Answer.objects.create(survey=survey, question=q, persona=persona, method="direct", text="x", value=None)
+    with CaptureQueriesContext(connection) as large:
+        exports.xlsx_bytes(survey)
+    assert len(small) == len(large) == 3
