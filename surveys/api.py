@@ -188,4 +188,4 @@ def export(
 def code_themes(request: HttpRequest, survey_id: uuid.UUID, question_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
     """Koduje (od nowa) tematy odpowiedzi na pytanie otwarte w tle; wynik w `results` pytania (`themes`)."""
     question = get_object_or_404(_survey(request, survey_id).questions, pk=question_id)
-    return 202, {"job_id": themes.start_coding(question, user=request.user).id}
+    return 202, {"job_id": themes.start_coding(question, user=request.user, regenerate=True).id}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ from surveys.builder import PIPE
 from surveys.models import Answer, Question, Respondent, Survey
 
 ROLE = "survey_answer"
+log = logging.getLogger(__name__)
 Type = Question.Type
 
 
@@ -213,7 +215,10 @@ def field_survey(job: Job) -> dict[str, Any]:
         survey.set_status(Survey.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     survey.set_status(Survey.Status.COMPLETED)
-    themes.start_after_fielding(questions, user=job.user)
+    try:
+        themes.start_after_fielding(questions, user=job.user)
+    except Exception:  # noqa: BLE001 - tematy są dodatkiem: badanie jest zakończone, zadanie tematów wznowi rekoncyliacja
+        log.warning("could not start theme coding for survey %s", survey.id, exc_info=True)
     total = len(people) * len(questions)
     jobs.report_progress(job, done=total, total=total, message=gettext_noop("completed"))
     return {"survey_id": str(survey.id), "status": survey.status, "answers": state.done, "failed": state.failed}

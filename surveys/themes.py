@@ -104,8 +104,12 @@ def codable_answers(question: Question) -> list[tuple[int, str]]:
     return list(rows[:MAX_ANSWERS])
 
 
-def start_coding(question: Question, *, user: User | None) -> Job:
-    """Startuje kodowanie tematów pytania otwartego w tle; inne pytanie albo brak odpowiedzi to Conflict (409)."""
+def start_coding(question: Question, *, user: User | None, regenerate: bool = False) -> Job:
+    """Startuje kodowanie tematów pytania otwartego w tle; inne pytanie albo brak odpowiedzi to Conflict (409).
+
+    `regenerate` (przycisk i API): model pyta się od nowa, z pominięciem cache; po badaniu — z cache (powtórzone
+    badanie z tym samym ziarnem nic nie kosztuje).
+    """
     if question.type != Question.Type.OPEN_TEXT:
         raise Conflict(_("Themes are coded only for open-text questions."))
     if not question.answers.filter(failed=False).exclude(text="").exists():
@@ -115,7 +119,7 @@ def start_coding(question: Question, *, user: User | None) -> Job:
             kind="surveys.themes",
             user=user,
             project=question.survey.project,
-            params={"question_id": str(question.id)},
+            params={"question_id": str(question.id), "regenerate": regenerate},
             queue="llm",
         )
         previous = {k: v for k, v in question.themes.items() if k != "reason"}
@@ -205,6 +209,7 @@ def code_themes(job: Job) -> dict[str, Any]:
                 },
                 project=survey.project,
                 job=job,
+                cache=not job.params.get("regenerate"),
             )
             dropped += _merge(merged, out, dict(batch))
             jobs.report_progress(job, done=i + 1, total=len(batches))

@@ -192,7 +192,7 @@ def question_themes(request: HttpRequest, survey_id: uuid.UUID, question_id: uui
     survey = get_survey_for_user(request.user, survey_id)
     question = get_object_or_404(survey.questions, pk=question_id)
     try:
-        themes.start_coding(question, user=request.user)
+        themes.start_coding(question, user=request.user, regenerate=True)
     except Conflict as exc:
         show_domain_error(request, exc)
     else:

@@ -148,6 +148,10 @@ def test_large_answer_sets_are_coded_in_bounded_batches_merged_by_stable_theme_i
     assert "- Cena" in calls[1][-1].content
     (theme,) = question.themes["themes"]
     assert theme["count"] == 5 and theme["percent"] == 100.0 and theme["id"] == themes.theme_id("cena")
+    # Ponowne kodowanie na żądanie pyta model od nowa (z pominięciem cache).
+    fake_llm.script("survey_themes", [lambda m: {"themes": [{"label": "Koszt", "answer_ids": batch_ids(m)}]}] * 3)
+    code(client, survey, question, django_capture_on_commit_callbacks)
+    assert [t["label"] for t in question.themes["themes"]] == ["Koszt"]
 
 
 def test_themes_are_coded_after_fielding_and_shown_on_the_results_page(fake_llm, django_capture_on_commit_callbacks):
