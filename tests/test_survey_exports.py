@@ -189,3 +189,11 @@ def test_the_codebook_exports_read_the_survey_in_a_constant_number_of_queries(fi
     with CaptureQueriesContext(connection) as large:
         exports.xlsx_bytes(survey)
     assert len(small) == len(large) == 3
+
+
+def test_a_survey_without_respondents_exports_empty_files_with_the_codebook(fake_llm):
+    client, survey = fielded_survey()
+    resp = client.get(f"/api/v1/surveys/{survey.id}/export?format=xlsx")
+    book = load_workbook(io.BytesIO(resp.content))
+    assert len(list(book["Responses"].iter_rows())) == 1 and book["Codebook"].max_row > 8
+    assert client.get(f"/api/v1/surveys/{survey.id}/export?format=sav").status_code == 200
