@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
+from pydantic import StrictBool
 
 from rag import ask, docgraph
 from sight.models import get_project_for_user
@@ -64,7 +65,7 @@ class AskOut(Schema):
 class ExtractIn(InputSchema):
     """Ekstrakcja grafu: `force` analizuje od nowa także przeanalizowane fragmenty."""
 
-    force: bool = False
+    force: StrictBool = False
 
 
 class ExtractOut(Schema):
