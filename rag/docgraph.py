@@ -14,7 +14,7 @@ import functools
 import hashlib
 import hmac
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -252,14 +252,21 @@ def prune(project_id: object) -> None:
 
 
 async def _analyse_all(document: Document, job: Job, chunks: list[Chunk]) -> None:
-    """Fragmenty falami po `WAVE`: wywołania równolegle (limit roli), zapis fali jedną transakcją, postęp po fali."""
+    """Wszystkie wywołania startują od razu (współbieżność ogranicza limit roli w `llm`); wyniki zapisywane po
+    kolei partiami po `WAVE` jedną transakcją, więc zapis partii nie wstrzymuje kolejnych wywołań.
+    """
     done = await sync_to_async(ChunkExtraction.objects.filter(document=document).count)()
-    for start in range(0, len(chunks), WAVE):
-        wave = chunks[start : start + WAVE]
-        results = await asyncio.gather(*(analyse_chunk(document, job, chunk) for chunk in wave))
-        await sync_to_async(save_chunks)(document, list(zip(wave, results, strict=True)))
-        done += len(wave)
-        await sync_to_async(jobs.report_progress)(job, done=done, throttle=0.5)
+    pending = [asyncio.ensure_future(analyse_chunk(document, job, chunk)) for chunk in chunks]
+    try:
+        for start in range(0, len(chunks), WAVE):
+            results = await asyncio.gather(*pending[start : start + WAVE])
+            wave = chunks[start : start + WAVE]
+            await sync_to_async(save_chunks)(document, list(zip(wave, results, strict=True)))
+            done += len(wave)
+            await sync_to_async(jobs.report_progress)(job, done=done, throttle=0.5)
+    finally:
+        for future in pending:  # anulowanie albo błąd: reszta wywołań nie wisi w tle
+            future.cancel()
 
 
 async def analyse_chunk(document: Document, job: Job, chunk: Chunk) -> BaseModel | str:
@@ -312,9 +319,29 @@ def save_chunks(document: Document, batch: list[tuple[Chunk, BaseModel | str]]) 
                 if key and display_name(e.name):
                     wanted.setdefault((key, e.type), (display_name(e.name), words))
         entities = _resolve_entities(project_id, wanted)
-        evidence: list[DocEvidence] = []
+        per_chunk = []
         for chunk, result in done:
-            evidence.extend(_chunk_evidence(document, chunk, result, entities))
+            found = _chunk_mentions(chunk, result, entities)
+            links: dict[tuple[int, int, str], str] = {}
+            for key, quote in _links(chunk, result, found):
+                links.setdefault(key, quote)
+            per_chunk.append((chunk, found, links))
+        relations = _resolve_relations(project_id, [key for _c, _f, links in per_chunk for key in links])
+        evidence = []
+        for chunk, found, _unused in per_chunk:
+            first: dict[int, tuple[DocEntity, str]] = {}  # encja raz na fragment, z pierwszym cytatem
+            for entity, quote in found.values():
+                first.setdefault(entity.id, (entity, quote))
+            evidence += [
+                DocEvidence(project_id=project_id, document=document, chunk=chunk, entity=entity, quote=quote[:300])
+                for entity, quote in first.values()
+            ]
+        evidence += [
+            DocEvidence(project_id=project_id, document=document, chunk=chunk, relation=relations[key], quote=quote)
+            for chunk, _found, links in per_chunk
+            for key, quote in links.items()
+            if key in relations
+        ]
         DocEvidence.objects.bulk_create(evidence, ignore_conflicts=True)
 
 
@@ -333,34 +360,39 @@ def _resolve_entities(project_id: object, wanted: dict[tuple[str, str], tuple[st
     return {(e.key, e.entity_type): e for e in rows}
 
 
-def _chunk_evidence(document: Document, chunk: Chunk, result: BaseModel, entities: dict) -> Iterable[DocEvidence]:
-    """Dowody jednego fragmentu: wzmianki encji i relacje, każdy cytat jeszcze raz sprawdzony; relacje tworzone tu."""
+def _chunk_mentions(chunk: Chunk, result: BaseModel, entities: dict) -> dict[str, tuple[DocEntity, str]]:
+    """Wzmianki fragmentu: nazwa (porównawczo) → (encja, cytat jeszcze raz sprawdzony); dwie odmiany jednej nazwy
+    wskazują tę samą encję.
+    """
     language = chunk.language or "en"
-    by_name: dict[str, DocEntity] = {}
-    seen: set[int] = set()
+    found: dict[str, tuple[DocEntity, str]] = {}
     for e in result.entities:
         entity = entities.get((entity_key(e.name, language)[0], e.type))
-        if entity is None or not quote_in(e.quote, chunk.text):
-            continue
-        by_name.setdefault(same_text(e.name), entity)
-        if entity.id not in seen:
-            seen.add(entity.id)
-            yield DocEvidence(
-                project_id=document.project_id, document=document, chunk=chunk, entity=entity, quote=e.quote[:300]
-            )
-    linked: set[int] = set()
+        if entity is not None and quote_in(e.quote, chunk.text):
+            found.setdefault(same_text(e.name), (entity, e.quote))
+    return found
+
+
+def _links(chunk: Chunk, result: BaseModel, found: dict[str, tuple[DocEntity, str]]) -> Iterator[tuple]:
+    """Relacje fragmentu między jego wzmiankami: ((źródło, cel, typ), cytat) z cytatem sprawdzonym."""
     for r in result.relations:
-        source, target = by_name.get(same_text(r.source)), by_name.get(same_text(r.target))
-        if source is None or target is None or source.id == target.id or not quote_in(r.quote, chunk.text):
+        source, target = found.get(same_text(r.source)), found.get(same_text(r.target))
+        if source is None or target is None or source[0].id == target[0].id or not quote_in(r.quote, chunk.text):
             continue
-        relation, _created = DocRelation.objects.get_or_create(
-            project_id=document.project_id, source=source, target=target, relation=r.relation
-        )
-        if relation.id not in linked:
-            linked.add(relation.id)
-            yield DocEvidence(
-                project_id=document.project_id, document=document, chunk=chunk, relation=relation, quote=r.quote[:300]
-            )
+        yield (source[0].id, target[0].id, r.relation), r.quote[:300]
+
+
+def _resolve_relations(project_id: object, keys: list[tuple[int, int, str]]) -> dict[tuple[int, int, str], DocRelation]:
+    """Relacje projektu dla (źródło, cel, typ): brakujące jednym wstawieniem, potem jednym odczytem."""
+    if not keys:
+        return {}
+    unique = set(keys)
+    DocRelation.objects.bulk_create(
+        (DocRelation(project_id=project_id, source_id=s, target_id=t, relation=r) for s, t, r in unique),
+        ignore_conflicts=True,
+    )
+    rows = DocRelation.objects.filter(project_id=project_id, source_id__in={k[0] for k in unique})
+    return {(r.source_id, r.target_id, r.relation): r for r in rows if (r.source_id, r.target_id, r.relation) in unique}
 
 
 def forget_document(project_id: object, document_id: object) -> None:
