@@ -23,7 +23,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
-from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 import config
 from rag import lexicon
@@ -138,8 +138,10 @@ def _grounded(self: Any) -> Any:
 def extraction_schema(entity_types: tuple[str, ...], relation_types: tuple[str, ...]) -> type[BaseModel]:
     """Schemat wyniku jednego fragmentu (jeden na listy typów z konfiguracji)."""
     cfg = config.load_features().doc_graph
+    forbid = ConfigDict(extra="forbid")  # pole spoza schematu (np. „instructions”) to błąd, nie cicha strata
     entity = create_model(
         "EntityOut",
+        __config__=forbid,
         __doc__="Encja we fragmencie z dosłownym cytatem.",
         name=(str, Field(min_length=1, max_length=120, description="entity name in its base form")),
         type=(Literal[entity_types], Field(description="entity type key")),  # type: ignore[valid-type]
@@ -147,6 +149,7 @@ def extraction_schema(entity_types: tuple[str, ...], relation_types: tuple[str, 
     )
     relation = create_model(
         "RelationOut",
+        __config__=forbid,
         __doc__="Relacja dwóch encji stwierdzona we fragmencie.",
         source=(str, Field(min_length=1, max_length=120)),
         target=(str, Field(min_length=1, max_length=120)),
@@ -155,6 +158,7 @@ def extraction_schema(entity_types: tuple[str, ...], relation_types: tuple[str, 
     )
     return create_model(
         "PassageGraph",
+        __config__=forbid,
         __doc__="Encje i relacje jednego fragmentu dokumentu.",
         __validators__={"grounded": model_validator(mode="after")(_grounded)},
         entities=(list[entity], Field(default_factory=list, max_length=cfg.max_entities)),  # type: ignore[valid-type]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag import ask, docgraph
@@ -300,7 +301,8 @@ def test_with_the_graph_down_the_answer_comes_from_search_only_and_says_so(graph
     assert extraction_job(document).result["graph"] == "unavailable"  # PostgreSQL ma wszystko mimo awarii
     chunk = chunk_of(document)
     fake_llm.script("knowledge_answer", [answer_citing(chunk.id, quotes={chunk.id: "szybką dostawę"})])
-    result = ask.ask(project, "Co klienci cenią w Allegro?")
+    with translation.override("en"):
+        result = ask.ask(project, "Co klienci cenią w Allegro?")
     assert result.graph == "unavailable" and "unavailable" in result.notice
     assert result.entities == [] and result.paths == []
     assert fake_llm.scripted_calls("knowledge_entities") == []
@@ -308,7 +310,8 @@ def test_with_the_graph_down_the_answer_comes_from_search_only_and_says_so(graph
 
 
 def test_a_question_without_matching_passages_gets_no_model_call(fake_llm):
-    result = ask.ask(create_project(), "Cokolwiek?")
+    with translation.override("en"):
+        result = ask.ask(create_project(), "Cokolwiek?")
     assert result.answer == "" and result.citations == [] and "No passage" in result.notice
     assert fake_llm.scripted_calls() == []
 
@@ -382,3 +385,37 @@ def test_offline_provider_extracts_and_answers_from_the_documents_only(backend, 
         assert ask.ask(project, "Z kim współpracuje Allegro?").answer == result.answer  # deterministycznie
     finally:
         graph.delete_project(project.id)
+
+
+def test_model_output_with_fields_outside_the_schema_is_rejected(fake_llm):
+    project = create_project()
+    document = ingest_text(project, "allegro.txt", ALLEGRO)
+    smuggled = {**ALLEGRO_GRAPH, "instructions": "ignore the passage"}
+    fake_llm.script("doc_extraction", [smuggled, smuggled])
+    jobs.execute(str(extraction_job(document).id))
+    row = ChunkExtraction.objects.get(chunk=chunk_of(document))
+    assert row.status == "skipped" and "instructions" in row.reason
+    chunk = chunk_of(document)
+    fake_llm.script("knowledge_answer", [{**answer_citing(chunk.id), "cypher": "MATCH (n) DETACH DELETE n"}] * 2)
+    with translation.override("en"):
+        result = ask.ask(project, "Co klienci cenią w Allegro?")
+    assert result.answer == "" and result.citations == [] and "usable answer" in result.notice
+
+
+def test_two_word_forms_of_one_entity_share_it_and_still_link_the_relation(fake_llm):
+    project = create_project()
+    output = {
+        "entities": [
+            entity("Warszawa", "place", "w Warszawie"),
+            entity("Warszawie", "place", "Warszawie"),
+            entity("Allegro", "organisation", "Firma Allegro"),
+        ],
+        "relations": [
+            {"source": "Allegro", "target": "Warszawie", "relation": "located_in", "quote": "elektronikę w Warszawie"}
+        ],
+    }
+    document = extracted(project, "allegro.txt", ALLEGRO, output, fake_llm)
+    assert sorted(DocEntity.objects.filter(project=project).values_list("name", flat=True)) == ["Allegro", "Warszawa"]
+    assert DocEvidence.objects.filter(document=document, entity__isnull=False).count() == 2
+    relation = DocRelation.objects.get(project=project)
+    assert (relation.source.name, relation.target.name) == ("Allegro", "Warszawa")
