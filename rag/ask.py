@@ -75,6 +75,16 @@ class Citation:
     quote: str
     text: str
 
+    @property
+    def parts(self) -> list[tuple[str, bool]]:
+        """Tekst fragmentu pocięty na kawałki (tekst, czy to cytat) — szablon zaznacza cytat `<mark>`."""
+        words = self.quote.split()
+        match = re.search(r"\s+".join(map(re.escape, words)), self.text, re.IGNORECASE) if words else None
+        if match is None:
+            return [(self.text, False)]
+        pieces = [(self.text[: match.start()], False), (match.group(), True), (self.text[match.end() :], False)]
+        return [p for p in pieces if p[0]]
+
 
 @dataclass(frozen=True)
 class GraphPath:

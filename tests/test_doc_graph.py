@@ -361,6 +361,7 @@ def test_knowledge_page_form_shows_the_answer_with_numbered_citations_linking_to
             assert response.status_code == 200
             assert '<a href="#citation-1">[1]</a>' in html and 'id="citation-1"' in html
             assert "<blockquote>Klienci Allegro cenią</blockquote>" in html and "allegro.txt" in html
+            assert "<mark>Klienci Allegro cenią</mark> szybką dostawę" in html  # cytat zaznaczony w fragmencie
             assert "&lt;b&gt;Allegro&lt;/b&gt;" in html and "<b>Allegro</b>" not in html
             assert 'Allegro <span class="muted">(organisation)</span>' in html
             assert ("<html" in html) is not htmx
