@@ -420,5 +420,6 @@ def known_entities(project: Project, text: str, *, limit: int) -> list[DocEntity
     return list(
         DocEntity.objects.filter(project=project, words__overlap=terms)
         .annotate(n=Count("evidence"))
+        .filter(n__gt=0)  # encja, której fragmenty zniknęły (ponowne przetworzenie), czeka tylko na sprzątnięcie
         .order_by("-n", "name", "id")[:limit]
     )
