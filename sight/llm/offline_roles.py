@@ -807,3 +807,8 @@ _BUILDERS: dict[tuple[str, str], Callable[[_Ctx], dict[str, Any]]] = {
     ("persona_orchestration", "*"): _segments,
     ("survey_themes", "*"): _survey_themes,
 }
+
+# Role bazy wiedzy (graf dokumentów, pytania) w osobnym module.
+from sight.llm.offline_knowledge import BUILDERS as _KNOWLEDGE_BUILDERS  # noqa: E402
+
+_BUILDERS.update(_KNOWLEDGE_BUILDERS)
