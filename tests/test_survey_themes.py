@@ -135,7 +135,8 @@ def test_large_answer_sets_are_coded_in_bounded_batches_merged_by_stable_theme_i
     fake_llm, django_capture_on_commit_callbacks, monkeypatch
 ):
     monkeypatch.setattr(themes, "BATCH_SIZE", 2)
-    client, survey, question, answers = answered_survey(TEXTS + ["Cena w porządku."])
+    monkeypatch.setattr(themes, "MAX_ANSWERS", 5)
+    client, survey, question, answers = answered_survey(TEXTS + ["Cena w porządku.", "Nie koduję się."])
 
     def respond(messages):
         ids = batch_ids(messages)
@@ -148,6 +149,12 @@ def test_large_answer_sets_are_coded_in_bounded_batches_merged_by_stable_theme_i
     assert "- Cena" in calls[1][-1].content
     (theme,) = question.themes["themes"]
     assert theme["count"] == 5 and theme["percent"] == 100.0 and theme["id"] == themes.theme_id("cena")
+    # Ograniczenie liczby kodowanych odpowiedzi jest jawne: 5 z 6.
+    assert question.themes["coded_answers"] == 5 and question.themes["answers_total"] == 6
+    page = Client()
+    page.force_login(survey.project.owner)
+    html = visible_text(page.get(f"/surveys/{survey.id}/results/").content.decode())
+    assert "Zakodowano tylko pierwsze odpowiedzi spośród 6." in html
     # Ponowne kodowanie na żądanie pyta model od nowa (z pominięciem cache).
     fake_llm.script("survey_themes", [lambda m: {"themes": [{"label": "Koszt", "answer_ids": batch_ids(m)}]}] * 3)
     code(client, survey, question, django_capture_on_commit_callbacks)
