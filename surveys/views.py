@@ -16,9 +16,8 @@ from pydantic import ValidationError
 
 from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import get_project_for_user
-from sight.screens import bar_rows, render_screen
-from sight.text import localized_number
-from surveys import fielding, results
+from sight.screens import render_screen
+from surveys import charts, fielding, results
 from surveys.builder import (
     FromTemplateIn,
     SurveyPatch,
@@ -145,26 +144,13 @@ def survey_detail(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
     return render_screen(request, "surveys/detail.html", "survey_status", context)
 
 
-def _result_rows(question: dict[str, Any]) -> list[dict[str, Any]]:
-    """Słupki pytania: % opcji, punktów skali albo grup NPS (wartość już sformatowana)."""
-    s = question["stats"]
-    if "options" in s and s["options"] and "percent" in s["options"][0]:
-        return bar_rows(((o["label"], o["percent"]) for o in s["options"]), scale=100)
-    if "counts" in s and isinstance(s["counts"], list) and s["counts"] and isinstance(s["counts"][0], dict):
-        return bar_rows(((localized_number(c["value"]), round(c["percent"], 1)) for c in s["counts"]), scale=100)
-    if question["type"] == Question.Type.NPS and s.get("base"):
-        groups = (("0–6", "detractors"), ("7–8", "passives"), ("9–10", "promoters"))
-        return bar_rows(((label, round(s[key]["percent"], 1)) for label, key in groups), scale=100)
-    return []
-
-
 @login_required
 def survey_results(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
-    """Wyniki: rozkłady per pytanie (słupki z %) i tabela krzyżowa z literami istotności."""
+    """Wyniki: rozkłady per pytanie i tabela krzyżowa z literami istotności, każde jako wykres SVG z tabelą danych."""
     survey = get_survey_for_user(request.user, survey_id)
     data = results.survey_results(survey)
     for question in data["questions"]:
-        question["bars"] = _result_rows(question)
+        question["chart"] = charts.distribution_chart(question)
     crossable = [q for q in survey.questions.order_by("order") if q.type in results.CROSSTAB_TYPES]
     wanted = request.GET.get("question")
     chosen = next((q for q in crossable if str(q.id) == wanted), crossable[0] if crossable else None)
@@ -179,5 +165,6 @@ def survey_results(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
         "by": by,
         "categories": results.category_choices(),
         "table": table,
+        "table_chart": charts.crosstab_chart(table, dict(results.category_choices())[by]) if table else None,
     }
     return render_screen(request, "surveys/results.html", "crosstab", context)

@@ -91,7 +91,8 @@ def test_fielding_from_the_page_shows_progress_and_results_with_bars_and_a_cross
     page = client.get(f"/surveys/{survey.id}/").content.decode()
     assert "completed" in page and "Rating method validity" in page and "ws-connect" not in page
     results = client.get(f"/surveys/{survey.id}/results/").content.decode()
-    assert 'class="bar__fill" style="width: 50.0%"' in results and "Yes, I use or have used it" in results
+    assert '<th scope="row">Yes, I use or have used it</th><td class="num">2</td><td class="num">50%</td>' in results
+    assert 'class="chart__svg"' in results and "Yes, I use or have used it: 50%" in results
     assert "Cramér's V" in results and "female (A)" in results and "male (B)" in results
     fragment = client.get(f"/surveys/{survey.id}/results/?by=age_group", HTTP_HX_REQUEST="true").content.decode()
     assert fragment.startswith('\n<div id="crosstab">') or fragment.lstrip().startswith('<div id="crosstab">')
