@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
@@ -23,6 +24,7 @@ from surveys.builder import (
     SurveyPatch,
     copy_survey,
     create_from_template,
+    move_question,
     template_list,
     update_survey,
 )
@@ -66,7 +68,10 @@ def _edited_questions(survey: Survey, post: Any) -> list[dict[str, Any]]:
     edited = []
     for q in survey.questions.order_by("order"):
         data: dict[str, Any] = {"type": q.type, "text": post.get(f"q{q.order}-text", q.text)}
-        data["help_text"], data["required"] = q.help_text, q.required
+        data["help_text"] = post.get(f"q{q.order}-help_text", q.help_text)
+        # Pole wyboru nie wysyła nic, gdy jest odznaczone: znacznik mówi, że formularz je pokazał.
+        shown = f"q{q.order}-required-shown" in post
+        data["required"] = f"q{q.order}-required" in post if shown else q.required
         data |= {k: v for k, v in q.settings.items()}
         if q.show_if:
             data["show_if"] = q.show_if
@@ -81,24 +86,41 @@ def _edited_questions(survey: Survey, post: Any) -> list[dict[str, Any]]:
     return edited
 
 
+def _move(post: Any) -> tuple[int, int] | None:
+    """Przycisk „w górę” / „w dół” formularza (`move=<indeks>:up|down`) jako (indeks pytania, przesunięcie)."""
+    index, _sep, direction = post.get("move", "").partition(":")
+    if not index.isdigit() or direction not in ("up", "down"):
+        return None
+    return int(index), -1 if direction == "up" else 1
+
+
 @login_required
 def survey_edit(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
-    """Edycja nazwy, treści pytań i opcji szkicu (bez JavaScriptu); wystawionej ankiety się nie zmienia."""
+    """Edycja nazwy, treści, pomocy, obowiązkowości, opcji i kolejności pytań szkicu (bez JavaScriptu, z htmx —
+    przesunięcie odświeża sam edytor); wystawionej ankiety się nie zmienia.
+    """
     survey = get_survey_for_user(request.user, survey_id)
     error = ""
     if request.method == "POST":
+        move = _move(request.POST)
         try:
             name = request.POST.get("name") or survey.name
+            questions = _edited_questions(survey, request.POST)
+            if move:
+                questions = move_question(questions, *move)
             # Słowniki, nie obiekty QuestionIn: walidacja ninja czyta atrybuty po aliasie (`construct`).
-            patch = SurveyPatch.model_validate({"name": name, "questions": _edited_questions(survey, request.POST)})
-            update_survey(survey, patch)
+            update_survey(survey, SurveyPatch.model_validate({"name": name, "questions": questions}))
         except (Conflict, InvalidInput) as exc:
             error = _error(exc)
         except ValidationError as exc:
             error = str(exc)
         else:
-            messages.success(request, _("Survey saved."))
-            return redirect("surveys:detail", survey.id)
+            if move and not request.htmx:
+                return redirect(f"{reverse('surveys:edit', args=[survey.id])}#q{sum(move)}")
+            if not move:
+                messages.success(request, _("Survey saved."))
+                return redirect("surveys:detail", survey.id)
+            survey.refresh_from_db()
     questions = [
         {"q": q, "options_text": "\n".join(o["label"] for o in q.options)} for q in survey.questions.order_by("order")
     ]
