@@ -1,7 +1,9 @@
 """Wyniki ankiety: statystyki per pytanie (`surveys/stats.py`) i tabele krzyżowe (`surveys/crosstab.py`).
 
-Stała liczba zapytań niezależnie od liczby pytań i respondentów: pytania jednym zapytaniem, odpowiedzi drugim
-(wartości i rozkłady, bez obiektów modelu), tabela krzyżowa dokłada do odpowiedzi cechy persony w tym samym zapytaniu.
+Agregacja w PostgreSQL, stała liczba zapytań niezależnie od liczby respondentów: pytania; liczności par (pytanie,
+wartość) z dokładnymi sumami rozkładów SSR; odpowiedzi liczbowe jako wiersz na respondenta (gdy są pytania liczbowe);
+pierwsze cytaty pytań otwartych (gdy są). Pary (wartość, liczność) trafiają do tych samych funkcji `surveys/stats.py`,
+co pełna lista odpowiedzi, więc wynik się nie zmienia. Tabela krzyżowa to jedno zapytanie grupujące po cesze persony.
 """
 
 from __future__ import annotations
