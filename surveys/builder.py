@@ -392,3 +392,31 @@ def create_from_template(project: Project, data: FromTemplateIn) -> Survey:
     if data.name:
         body.name = data.name
     return create_survey(project, body)
+
+
+# --- kolejność ---------------------------------------------------------------------------------------------------
+
+
+def move_question(items: list[dict[str, Any]], index: int, offset: int) -> list[dict[str, Any]]:
+    """Przesuwa pytanie (słowniki w kształcie `QuestionIn`) o `offset` miejsc; numery pytań w regułach pomijania i
+    wstawieniach `{Qn}` idą za pytaniami. Przesunięcie poza listę nic nie zmienia; reguła, która po zmianie wskazuje
+    późniejsze pytanie, zostaje i walidacja przy zapisie zgłasza ją z nazwą pola.
+    """
+    target = index + offset
+    if not (0 <= index < len(items) and 0 <= target < len(items)):
+        return items
+    order = list(range(len(items)))
+    order.insert(target, order.pop(index))
+    number = {old + 1: new + 1 for new, old in enumerate(order)}
+
+    def renumber(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f"{{Q{number.get(n, n)}}}"
+
+    moved = []
+    for old in order:
+        q = {**items[old], "text": PIPE.sub(renumber, items[old]["text"])}
+        if q.get("show_if"):
+            q["show_if"] = {**q["show_if"], "question": number.get(q["show_if"]["question"], q["show_if"]["question"])}
+        moved.append(q)
+    return moved

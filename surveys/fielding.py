@@ -5,19 +5,20 @@ ograniczone schematem do identyfikatorów opcji; odpowiedź, która po ponownych
 zapisana jako nieudana z powodem, nigdy jako domyślna opcja. Skale z metodą SSR: persona pisze krótką reakcję i jedno
 zdanie intencji, które embedder porównuje z zestawami kotwic (`surveys/ssr.py`). Odpowiedź jest unikalna per
 (ankieta, persona, pytanie), więc wznowienie po śmierci workera pomija to, co już jest. Cała praca zadania to jedna
-pętla zdarzeń (`async_to_sync` raz na zadanie).
+pętla zdarzeń (`llm.run_in_loop` raz na zadanie); odpowiedzi równoległych respondentów zapisują się partiami.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils.text import format_lazy
@@ -30,6 +31,7 @@ import config
 from personas.browsing import PersonaFilters, filter_personas
 from personas.models import Persona
 from sight import jobs, llm
+from sight.batches import GroupWriter
 from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
 from surveys import ssr, themes
@@ -174,6 +176,9 @@ class Fielding:
     questions: list[Question]
     embedder: Embeddings | None = None
     anchors: dict[tuple[str, int], tuple[Any, str]] = field(default_factory=dict)
+    writer: GroupWriter[Answer, Answer] | None = None
+    # Schemat odpowiedzi raz na pytanie: nowa klasa przy każdym wywołaniu to nowy schemat JSON do klucza cache LLM.
+    schemas: dict[Any, type[BaseModel]] = field(default_factory=dict)
     done: int = 0
     failed: int = 0
 
@@ -204,7 +209,8 @@ def field_survey(job: Job) -> dict[str, Any]:
     if survey.status != Survey.Status.FIELDING:
         survey.set_status(Survey.Status.FIELDING)
     try:
-        async_to_sync(_field_all)(state, people, existing)
+        # Jedna pętla na zadanie; wiersze LLMCall zapisują się w niej partiami w tle (`recording`).
+        llm.run_in_loop(_field_all, state, people, existing)
     except llm.BudgetExceeded as exc:
         survey.set_status(Survey.Status.FAILED, error=f"budget exceeded: {exc}")
         return {"survey_id": str(survey.id), "status": survey.status}
@@ -239,6 +245,7 @@ def _ladder_checks(state: Fielding) -> dict[str, Any]:
 async def _field_all(state: Fielding, people: list[Persona], existing: dict[Any, dict[int, Answer]]) -> None:
     """Respondenci równolegle do limitu współbieżności roli; pierwszy błąd dostawcy kończy przebieg."""
     gate = asyncio.Semaphore(llm.resolve(ROLE).cfg.concurrency)
+    state.writer = GroupWriter(_store_answers)
 
     async def one(position: int, persona: Persona) -> None:
         async with gate:
@@ -253,6 +260,23 @@ async def _field_all(state: Fielding, people: list[Persona], existing: dict[Any,
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+    finally:
+        with contextlib.suppress(Exception):
+            await state.writer.drain()
+
+
+def _store_answers(batch: list[Answer]) -> list[Answer]:
+    """Partia odpowiedzi równoległych respondentów jednym INSERT … ON CONFLICT DO NOTHING i jednym odczytem: wraca to,
+    co jest w bazie (gdy tę samą parę persona × pytanie zapisał już wcześniejszy przebieg, zostaje tamta odpowiedź).
+    """
+    Answer.objects.bulk_create(batch, ignore_conflicts=True)
+    stored = Answer.objects.filter(
+        survey_id=batch[0].survey_id,
+        persona_id__in={a.persona_id for a in batch},
+        question_id__in={a.question_id for a in batch},
+    ).select_related("question")
+    by_key = {(a.persona_id, a.question_id): a for a in stored}
+    return [by_key[(a.persona_id, a.question_id)] for a in batch]
 
 
 async def _respond(state: Fielding, position: int, persona: Persona, answers: dict[int, Answer]) -> None:
@@ -264,9 +288,7 @@ async def _respond(state: Fielding, position: int, persona: Persona, answers: di
             state.done += 1
             continue
         values = await _ask(state, position, persona, q, answers)
-        answer, _created = await sync_to_async(Answer.objects.get_or_create)(
-            survey=state.survey, persona=persona, question=q, defaults=values
-        )
+        answer = await state.writer.write(Answer(survey=state.survey, persona=persona, question=q, **values))  # type: ignore[union-attr]
         answers[q.order] = answer
         state.done += 1
         state.failed += answer.failed
@@ -347,13 +369,15 @@ async def _ask(
         "options": options,
         "earlier_answers": earlier or "-",
     }
+    if q.id not in state.schemas:
+        state.schemas[q.id] = answer_schema(q)
     try:
         out = await llm.agenerate(
             ROLE,
             prompt=ROLE,
             language=state.survey.language,
             variables=variables,
-            schema=answer_schema(q),
+            schema=state.schemas[q.id],
             project=state.survey.project,
             job=state.job,
         )
@@ -370,7 +394,9 @@ async def _values(state: Fielding, position: int, q: Question, out: BaseModel) -
     if q.method != Question.Method.SSR:
         value = next(iter(data.values()))
         return {"value": value, "method": q.method}
-    scored = await sync_to_async(_score)(state, q, data["intent"], _draw_seed(state.survey.seed, position, q.order))
+    # Embedding i SSR bez bazy: poza wątkiem ORM, żeby nie wstrzymywały zapisów innych respondentów.
+    seed = _draw_seed(state.survey.seed, position, q.order)
+    scored = await sync_to_async(_score, thread_sensitive=False)(state, q, data["intent"], seed)
     return {"text": data["reaction"], "intent": data["intent"], "method": q.method, **scored}
 
 

@@ -17,15 +17,15 @@ from pydantic import ValidationError
 
 from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import get_project_for_user
-from sight.screens import bar_rows, render_screen
-from sight.text import localized_number
-from surveys import fielding, results, themes
+from sight.screens import render_screen
+from surveys import charts, fielding, results, themes
 from surveys.builder import (
     FromTemplateIn,
     SurveyPatch,
     copy_survey,
     create_from_template,
     field_label,
+    move_question,
     template_list,
     update_survey,
 )
@@ -69,7 +69,10 @@ def _edited_questions(survey: Survey, post: Any) -> list[dict[str, Any]]:
     edited = []
     for q in survey.questions.order_by("order"):
         data: dict[str, Any] = {"type": q.type, "text": post.get(f"q{q.order}-text", q.text)}
-        data["help_text"], data["required"] = q.help_text, q.required
+        data["help_text"] = post.get(f"q{q.order}-help_text", q.help_text)
+        # Pole wyboru nie wysyła nic, gdy jest odznaczone: znacznik mówi, że formularz je pokazał.
+        shown = f"q{q.order}-required-shown" in post
+        data["required"] = f"q{q.order}-required" in post if shown else q.required
         data |= {k: v for k, v in q.settings.items()}
         if q.show_if:
             data["show_if"] = q.show_if
@@ -84,24 +87,41 @@ def _edited_questions(survey: Survey, post: Any) -> list[dict[str, Any]]:
     return edited
 
 
+def _move(post: Any) -> tuple[int, int] | None:
+    """Przycisk „w górę” / „w dół” formularza (`move=<indeks>:up|down`) jako (indeks pytania, przesunięcie)."""
+    index, _sep, direction = post.get("move", "").partition(":")
+    if not index.isdigit() or direction not in ("up", "down"):
+        return None
+    return int(index), -1 if direction == "up" else 1
+
+
 @login_required
 def survey_edit(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
-    """Edycja nazwy, treści pytań i opcji szkicu (bez JavaScriptu); wystawionej ankiety się nie zmienia."""
+    """Edycja nazwy, treści, pomocy, obowiązkowości, opcji i kolejności pytań szkicu (bez JavaScriptu, z htmx —
+    przesunięcie odświeża sam edytor); wystawionej ankiety się nie zmienia.
+    """
     survey = get_survey_for_user(request.user, survey_id)
     error = ""
     if request.method == "POST":
+        move = _move(request.POST)
         try:
             name = request.POST.get("name") or survey.name
+            questions = _edited_questions(survey, request.POST)
+            if move:
+                questions = move_question(questions, *move)
             # Słowniki, nie obiekty QuestionIn: walidacja ninja czyta atrybuty po aliasie (`construct`).
-            patch = SurveyPatch.model_validate({"name": name, "questions": _edited_questions(survey, request.POST)})
-            update_survey(survey, patch)
+            update_survey(survey, SurveyPatch.model_validate({"name": name, "questions": questions}))
         except (Conflict, InvalidInput) as exc:
             error = _error(exc)
         except ValidationError as exc:
             error = str(exc)
         else:
-            messages.success(request, _("Survey saved."))
-            return redirect("surveys:detail", survey.id)
+            if move and not request.htmx:
+                return redirect(f"{reverse('surveys:edit', args=[survey.id])}#q{sum(move)}")
+            if not move:
+                messages.success(request, _("Survey saved."))
+                return redirect("surveys:detail", survey.id)
+            survey.refresh_from_db()
     questions = [
         {"q": q, "options_text": "\n".join(o["label"] for o in q.options)} for q in survey.questions.order_by("order")
     ]
@@ -147,26 +167,13 @@ def survey_detail(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
     return render_screen(request, "surveys/detail.html", "survey_status", context)
 
 
-def _result_rows(question: dict[str, Any]) -> list[dict[str, Any]]:
-    """Słupki pytania: % opcji, punktów skali albo grup NPS (wartość już sformatowana)."""
-    s = question["stats"]
-    if "options" in s and s["options"] and "percent" in s["options"][0]:
-        return bar_rows(((o["label"], o["percent"]) for o in s["options"]), scale=100)
-    if "counts" in s and isinstance(s["counts"], list) and s["counts"] and isinstance(s["counts"][0], dict):
-        return bar_rows(((localized_number(c["value"]), round(c["percent"], 1)) for c in s["counts"]), scale=100)
-    if question["type"] == Question.Type.NPS and s.get("base"):
-        groups = (("0–6", "detractors"), ("7–8", "passives"), ("9–10", "promoters"))
-        return bar_rows(((label, round(s[key]["percent"], 1)) for label, key in groups), scale=100)
-    return []
-
-
 @login_required
 def survey_results(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
-    """Wyniki: rozkłady per pytanie (słupki z %) i tabela krzyżowa z literami istotności."""
+    """Wyniki: rozkłady per pytanie i tabela krzyżowa z literami istotności, każde jako wykres SVG z tabelą danych."""
     survey = get_survey_for_user(request.user, survey_id)
     data = results.survey_results(survey)
     for question in data["questions"]:
-        question["bars"] = _result_rows(question)
+        question["chart"] = charts.distribution_chart(question)
     crossable = [q for q in survey.questions.order_by("order") if q.type in results.CROSSTAB_TYPES]
     wanted = request.GET.get("question")
     chosen = next((q for q in crossable if str(q.id) == wanted), crossable[0] if crossable else None)
@@ -181,6 +188,7 @@ def survey_results(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
         "by": by,
         "categories": results.category_choices(),
         "table": table,
+        "table_chart": charts.crosstab_chart(table, dict(results.category_choices())[by]) if table else None,
     }
     return render_screen(request, "surveys/results.html", "crosstab", context)
 
