@@ -145,21 +145,30 @@ def persona_context(project: Project, profile: Mapping[str, Any]) -> str:
     """
     if not Document.objects.filter(project=project).ready().exists():
         return ""
-    query = " ".join(str(v) for v in _profile_words(profile))
+    query = profile_query(profile, project.language)
     hits = search(project, query or project.name, k=config.load_features().knowledge.persona_passages)
     if not hits:
         return ""
     return data_block(hits)
 
 
-def _profile_words(profile: Mapping[str, Any]) -> list[Any]:
-    keys = ("occupation", "location", "education", "income", "age", "gender", "segment", "interests", "concerns")
-    words: list[Any] = []
-    for key in keys:
+def profile_query(profile: Mapping[str, Any], language: str | None = None) -> str:
+    """Zapytanie do bazy wiedzy z profilu: etykiety koszyków w języku projektu („wieś”, „studia wyższe”), nie klucze
+    danych (`village`), bo to etykiety występują w dokumentach badacza.
+    """
+    from sight.demographics import bucket_label, describe
+
+    words: list[str] = []
+    for key in ("occupation", "segment", "interests", "concerns"):
         value = profile.get(key)
-        words.extend(value if isinstance(value, list | tuple) else [value] if value else [])
-    words.extend(v for v in (profile.get("demographics") or {}).values() if isinstance(v, str))
-    return words
+        words.extend(str(v) for v in (value if isinstance(value, list | tuple) else [value] if value else []))
+    demographics = profile.get("demographics") or {}
+    words.extend(label for _category, label in describe(demographics, language=language))
+    for key in ("location", "education", "income", "gender"):
+        value = profile.get(key)
+        if value and key not in demographics:
+            words.append(bucket_label(key, str(value), language=language))
+    return " ".join(w for w in words if w)
 
 
 def data_block(hits: list[Hit]) -> str:
