@@ -10,4 +10,5 @@ urlpatterns = [
     path("projects/<uuid:project_id>/knowledge/", views.knowledge, name="knowledge"),
     path("projects/<uuid:project_id>/knowledge/upload/", views.upload, name="upload"),
     path("documents/<uuid:document_id>/delete/", views.delete, name="delete"),
+    path("documents/<uuid:document_id>/passages/<int:chunk_id>/", views.passage, name="passage"),
 ]

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
+from rag.grounding import SourceOut
 from sight.errors import ErrorOut
 from sight.models import Language, get_project_for_user
 from sight.pagination import Pages
@@ -53,6 +54,7 @@ class SurveyOut(Schema):
     language: str
     status: str
     seed: int
+    use_knowledge: bool
     respondents: dict[str, Any]
     questions: list[QuestionOut]
     job_id: uuid.UUID | None
@@ -181,3 +183,24 @@ def export(
 ) -> HttpResponse:  # noqa: A002 - nazwa parametru w API
     """Odpowiedzi respondentów: CSV (wiersz na respondenta, etykiety, bezpieczny dla arkuszy) albo JSON."""
     return exports.export(_survey(request, survey_id), format)
+
+
+class AnswerOut(Schema):
+    """Odpowiedź persony z pochodzeniem: fragmenty podane modelowi i przyjęte cytaty."""
+
+    id: int
+    question_id: uuid.UUID
+    persona_id: uuid.UUID
+    value: Any = None
+    text: str
+    failed: bool
+    supplied_chunk_ids: list[int]
+    sources: list[SourceOut]
+    rejected_sources: int
+
+
+@router.get("/surveys/{survey_id}/answers", response=list[AnswerOut])
+@paginate(Pages, page_size=50)
+def answers(request: HttpRequest, survey_id: uuid.UUID) -> Any:
+    """Odpowiedzi ankiety (stronicowane, w kolejności pytań) z cytowanymi fragmentami dokumentów."""
+    return _survey(request, survey_id).answers.order_by("question__order", "id")

@@ -14,4 +14,5 @@ urlpatterns = [
     path("surveys/<uuid:survey_id>/copy/", views.survey_copy, name="copy"),
     path("surveys/<uuid:survey_id>/run/", views.survey_run, name="run"),
     path("surveys/<uuid:survey_id>/results/", views.survey_results, name="results"),
+    path("surveys/<uuid:survey_id>/answers/", views.survey_answers, name="answers"),
 ]

@@ -9,11 +9,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
+from rag.grounding import mark_deleted
 from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import get_project_for_user
 from sight.screens import bar_rows, render_screen
@@ -91,7 +92,13 @@ def survey_edit(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
         try:
             name = request.POST.get("name") or survey.name
             # Słowniki, nie obiekty QuestionIn: walidacja ninja czyta atrybuty po aliasie (`construct`).
-            patch = SurveyPatch.model_validate({"name": name, "questions": _edited_questions(survey, request.POST)})
+            patch = SurveyPatch.model_validate(
+                {
+                    "name": name,
+                    "questions": _edited_questions(survey, request.POST),
+                    "use_knowledge": bool(request.POST.get("use_knowledge")),
+                }
+            )
             update_survey(survey, patch)
         except (Conflict, InvalidInput) as exc:
             error = _error(exc)
@@ -181,3 +188,26 @@ def survey_results(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
         "table": table,
     }
     return render_screen(request, "surveys/results.html", "crosstab", context)
+
+
+@login_required
+def survey_answers(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
+    """Odpowiedzi po kolei (stronicowane) ze źródłami: cytowane fragmenty dokumentów z linkiem do fragmentu."""
+    survey = get_survey_for_user(request.user, survey_id)
+    answers = survey.answers.select_related("question", "persona").order_by(
+        "question__order", "persona__full_name", "id"
+    )
+    page = Paginator(answers, 25).get_page(request.GET.get("page"))
+    sources = mark_deleted(s for answer in page for s in answer.sources)
+    rows, at = [], 0
+    for answer in page:
+        rows.append(
+            {
+                "answer": answer,
+                "label": fielding.answer_label(answer.question, answer),
+                "sources": sources[at : at + len(answer.sources)],
+            }
+        )
+        at += len(answer.sources)
+    context = {"survey": survey, "project": survey.project, "page": page, "rows": rows}
+    return render(request, "surveys/answers.html", context)

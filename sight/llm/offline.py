@@ -87,7 +87,9 @@ class OfflineChatModel(_ToolBindingMixin, BaseChatModel):
             call = _CURRENT_PROMPT.get()
             # Znany prompt: odpowiedź w roli (moderator, uczestnik, analityk…); pola, których rola nie wypełnia, i
             # nieznane prompty — słownikami jak dotąd.
-            role_args = answer_in_role(call, function["name"], writer.seed) if call is not None else None
+            # Schemat z polem `sources` (ugruntowany) odpowiada w tej samej roli co bazowy.
+            schema_name = function["name"].removeprefix("Grounded").removesuffix("WithSources")
+            role_args = answer_in_role(call, schema_name, writer.seed) if call is not None else None
             args = fit_schema(role_args, parameters, writer) if role_args is not None else writer.value(parameters, "")
             if "sources" in (parameters.get("properties") or {}) and isinstance(args, dict):
                 args["sources"] = cite_supplied(messages)
