@@ -13,7 +13,7 @@ from django.db import connection, transaction
 import config
 from rag import lexicon
 from rag.ingest import embedding_model_name, vector_cast
-from rag.models import Document, LexiconStat
+from rag.models import LexiconStat
 from sight.models import Project
 
 Mode = Literal["hybrid", "lexical", "vector"]
@@ -135,21 +135,6 @@ def _vector_literal(vector: list[float]) -> str:
 def highlight_terms(query: str) -> list[str]:
     """Słowa zapytania do podświetlenia w fragmencie (bez najkrótszych)."""
     return [w for w in lexicon.tokens(query) if len(w) > 2]
-
-
-def persona_context(project: Project, profile: Mapping[str, Any]) -> str:
-    """Fragmenty dokumentów projektu istotne dla profilu, w oznaczonym bloku danych; pusty tekst bez dokumentów.
-
-    Tekst dokumentów to niezaufane dane: ogranicznik jest losowy na każde wywołanie, a znaczniki w samym tekście
-    są usuwane, więc dokument nie może zamknąć bloku i udawać instrukcji.
-    """
-    if not Document.objects.filter(project=project).ready().exists():
-        return ""
-    query = profile_query(profile, project.language)
-    hits = search(project, query or project.name, k=config.load_features().knowledge.persona_passages)
-    if not hits:
-        return ""
-    return data_block(hits)
 
 
 def profile_query(profile: Mapping[str, Any], language: str | None = None) -> str:
