@@ -231,6 +231,7 @@ class Room:
     spoken: dict[int, list[FocusGroupEvent]] = field(default_factory=dict)
     # Fragmenty dokumentów na pytanie (raz na pytanie, gdy uczestnicy znają dokumenty projektu).
     groundings: dict[int, grounding.Grounding] = field(default_factory=dict)
+    grounding_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     writer: GroupWriter[tuple[dict[str, Any], bool], tuple[FocusGroupEvent, bool]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -550,8 +551,9 @@ async def _grounding(room: Room, qi: int, question: str) -> grounding.Grounding:
     """Fragmenty dokumentów dla pytania (hybrydowo, w projekcie grupy), raz na pytanie; bez opcji — pusto."""
     if not room.fg.use_knowledge:
         return grounding.Grounding([])
-    if qi not in room.groundings:
-        room.groundings[qi] = await sync_to_async(grounding.retrieve)(room.fg.project, question)
+    async with room.grounding_lock:  # równoległe wywiady: jedno wyszukiwanie na pytanie
+        if qi not in room.groundings:
+            room.groundings[qi] = await sync_to_async(grounding.retrieve)(room.fg.project, question)
     return room.groundings[qi]
 
 

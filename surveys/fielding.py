@@ -167,6 +167,7 @@ class Fielding:
     failed: int = 0
     # Fragmenty dokumentów na pytanie (raz na pytanie, gdy respondenci znają dokumenty projektu).
     groundings: dict[int, grounding.Grounding] = field(default_factory=dict)
+    grounding_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def embedding_model_name() -> str:
@@ -355,8 +356,9 @@ async def _grounding(state: Fielding, q: Question) -> grounding.Grounding:
     """Fragmenty dokumentów dla pytania (hybrydowo, w projekcie ankiety), raz na pytanie; bez opcji — pusto."""
     if not state.survey.use_knowledge:
         return grounding.Grounding([])
-    if q.order not in state.groundings:
-        state.groundings[q.order] = await sync_to_async(grounding.retrieve)(state.survey.project, q.text)
+    async with state.grounding_lock:  # respondenci równolegle: jedno wyszukiwanie na pytanie
+        if q.order not in state.groundings:
+            state.groundings[q.order] = await sync_to_async(grounding.retrieve)(state.survey.project, q.text)
     return state.groundings[q.order]
 
 

@@ -391,3 +391,29 @@ def test_offline_turns_in_a_group_that_knows_the_documents_speak_in_role_and_cit
     assert all(t.payload["sources"] and t.payload["persona_name"] for t in turns)
     # W roli uczestnika (tekst z profilu), nie słownikowy wypełniacz schematu.
     assert all(len(t.payload["text"]) > 40 for t in turns)
+
+
+def test_a_turn_with_extra_fields_becomes_an_error_event_and_an_answer_copying_the_fence_is_asked_again(
+    django_capture_on_commit_callbacks,
+):
+    project = create_project()
+    add_document(project, "raport.txt", REPORT.encode())
+    fg = create_focus_group(project=project, turns=1, questions=["Jak dojeżdżasz do centrum?"], use_knowledge=True)
+    llm.script("moderator", [moderator_line] * 10)
+    llm.script("focus_group_turn", [obeying(grounded_turn, text_fields=("text",), extra=True)] * 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        discussion.start_run(fg, user=project.owner)
+    run_worker()
+    assert not fg.events.filter(kind="turn").exists()
+    assert "Extra inputs are not permitted" in fg.events.get(kind="error").payload["error"]
+
+    def copy_fence(messages):
+        fence = FENCE.search(next(m.text for m in messages if m.text.startswith("<<<DOCS-"))).group()
+        return profile(messages) | {"headline": f"Wklejam blok {fence} z dokumentów."}
+
+    llm.script("persona_generation", [copy_fence, profile])
+    run = start(project, 1, django_capture_on_commit_callbacks, segments=False, use_rag=True)
+    run_worker()
+    calls = llm.scripted_calls("persona_generation")
+    assert len(calls) == 2 and "copied the delimiter of the data block" in calls[1][-1].text
+    assert "DOCS-" not in Persona.objects.get(run=run).headline
