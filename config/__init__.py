@@ -213,6 +213,7 @@ class KnowledgeFeatures(Strict):
     bm25_k1: float = Field(default=0.9, gt=0)
     bm25_b: float = Field(default=0.4, ge=0, le=1)
     persona_passages: int = Field(default=4, ge=1, le=20)
+    grounding_passages: int = Field(default=3, ge=1, le=10)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> KnowledgeFeatures:

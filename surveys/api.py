@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
+from rag.grounding import SourceOut
 from sight.errors import ErrorOut
 from sight.models import Language, get_project_for_user
 from sight.pagination import Pages
@@ -53,6 +54,7 @@ class SurveyOut(Schema):
     language: str
     status: str
     seed: int
+    use_knowledge: bool
     respondents: dict[str, Any]
     questions: list[QuestionOut]
     job_id: uuid.UUID | None
@@ -189,3 +191,24 @@ def code_themes(request: HttpRequest, survey_id: uuid.UUID, question_id: uuid.UU
     """Koduje (od nowa) tematy odpowiedzi na pytanie otwarte w tle; wynik w `results` pytania (`themes`)."""
     question = get_object_or_404(_survey(request, survey_id).questions, pk=question_id)
     return 202, {"job_id": themes.start_coding(question, user=request.user, regenerate=True).id}
+
+
+class AnswerOut(Schema):
+    """Odpowiedź persony z pochodzeniem: fragmenty podane modelowi i przyjęte cytaty."""
+
+    id: int
+    question_id: uuid.UUID
+    persona_id: uuid.UUID
+    value: Any = None
+    text: str
+    failed: bool
+    supplied_chunk_ids: list[int]
+    sources: list[SourceOut]
+    rejected_sources: int
+
+
+@router.get("/surveys/{survey_id}/answers", response=list[AnswerOut])
+@paginate(Pages, page_size=50)
+def answers(request: HttpRequest, survey_id: uuid.UUID) -> Any:
+    """Odpowiedzi ankiety (stronicowane, w kolejności pytań) z cytowanymi fragmentami dokumentów."""
+    return _survey(request, survey_id).answers.order_by("question__order", "id")

@@ -87,6 +87,7 @@ class SurveyIn(InputSchema):
     questions: list[QuestionIn] = Field(max_length=200)
     respondents: RespondentsIn = Field(default_factory=RespondentsIn)
     seed: StrictInt | None = Field(None, ge=0, le=2**31)
+    use_knowledge: bool = Field(False, description="respondents know the project's documents (answers cite passages)")
 
 
 class SurveyPatch(InputSchema):
@@ -97,6 +98,7 @@ class SurveyPatch(InputSchema):
     questions: list[QuestionIn] | None = Field(None, max_length=200)
     respondents: RespondentsIn | None = None
     seed: StrictInt | None = Field(None, ge=0, le=2**31)
+    use_knowledge: bool | None = None
 
 
 class FromTemplateIn(InputSchema):
@@ -300,6 +302,7 @@ def create_survey(project: Project, data: SurveyIn) -> Survey:
         language=project.language,
         seed=data.seed if data.seed is not None else config.load_features().personas.default_seed,
         respondents_spec=_respondents(data.respondents),
+        use_knowledge=data.use_knowledge,
     )
     _replace_questions(survey, questions)
     return survey
@@ -318,6 +321,8 @@ def update_survey(survey: Survey, data: SurveyPatch) -> Survey:
         survey.description = _text(values["description"], "description")
     if data.seed is not None:
         survey.seed = data.seed
+    if data.use_knowledge is not None:
+        survey.use_knowledge = data.use_knowledge
     if data.respondents is not None:
         survey.respondents_spec = _respondents(data.respondents)
     if data.questions is not None:
@@ -336,6 +341,7 @@ def copy_survey(survey: Survey) -> Survey:
         language=survey.language,
         seed=survey.seed,
         respondents_spec=survey.respondents_spec,
+        use_knowledge=survey.use_knowledge,
     )
     fields = ("order", "type", "text", "help_text", "required", "options", "settings", "show_if")
     Question.objects.bulk_create(

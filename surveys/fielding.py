@@ -25,11 +25,12 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, ngettext_lazy
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 import config
 from personas.browsing import PersonaFilters, filter_personas
 from personas.models import Persona
+from rag import grounding
 from sight import jobs, llm
 from sight.batches import GroupWriter
 from sight.errors import Conflict, InvalidInput
@@ -127,12 +128,14 @@ def estimate_cost(survey: Survey) -> dict[str, Any]:
 
 
 class _AnswerBase(BaseModel):
-    """Wspólna reguła odpowiedzi: lista opcji bez powtórzeń (inaczej ponowne pytanie)."""
+    """Wspólna reguła odpowiedzi: lista opcji bez powtórzeń (inaczej ponowne pytanie); pole spoza schematu odrzucone."""
+
+    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="after")
     def _no_repeats(self) -> _AnswerBase:
         for name, value in self:
-            if isinstance(value, list) and len(set(value)) != len(value):
+            if isinstance(value, list) and name != "sources" and len(set(value)) != len(value):
                 raise ValueError(f"{name} lists an option more than once")
         return self
 
@@ -181,6 +184,9 @@ class Fielding:
     schemas: dict[Any, type[BaseModel]] = field(default_factory=dict)
     done: int = 0
     failed: int = 0
+    # Fragmenty dokumentów na pytanie (raz na pytanie, gdy respondenci znają dokumenty projektu).
+    groundings: dict[int, grounding.Grounding] = field(default_factory=dict)
+    grounding_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def embedding_model_name() -> str:
@@ -369,26 +375,39 @@ async def _ask(
         "options": options,
         "earlier_answers": earlier or "-",
     }
-    if q.id not in state.schemas:
-        state.schemas[q.id] = answer_schema(q)
+    grounded = await _grounding(state, q)
+    key = (q.id, bool(grounded.hits))
+    if key not in state.schemas:
+        state.schemas[key] = grounding.with_sources(answer_schema(q)) if grounded.hits else answer_schema(q)
     try:
         out = await llm.agenerate(
             ROLE,
             prompt=ROLE,
             language=state.survey.language,
             variables=variables,
-            schema=state.schemas[q.id],
+            schema=state.schemas[key],
             project=state.survey.project,
             job=state.job,
+            data=grounded.block,
         )
     except llm.LLMOutputError as exc:
         return {"failed": True, "reason": f"{type(exc).__name__}: {exc}"[:2000], "method": q.method}
-    return await _values(state, position, q, out)
+    return await _values(state, position, q, out) | grounding.provenance(grounded, out)
+
+
+async def _grounding(state: Fielding, q: Question) -> grounding.Grounding:
+    """Fragmenty dokumentów dla pytania (hybrydowo, w projekcie ankiety), raz na pytanie; bez opcji — pusto."""
+    if not state.survey.use_knowledge:
+        return grounding.Grounding([])
+    async with state.grounding_lock:  # respondenci równolegle: jedno wyszukiwanie na pytanie
+        if q.order not in state.groundings:
+            state.groundings[q.order] = await sync_to_async(grounding.retrieve)(state.survey.project, q.text)
+    return state.groundings[q.order]
 
 
 async def _values(state: Fielding, position: int, q: Question, out: BaseModel) -> dict[str, Any]:
     """Pola odpowiedzi z wyniku modelu (dla SSR: rozkład, wartość oczekiwana i losowanie z ziarnem)."""
-    data = out.model_dump()
+    data = out.model_dump(exclude={"sources"})
     if q.type == Type.OPEN_TEXT:
         return {"text": data["text"], "method": q.method}
     if q.method != Question.Method.SSR:

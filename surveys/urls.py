@@ -15,4 +15,5 @@ urlpatterns = [
     path("surveys/<uuid:survey_id>/run/", views.survey_run, name="run"),
     path("surveys/<uuid:survey_id>/results/", views.survey_results, name="results"),
     path("surveys/<uuid:survey_id>/questions/<uuid:question_id>/themes/", views.question_themes, name="themes"),
+    path("surveys/<uuid:survey_id>/answers/", views.survey_answers, name="answers"),
 ]

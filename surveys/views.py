@@ -9,12 +9,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
+from rag.grounding import mark_deleted
 from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import get_project_for_user
 from sight.screens import render_screen
@@ -110,7 +111,10 @@ def survey_edit(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
             if move:
                 questions = move_question(questions, *move)
             # Słowniki, nie obiekty QuestionIn: walidacja ninja czyta atrybuty po aliasie (`construct`).
-            update_survey(survey, SurveyPatch.model_validate({"name": name, "questions": questions}))
+            patch = SurveyPatch.model_validate(
+                {"name": name, "questions": questions, "use_knowledge": bool(request.POST.get("use_knowledge"))}
+            )
+            update_survey(survey, patch)
         except (Conflict, InvalidInput) as exc:
             error = _error(exc)
         except ValidationError as exc:
@@ -206,3 +210,25 @@ def question_themes(request: HttpRequest, survey_id: uuid.UUID, question_id: uui
     else:
         messages.success(request, _("Coding themes in the background; refresh the page in a moment."))
     return redirect(f"{reverse('surveys:results', args=[survey.id])}#themes-{question.id}")
+
+
+def survey_answers(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
+    """Odpowiedzi po kolei (stronicowane) ze źródłami: cytowane fragmenty dokumentów z linkiem do fragmentu."""
+    survey = get_survey_for_user(request.user, survey_id)
+    answers = survey.answers.select_related("question", "persona").order_by(
+        "question__order", "persona__full_name", "id"
+    )
+    page = Paginator(answers, 25).get_page(request.GET.get("page"))
+    sources = mark_deleted(s for answer in page for s in answer.sources)
+    rows, at = [], 0
+    for answer in page:
+        rows.append(
+            {
+                "answer": answer,
+                "label": fielding.answer_label(answer.question, answer),
+                "sources": sources[at : at + len(answer.sources)],
+            }
+        )
+        at += len(answer.sources)
+    context = {"survey": survey, "project": survey.project, "page": page, "rows": rows}
+    return render(request, "surveys/answers.html", context)

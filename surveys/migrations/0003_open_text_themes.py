@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("surveys", "0001_initial"),
+        ("surveys", "0002_survey_use_knowledge_answer_sources"),
     ]
 
     operations = [
