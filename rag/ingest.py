@@ -95,10 +95,19 @@ def run_ingest(job: Job) -> dict[str, Any]:
     started = time.monotonic()
     try:
         with document.file.open("rb") as handle:
-            pages = parsing.parse(handle.read(), document.kind, limits())
+            data = handle.read()
+    except OSError:
+        document.mark_failed("file_missing", "The stored file cannot be read; upload it again.")
+        return {"failed": "file_missing"}
+    try:
+        pages = parsing.parse(data, document.kind, limits())
     except parsing.ParseFailure as failure:
         document.mark_failed(failure.code, failure.message)
         return {"failed": failure.code}
+    except Exception:
+        # Np. brak pamięci na uruchomienie procesu potomnego: dokument nie zostaje w stanie „parsing”.
+        document.mark_failed("parser_error", "The document could not be read.")
+        raise
     timings["parse"] = round(time.monotonic() - started, 3)
     document.mark(Document.Status.INGESTING, page_count=len(pages), char_count=sum(len(p) for p in pages))
     pieces = split_pages(pages, kind=document.kind)

@@ -31,11 +31,15 @@ FAILURE_REASONS = {
     "no_text_layer": _("The PDF has no text layer (probably scanned); OCR is not supported."),
     "no_text": _("The document contains no text."),
     "too_large_unpacked": _("The document is too large after decompression."),
+    "unsafe_xml": _(
+        "The Word document declares XML entities (DOCTYPE), which Word never writes; it was rejected as unsafe."
+    ),
     "too_much_text": _("The document holds more text than the knowledge base accepts."),
     "too_many_pages": _("The PDF has too many pages."),
     "resources": _("Reading the document exceeded the memory or time limit."),
     "timeout": _("Reading the document took too long."),
     "parser_error": _("The document could not be read."),
+    "file_missing": _("The stored file cannot be read; upload it again."),
     "cancelled": _("Processing was cancelled."),
     "ingest_error": _("Indexing the document failed; try again later."),
 }
