@@ -122,11 +122,46 @@ class Document(models.Model):
         return str(FAILURE_REASONS.get(self.failure_code, self.failure_message))
 
     def mark(self, status: str, **fields: object) -> None:
-        """Ustawia stan (i podane pola) jednym UPDATE."""
+        """Ustawia stan (i podane pola) jednym UPDATE i ogłasza go na żywo w grupie zadania dokumentu."""
         self.status = status
         for name, value in fields.items():
             setattr(self, name, value)
         self.save(update_fields=["status", *fields])
+        self.publish()
+
+    @property
+    def is_live(self) -> bool:
+        """Czy dokument jeszcze się przetwarza (strona słucha wtedy postępu jego zadania)."""
+        return self.status in (self.Status.PENDING, self.Status.PARSING, self.Status.INGESTING)
+
+    def live_row(self) -> dict[str, object]:
+        """Stan dokumentu jako JSON (websocket): kody zamiast etykiet — etykiety tłumaczy szablon w języku widza."""
+        return {
+            "id": str(self.id),
+            "status": self.status,
+            "failure_code": self.failure_code,
+            "failure_message": self.failure_message,
+            "kind": self.kind,
+            "page_count": self.page_count,
+            "chunk_count": self.chunk_count,
+            "timings": self.timings,
+        }
+
+    def publish(self) -> None:
+        """Nowy stan dokumentu do grupy websocketu jego zadania: JSON dla API, komórki wiersza (OOB) dla strony."""
+        if self.job_id is None:
+            return
+        from sight import live
+
+        row = self.live_row()
+        live.publish(
+            live.job_group(self.job_id),
+            {
+                "type": "document",
+                "document": row,
+                "fragments": [{"template": "rag/knowledge.html#document_cells", "context": {"d": row, "oob": True}}],
+            },
+        )
 
     def mark_failed(self, code: str, message: str) -> None:
         """Porażka z kodem i zdaniem dla badacza; fragmenty częściowego przetwarzania znikają."""

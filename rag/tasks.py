@@ -15,3 +15,9 @@ from sight.models import Job
 def ingest_document_job(job: Job) -> dict[str, Any]:
     """Parsuje, dzieli i indeksuje dokument `job.params["document_id"]`."""
     return ingest.run_ingest(job)
+
+
+@job_handler(ingest.REEMBED_JOB, label=_("Re-embedding documents"))
+def reembed_job(job: Job) -> dict[str, Any]:
+    """Przelicza wektory fragmentów projektu `job.params["project_id"]` bieżącym modelem embeddingów."""
+    return ingest.run_reembed(job)

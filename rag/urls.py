@@ -10,4 +10,5 @@ urlpatterns = [
     path("projects/<uuid:project_id>/knowledge/", views.knowledge, name="knowledge"),
     path("projects/<uuid:project_id>/knowledge/upload/", views.upload, name="upload"),
     path("documents/<uuid:document_id>/delete/", views.delete, name="delete"),
+    path("projects/<uuid:project_id>/knowledge/reembed/", views.reembed, name="reembed"),
 ]
