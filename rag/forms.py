@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class UploadForm(forms.Form):
     """Plik do bazy wiedzy (typ i rozmiar sprawdza `rag.ingest.accept_upload`)."""
 
-    file = forms.FileField(label=_("File (PDF, DOCX, TXT or Markdown)"))
+    # Pusty plik przechodzi: kończy jako dokument „failed” z powodem, tak samo jak przez API.
+    file = forms.FileField(label=_("File (PDF, DOCX, TXT or Markdown)"), allow_empty_file=True)
     title = forms.CharField(label=_("Title (optional)"), max_length=300, required=False)
 
 

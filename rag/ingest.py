@@ -95,10 +95,19 @@ def run_ingest(job: Job) -> dict[str, Any]:
     started = time.monotonic()
     try:
         with document.file.open("rb") as handle:
-            pages = parsing.parse(handle.read(), document.kind, limits())
+            data = handle.read()
+    except OSError:
+        document.mark_failed("file_missing", "The stored file cannot be read; upload it again.")
+        return {"failed": "file_missing"}
+    try:
+        pages = parsing.parse(data, document.kind, limits())
     except parsing.ParseFailure as failure:
         document.mark_failed(failure.code, failure.message)
         return {"failed": failure.code}
+    except Exception:
+        # Np. brak pamięci na uruchomienie procesu potomnego: dokument nie zostaje w stanie „parsing”.
+        document.mark_failed("parser_error", "The document could not be read.")
+        raise
     timings["parse"] = round(time.monotonic() - started, 3)
     document.mark(Document.Status.INGESTING, page_count=len(pages), char_count=sum(len(p) for p in pages))
     pieces = split_pages(pages, kind=document.kind)
@@ -264,6 +273,9 @@ def ensure_vector_index(dimension: int) -> None:
         cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [f"chunk_embedding_hnsw_{dimension}"])
         if cursor.fetchone():
             return
+        # W transakcji z wcześniejszymi zapisami (odroczone klucze obce) CREATE INDEX odmawia: sprawdzamy je teraz.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS chunk_embedding_hnsw_{dimension} ON rag_chunk "  # noqa: S608 - liczba całkowita
             f"USING hnsw ((embedding::{cast}) {ops}) WITH (m = 16, ef_construction = 64) "
@@ -274,3 +286,77 @@ def ensure_vector_index(dimension: int) -> None:
 def vector_cast(dimension: int) -> str:
     """Typ rzutowania wektora pasujący do indeksu HNSW danego wymiaru."""
     return f"vector({dimension})" if dimension <= 2000 else f"halfvec({dimension})"
+
+
+# --- zmiana modelu embeddingów ----------------------------------------------------------------------------------
+
+REEMBED_JOB = "rag.reembed"
+
+
+def current_embedding_model() -> str:
+    """Nazwa bieżącego modelu roli embeddingów, taka jak zapisywana przy wektorach fragmentów."""
+    from sight.llm import build_embeddings
+
+    return embedding_model_name(build_embeddings())
+
+
+def stale_chunk_count(project: Project, *, model: str | None = None) -> int:
+    """Liczba fragmentów projektu z wektorem innego modelu niż bieżący; wyszukiwanie po znaczeniu ich nie widzi."""
+    return Chunk.objects.filter(project=project).exclude(embedding_model=model or current_embedding_model()).count()
+
+
+def start_reembed(project: Project, *, user: User | None) -> Job:
+    """Startuje przeliczenie wektorów projektu; gdy jedno już czeka albo trwa, zwraca je zamiast dublować."""
+    active = Job.objects.filter(project=project, kind=REEMBED_JOB, status__in=["queued", "running"]).first()
+    if active is not None:
+        return active
+    return jobs.start_job(
+        kind=REEMBED_JOB,
+        user=user,
+        project=project,
+        params={"project_id": str(project.pk)},
+        queue="llm",
+        total=stale_chunk_count(project),
+    )
+
+
+def reembed_project(project: Project, *, job: Job | None = None) -> int:
+    """Przelicza wektory fragmentów zapisanych innym modelem (albo wymiarem) bieżącym modelem roli embeddingów.
+
+    Partiami po `embed_batch`, każda partia jednym UPDATE; przerwane zadanie po wznowieniu bierze tylko fragmenty,
+    które wciąż mają stary model. Zwraca liczbę przeliczonych fragmentów.
+    """
+    from sight.llm import build_embeddings
+
+    embeddings, batch = build_embeddings(), config.load_features().knowledge.embed_batch
+    model = embedding_model_name(embeddings)
+    stale = Chunk.objects.filter(project=project).exclude(embedding_model=model)
+    total, done, indexed = stale.count(), 0, set()
+    if job is not None:
+        jobs.report_progress(
+            job, done=0, total=total, message=gettext_noop("Re-embedding %(n)d chunks"), params={"n": total}
+        )
+    while chunks := list(stale.order_by("id").only("id", "text")[:batch]):
+        vectors = embeddings.embed_documents([c.text for c in chunks])
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            chunk.embedding, chunk.embedding_model, chunk.embedding_dimension = vector, model, len(vector)
+            if len(vector) not in indexed:
+                ensure_vector_index(len(vector))
+                indexed.add(len(vector))
+        Chunk.objects.bulk_update(chunks, ["embedding", "embedding_model", "embedding_dimension"])
+        done += len(chunks)
+        if job is not None:
+            jobs.report_progress(
+                job,
+                done=min(done, total),
+                message=gettext_noop("Embedded %(n)d of %(total)d chunks"),
+                params={"n": done, "total": total},
+                throttle=1.0,
+            )
+    return done
+
+
+def run_reembed(job: Job) -> dict[str, Any]:
+    """Zadanie: przeliczenie wektorów projektu `job.params["project_id"]`."""
+    project = Project.objects.get(pk=job.params["project_id"])
+    return {"reembedded": reembed_project(project, job=job)}

@@ -31,11 +31,15 @@ FAILURE_REASONS = {
     "no_text_layer": _("The PDF has no text layer (probably scanned); OCR is not supported."),
     "no_text": _("The document contains no text."),
     "too_large_unpacked": _("The document is too large after decompression."),
+    "unsafe_xml": _(
+        "The Word document declares XML entities (DOCTYPE), which Word never writes; it was rejected as unsafe."
+    ),
     "too_much_text": _("The document holds more text than the knowledge base accepts."),
     "too_many_pages": _("The PDF has too many pages."),
     "resources": _("Reading the document exceeded the memory or time limit."),
     "timeout": _("Reading the document took too long."),
     "parser_error": _("The document could not be read."),
+    "file_missing": _("The stored file cannot be read; upload it again."),
     "cancelled": _("Processing was cancelled."),
     "ingest_error": _("Indexing the document failed; try again later."),
 }
@@ -118,11 +122,46 @@ class Document(models.Model):
         return str(FAILURE_REASONS.get(self.failure_code, self.failure_message))
 
     def mark(self, status: str, **fields: object) -> None:
-        """Ustawia stan (i podane pola) jednym UPDATE."""
+        """Ustawia stan (i podane pola) jednym UPDATE i ogłasza go na żywo w grupie zadania dokumentu."""
         self.status = status
         for name, value in fields.items():
             setattr(self, name, value)
         self.save(update_fields=["status", *fields])
+        self.publish()
+
+    @property
+    def is_live(self) -> bool:
+        """Czy dokument jeszcze się przetwarza (strona słucha wtedy postępu jego zadania)."""
+        return self.status in (self.Status.PENDING, self.Status.PARSING, self.Status.INGESTING)
+
+    def live_row(self) -> dict[str, object]:
+        """Stan dokumentu jako JSON (websocket): kody zamiast etykiet — etykiety tłumaczy szablon w języku widza."""
+        return {
+            "id": str(self.id),
+            "status": self.status,
+            "failure_code": self.failure_code,
+            "failure_message": self.failure_message,
+            "kind": self.kind,
+            "page_count": self.page_count,
+            "chunk_count": self.chunk_count,
+            "timings": self.timings,
+        }
+
+    def publish(self) -> None:
+        """Nowy stan dokumentu do grupy websocketu jego zadania: JSON dla API, komórki wiersza (OOB) dla strony."""
+        if self.job_id is None:
+            return
+        from sight import live
+
+        row = self.live_row()
+        live.publish(
+            live.job_group(self.job_id),
+            {
+                "type": "document",
+                "document": row,
+                "fragments": [{"template": "rag/knowledge.html#document_cells", "context": {"d": row, "oob": True}}],
+            },
+        )
 
     def mark_failed(self, code: str, message: str) -> None:
         """Porażka z kodem i zdaniem dla badacza; fragmenty częściowego przetwarzania znikają."""

@@ -18,6 +18,7 @@ from pathlib import Path
 EXTENSIONS = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
 _BINARY_SIGNATURES = (b"%PDF-", b"PK\x03\x04", b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\x89PNG", b"\xff\xd8\xff")
 TEXT_ENCODINGS = ("utf-8-sig", "cp1250", "iso-8859-2")
+_XML_HEAD_BYTES = 8192
 
 
 class ParseFailure(Exception):
@@ -195,9 +196,27 @@ def _lower_pdf_limits() -> None:
     )
 
 
+def _reject_xml_declarations(data: bytes) -> None:
+    """Odrzuca DOCX z deklaracją DOCTYPE w którejkolwiek części XML (Word jej nigdy nie zapisuje).
+
+    Encje z DOCTYPE to droga do XXE (odczyt plików serwera) i „billion laughs” (wykładnicze rozwinięcie), więc plik
+    z nimi kończy się porażką, zanim zobaczy go parser XML. DOCTYPE stoi przed elementem głównym: wystarcza początek
+    każdej części, czytany strumieniowo (rozpakowanie ograniczone do kilku KB, także gdy nagłówki kłamią).
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for entry in archive.infolist():
+            if not entry.filename.lower().endswith((".xml", ".rels")):
+                continue
+            with archive.open(entry) as part:
+                head = part.read(_XML_HEAD_BYTES)
+            if b"<!doctype" in head.lower() or b"<!entity" in head.lower():
+                raise ParseFailure("unsafe_xml", "The Word document declares XML entities (DOCTYPE); it was rejected.")
+
+
 def _docx_pages(data: bytes, max_chars: int) -> list[str]:
     import docx
 
+    _reject_xml_declarations(data)
     document = docx.Document(io.BytesIO(data))
     parts, total = [], 0
     for block in _docx_blocks(document):

@@ -43,12 +43,16 @@ WITH q AS MATERIALIZED (
     WHERE project_id = %(pid)s AND term = ANY(%(terms)s::text[]) AND df <= %(max_df)s AND %(use_lex)s
 ),
 lex AS (
-    SELECT p.chunk_id,
-           row_number() OVER (ORDER BY sum(q.idf * p.tf * (%(k1)s + 1)
-                     / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.length / %(avgdl)s))) DESC, p.chunk_id) AS r
-    FROM q JOIN rag_posting p ON p.project_id = %(pid)s AND p.term = q.term
-    GROUP BY p.chunk_id
-    ORDER BY r LIMIT %(n)s
+    -- Najpierw n najlepszych (top-N heapsort), dopiero potem numery pozycji; arytmetyka na float8, nie numeric.
+    SELECT chunk_id, row_number() OVER (ORDER BY s DESC, chunk_id) AS r
+    FROM (
+        SELECT p.chunk_id,
+               sum(q.idf * p.tf * (%(k1)s::float8 + 1)
+                   / (p.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * p.length / %(avgdl)s::float8))) AS s
+        FROM q JOIN rag_posting p ON p.project_id = %(pid)s AND p.term = q.term
+        GROUP BY p.chunk_id
+        ORDER BY s DESC, p.chunk_id LIMIT %(n)s
+    ) top
 ),
 vec AS (
     SELECT id AS chunk_id, row_number() OVER (ORDER BY embedding::{cast} <=> %(qvec)s::{cast}) AS r
@@ -58,7 +62,8 @@ vec AS (
 ),
 fused AS (
     SELECT chunk_id, lex.r AS lex_rank, vec.r AS vec_rank,
-           COALESCE(%(wl)s / (%(rrf_k)s + lex.r), 0) + COALESCE(%(wv)s / (%(rrf_k)s + vec.r), 0) AS score
+           COALESCE(%(wl)s::float8 / (%(rrf_k)s + lex.r), 0) + COALESCE(%(wv)s::float8 / (%(rrf_k)s + vec.r), 0)
+           AS score
     FROM lex FULL OUTER JOIN vec USING (chunk_id)
     ORDER BY score DESC, chunk_id LIMIT %(k)s + 20  -- zapas na fragmenty dokumentu, który właśnie się indeksuje
 )

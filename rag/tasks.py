@@ -23,3 +23,9 @@ def ingest_document_job(job: Job) -> dict[str, Any]:
 def extract_document_graph_job(job: Job) -> dict[str, Any]:
     """Encje i relacje fragmentów dokumentu `job.params["document_id"]`, zapis w PostgreSQL i w grafie."""
     return docgraph.extract(job)
+
+
+@job_handler(ingest.REEMBED_JOB, label=_("Re-embedding documents"))
+def reembed_job(job: Job) -> dict[str, Any]:
+    """Przelicza wektory fragmentów projektu `job.params["project_id"]` bieżącym modelem embeddingów."""
+    return ingest.run_reembed(job)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("projects/<uuid:project_id>/knowledge/ask/", ask_views.ask_view, name="ask"),
     path("projects/<uuid:project_id>/knowledge/graph/", ask_views.extract_graph, name="extract_graph"),
     path("documents/<uuid:document_id>/passages/<int:chunk_id>/", views.passage, name="passage"),
+    path("projects/<uuid:project_id>/knowledge/reembed/", views.reembed, name="reembed"),
 ]

@@ -17,7 +17,7 @@ from rag import grounding, ingest, retrieval
 from rag.forms import SearchForm, UploadForm
 from rag.models import Document, get_document_for_user
 from sight.errors import InvalidInput
-from sight.models import Project, get_project_for_user
+from sight.models import Job, Project, get_project_for_user
 from sight.screens import render_screen
 
 TEMPLATE = "rag/knowledge.html"
@@ -41,9 +41,14 @@ def knowledge_context(project: Project, *, upload_form: UploadForm | None = None
     """Kontekst ekranu: dokumenty, formularze i — dla pytania — wyniki z podświetleniem i obiema pozycjami."""
     hits = retrieval.search(project, query) if query else []
     words = retrieval.highlight_terms(query)
+    documents = Document.objects.filter(project=project).select_related("job")
     return {
         "project": project,
-        "documents": Document.objects.filter(project=project).select_related("job"),
+        "documents": documents,
+        "stale_chunks": ingest.stale_chunk_count(project) if documents else 0,
+        "reembed_job": Job.objects.filter(
+            project=project, kind=ingest.REEMBED_JOB, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+        ).first(),
         "upload_form": upload_form or UploadForm(),
         "search_form": SearchForm(initial={"q": query}),
         "query": query,
@@ -98,3 +103,13 @@ def passage(request: HttpRequest, document_id: uuid.UUID, chunk_id: int) -> Http
     document = get_document_for_user(request.user, document_id)
     context = grounding.passage_context(document, chunk_id, quote=request.GET.get("quote", "")[:300])
     return render(request, "rag/passage.html", context)
+
+
+@login_required
+@require_POST
+def reembed(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
+    """Startuje przeliczenie wektorów projektu bieżącym modelem embeddingów (po zmianie modelu)."""
+    project = get_project_for_user(request.user, project_id)
+    ingest.start_reembed(project, user=request.user)
+    messages.info(request, _("Re-embedding started; search by meaning covers each chunk as soon as it is done."))
+    return redirect("rag:knowledge", project_id=project.id)

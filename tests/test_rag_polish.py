@@ -51,3 +51,21 @@ def test_inflected_polish_queries_find_their_passage_in_the_top_five(settings, t
             if text not in [h.text.split("\n\n", 1)[-1] for h in retrieval.search(project, query, k=5, mode=mode)]
         ]
         assert (mode, missed) == (mode, [])
+
+
+def test_a_subset_of_the_inflection_benchmark_set_is_found_by_the_hybrid_search(settings, tmp_path):
+    """Co czwarta para zbioru benchmarku `bench/data/polish_inflection.json` (przypadki, liczba mnoga, czasowniki)."""
+    from bench.rag_polish import load_pairs, markdown
+
+    settings.MEDIA_ROOT = tmp_path
+    pairs = load_pairs()[::4]
+    project = create_project()
+    upload = SimpleUploadedFile("odmiana.md", markdown(pairs).encode())
+    document, _ = ingest.accept_upload(project, upload, user=project.owner)
+    jobs.execute(str(document.job_id))
+    missed = [
+        query
+        for text, query in pairs
+        if text not in [h.text.split("\n\n", 1)[-1] for h in retrieval.search(project, query, k=5)]
+    ]
+    assert (len(pairs), missed) == (15, [])

@@ -63,7 +63,12 @@ def test_a_text_file_in_the_knowledge_base_is_ingested_and_found_with_an_inflect
     )
     upload.get_by_role("button", name="Prześlij").click()
     expect(page.locator("#knowledge-documents")).to_contain_text("notatki")
-    wait_for(lambda: Document.objects.filter(project=project, status="ready").exists(), timeout=180)
+
+    step("watch the document become ready without reloading the page")
+    document = Document.objects.get(project=project)
+    expect(page.locator(f"#document-{document.id}-status")).to_have_text("gotowy", timeout=180_000)
+    document.refresh_from_db()
+    expect(page.locator(f"#document-{document.id}-chunks")).to_have_text(str(document.chunk_count))
 
     step("search with another form of the word")
     page.reload()
