@@ -16,3 +16,9 @@ class SearchForm(forms.Form):
     """Pytanie do dokumentów projektu."""
 
     q = forms.CharField(label=_("Ask your documents"), max_length=2000)
+
+
+class AskForm(forms.Form):
+    """Pytanie do bazy wiedzy."""
+
+    question = forms.CharField(label=_("Question"), max_length=2000, strip=True)

@@ -153,15 +153,16 @@ class Document(models.Model):
             return
         from sight import live
 
+        live.publish(live.job_group(self.job_id), self.live_payload())
+
+    def live_payload(self) -> dict[str, object]:
+        """Zdarzenie stanu dokumentu: JSON dla API i komórki wiersza (OOB) dla strony."""
         row = self.live_row()
-        live.publish(
-            live.job_group(self.job_id),
-            {
-                "type": "document",
-                "document": row,
-                "fragments": [{"template": "rag/knowledge.html#document_cells", "context": {"d": row, "oob": True}}],
-            },
-        )
+        return {
+            "type": "document",
+            "document": row,
+            "fragments": [{"template": "rag/knowledge.html#document_cells", "context": {"d": row, "oob": True}}],
+        }
 
     def mark_failed(self, code: str, message: str) -> None:
         """Porażka z kodem i zdaniem dla badacza; fragmenty częściowego przetwarzania znikają."""

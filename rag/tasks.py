@@ -7,6 +7,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from rag import docgraph, ingest
+from rag.models import Document
+from sight import live
 from sight.jobs import job_handler
 from sight.models import Job
 
@@ -29,3 +31,9 @@ def extract_document_graph_job(job: Job) -> dict[str, Any]:
 def reembed_job(job: Job) -> dict[str, Any]:
     """Przelicza wektory fragmentów projektu `job.params["project_id"]` bieżącym modelem embeddingów."""
     return ingest.run_reembed(job)
+
+
+@live.job_catch_up(ingest.INGEST_JOB)
+def document_state(job: Job) -> list[dict[str, Any]]:
+    """Po połączeniu websocketu zadania: aktualny wiersz jego dokumentu (przetworzenie mogło się już skończyć)."""
+    return [document.live_payload() for document in Document.objects.filter(job=job)]

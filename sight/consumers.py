@@ -127,6 +127,8 @@ class JobConsumer(LiveConsumer):
         """Aktualny stan zadania z bazy."""
         job = await database_sync_to_async(Job.objects.get)(pk=self.job_id)
         await self.send_job(job.as_dict())
+        for payload in await database_sync_to_async(live.catch_up_events)(job):
+            await self.live_event({"payload": payload})
 
     async def live_event(self, event: dict[str, Any]) -> None:
         """Zdarzenie z grupy: nowy stan zadania albo inny obiekt (np. nowa persona) z fragmentami dla przeglądarki."""

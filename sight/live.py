@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -20,6 +21,27 @@ _publisher_lock = threading.Lock()
 def job_group(job_id: object) -> str:
     """Nazwa grupy kanałów dla postępu zadania."""
     return f"job-{job_id}"
+
+
+# Nadrabianie obiektów zadania po połączeniu websocketu: rodzaj zadania → zdarzenia z aktualnym stanem jego obiektów
+# (np. wiersz dokumentu bazy wiedzy). Zadanie mogło skończyć się między wyrenderowaniem strony a połączeniem.
+_catch_ups: dict[str, Callable[[Any], list[dict[str, Any]]]] = {}
+
+
+def job_catch_up(kind: str) -> Callable[[Callable[[Any], list[dict[str, Any]]]], Callable[[Any], list[dict[str, Any]]]]:
+    """Rejestruje funkcję (zadanie → zdarzenia jak w `publish`), którą websocket zadania wysyła po połączeniu."""
+
+    def register(func: Callable[[Any], list[dict[str, Any]]]) -> Callable[[Any], list[dict[str, Any]]]:
+        _catch_ups[kind] = func
+        return func
+
+    return register
+
+
+def catch_up_events(job: Any) -> list[dict[str, Any]]:
+    """Zdarzenia nadrabiające obiekty zadania (pusta lista, gdy rodzaj zadania ich nie ma)."""
+    func = _catch_ups.get(job.kind)
+    return func(job) if func is not None else []
 
 
 async def apublish(group: str, payload: dict[str, Any]) -> bool:

@@ -1,5 +1,5 @@
-"""Pozostałe badania w przeglądarce, każde jedną szczęśliwą ścieżką: ankieta z szablonu (badanie i wyniki), baza
-wiedzy (plik TXT, przetworzenie, wyszukiwanie po polsku) i wnioski z dyskusji (pojęcia, porównanie dwóch przebiegów).
+"""Pozostałe badania w przeglądarce, każde jedną szczęśliwą ścieżką: ankieta z szablonu (badanie i wyniki) i wnioski z
+dyskusji (pojęcia, porównanie dwóch przebiegów). Baza wiedzy: `test_browser_knowledge.py`.
 """
 
 import re
@@ -8,15 +8,8 @@ from playwright.sync_api import expect
 
 from focus_groups import discussion
 from focus_groups.models import FocusGroup
-from rag.models import Document
 from sight.models import Job
 from tests.factories import create_focus_group, create_panel_persona, create_project, create_user, wait_for
-
-NOTE = (
-    "Badanie kawiarni w Poznaniu. Klienci mówią, że kaucja za kubek wielorazowy powinna wynosić najwyżej pięć złotych. "
-    "Studenci chętniej zwracają kubki, gdy automat stoi przy uczelni."
-)
-
 
 def panel(user, *, language="en", size=4):
     """Projekt z panelem person zgodnym z rozkładem fabryk."""
@@ -47,37 +40,6 @@ def test_a_survey_built_from_a_template_is_fielded_and_shows_results(open_page, 
     page.get_by_role("link", name="Results").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Results")
     expect(page.locator("main h2").first).to_be_visible()
-
-
-def test_a_text_file_in_the_knowledge_base_is_ingested_and_found_with_an_inflected_polish_word(open_page, step, worker):
-    user = create_user()
-    project = create_project(owner=user, language="pl")
-    page = open_page(user=user, language="pl")
-    page.goto(f"/projects/{project.id}/knowledge/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Baza wiedzy")
-
-    step("upload a text file")
-    upload = page.locator("#knowledge-upload")
-    upload.locator("input[type=file]").set_input_files(
-        {"name": "notatki.txt", "mimeType": "text/plain", "buffer": NOTE.encode()}
-    )
-    upload.get_by_role("button", name="Prześlij").click()
-    expect(page.locator("#knowledge-documents")).to_contain_text("notatki")
-
-    step("watch the document become ready without reloading the page")
-    document = Document.objects.get(project=project)
-    expect(page.locator(f"#document-{document.id}-status")).to_have_text("gotowy", timeout=180_000)
-    document.refresh_from_db()
-    expect(page.locator(f"#document-{document.id}-chunks")).to_have_text(str(document.chunk_count))
-
-    step("search with another form of the word")
-    page.reload()
-    page.get_by_label("Zapytaj swoje dokumenty").fill("kaucji za kubki")
-    page.get_by_role("button", name="Szukaj").click()
-    passage = page.locator("#knowledge-results article.passage").first
-    # Pierwsze wyszukiwanie w procesie serwera wczytuje polski słownik simplemma (na zajętych dwóch rdzeniach ~26 s).
-    expect(passage).to_contain_text("kaucja za kubek", timeout=180_000)
-    expect(passage.locator("mark").first).to_be_visible()
 
 
 def test_insights_show_the_concepts_of_a_discussion_and_compare_it_with_a_second_run(open_page, step, worker):
