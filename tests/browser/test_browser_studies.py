@@ -11,6 +11,7 @@ from focus_groups.models import FocusGroup
 from sight.models import Job
 from tests.factories import create_focus_group, create_panel_persona, create_project, create_user, wait_for
 
+
 def panel(user, *, language="en", size=4):
     """Projekt z panelem person zgodnym z rozkładem fabryk."""
     project = create_project(owner=user, name="Cups", language=language)
