@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from surveys import views
+from surveys import human_views, views
 
 app_name = "surveys"
 
@@ -14,4 +14,7 @@ urlpatterns = [
     path("surveys/<uuid:survey_id>/copy/", views.survey_copy, name="copy"),
     path("surveys/<uuid:survey_id>/run/", views.survey_run, name="run"),
     path("surveys/<uuid:survey_id>/results/", views.survey_results, name="results"),
+    path("surveys/<uuid:survey_id>/human/upload/", human_views.human_upload, name="human_upload"),
+    path("surveys/<uuid:survey_id>/human/<uuid:sample_id>/", human_views.human_sample, name="human_sample"),
+    path("surveys/<uuid:survey_id>/human/<uuid:sample_id>/delete/", human_views.human_delete, name="human_delete"),
 ]

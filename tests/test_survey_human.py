@@ -13,12 +13,13 @@ import pyreadstat
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from scipy import stats
 
 from surveys.builder import SurveyIn, create_survey
 from surveys.models import Answer, HumanSample, Survey
-from tests.factories import api_client, create_persona, create_project, create_token, create_user
+from tests.factories import api_client, create_persona, create_project, create_token, create_user, visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -365,3 +366,116 @@ def test_the_comparison_reads_a_constant_number_of_queries_whatever_the_number_o
         for q in questions[1:3]
     )
     assert count() == before <= 8
+
+
+def page_client(user, language="en"):
+    client = Client()
+    client.force_login(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    return client
+
+
+def test_the_survey_page_uploads_a_file_maps_it_with_a_plain_form_and_shows_validity_lines():
+    user = create_user()
+    survey, questions = make_survey(user)
+    client = page_client(user)
+    page = client.get(f"/surveys/{survey.id}/").content.decode()
+    assert "Comparison with a human sample" in page and "Validity unknown" in page
+    resp = client.post(f"/surveys/{survey.id}/human/upload/", {"file": SimpleUploadedFile("l.csv", csv_bytes(HUMAN))})
+    assert resp.status_code == 302, resp.content
+    sample = HumanSample.objects.get()
+    html = client.get(resp["Location"]).content.decode()
+    text = visible_text(html)
+    assert "Kobieta" in text and "Save mapping" in text and "KS similarity" in text
+    # Zmiana kolumny pytania o cenę na „brak”: pytanie znika z porównania, reszta zostaje.
+    form = {
+        f"q-{questions[0].id}-column": "Czy kupiłbyś ten produkt?",
+        f"q-{questions[0].id}-shown": "Czy kupiłbyś ten produkt?",
+        f"q-{questions[0].id}-code-0": "Nie",
+        f"q-{questions[0].id}-value-0": "o2",
+        f"q-{questions[0].id}-code-1": "Tak",
+        f"q-{questions[0].id}-value-1": "",
+        f"q-{questions[1].id}-column": "Jak bardzo jesteś zadowolony z usługi?",
+        f"q-{questions[2].id}-column": "",
+        "segment-column": "Płeć",
+        "segment-category": "gender",
+    }
+    resp = client.post(f"/surveys/{survey.id}/human/{sample.id}/", form)
+    assert resp.status_code == 302, resp.content
+    sample.refresh_from_db()
+    assert sample.status == "mapped"
+    assert [m["column"] for m in sample.mapping["questions"]] == [
+        "Czy kupiłbyś ten produkt?",
+        "Jak bardzo jesteś zadowolony z usługi?",
+    ]
+    assert sample.mapping["questions"][0]["values"] == {"Nie": "o2"}
+    assert sample.mapping["questions"][1]["values"] == {"2": 2, "3": 3, "4": 4, "5": 5}  # nowa kolumna: propozycja
+    assert sample.mapping["segment"]["values"] == {"Kobieta": "female", "Mężczyzna": "male"}
+    card = visible_text(client.get(f"/surveys/{survey.id}/").content.decode())
+    assert "KS similarity" in card and "l.csv" in card and "Validity unknown" not in card
+    bad = client.post(f"/surveys/{survey.id}/human/{sample.id}/", {**form, "segment-category": "planet"})
+    assert bad.status_code == 422 and "segment.category" in bad.content.decode()
+    htmx = client.post(f"/surveys/{survey.id}/human/{sample.id}/", form, HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 200 and htmx.content.decode().lstrip().startswith('<div id="human-mapping">')
+
+
+def test_a_bad_file_on_the_page_is_a_422_with_the_reason_at_the_form():
+    user = create_user()
+    survey, _questions = make_survey(user)
+    client = page_client(user, "pl")
+    resp = client.post(f"/surveys/{survey.id}/human/upload/", {"file": SimpleUploadedFile("x.csv", b"")})
+    assert resp.status_code == 422 and "Plik jest pusty" in visible_text(resp.content.decode())
+    resp = client.post(f"/surveys/{survey.id}/human/upload/", {"file": SimpleUploadedFile("x.docx", b"abc")})
+    assert resp.status_code == 422 and "CSV, XLSX" in resp.content.decode()
+
+
+def test_another_users_human_sample_pages_are_404():
+    user = create_user()
+    survey, _questions = make_survey(user)
+    sample = HumanSample.objects.create(survey=survey, filename="a.csv", file_format="csv", columns=[], data=[])
+    stranger = page_client(create_user())
+    assert stranger.get(f"/surveys/{survey.id}/human/upload/").status_code == 404
+    assert stranger.post(f"/surveys/{survey.id}/human/upload/").status_code == 404
+    assert stranger.get(f"/surveys/{survey.id}/human/{sample.id}/").status_code == 404
+    assert stranger.post(f"/surveys/{survey.id}/human/{sample.id}/").status_code == 404
+    assert stranger.post(f"/surveys/{survey.id}/human/{sample.id}/delete/").status_code == 404
+    assert HumanSample.objects.filter(pk=sample.pk).exists()
+    owner_client = page_client(user)
+    assert owner_client.post(f"/surveys/{survey.id}/human/{sample.id}/delete/").status_code == 302
+    assert not HumanSample.objects.exists()
+
+
+def test_the_survey_and_sample_pages_read_a_constant_number_of_queries():
+    user = create_user()
+    survey, questions = make_survey(user)
+    client = page_client(user)
+    client.post(f"/surveys/{survey.id}/human/upload/", {"file": SimpleUploadedFile("l.csv", csv_bytes(HUMAN))})
+    sample = HumanSample.objects.get()
+    sample.status = "mapped"
+    sample.save()
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    urls = [f"/surveys/{survey.id}/", f"/surveys/{survey.id}/human/{sample.id}/"]
+    before = [count(url) for url in urls]
+    extra = [create_persona(project=survey.project, gender="male") for _ in range(12)]
+    Answer.objects.bulk_create(
+        Answer(survey=survey, question=questions[2], persona=p, value=4, method="direct") for p in extra
+    )
+    for i in range(3):
+        HumanSample.objects.create(survey=survey, filename=f"{i}.csv", file_format="csv", columns=[], data=[])
+    assert [count(url) for url in urls] == before
+
+
+def test_staff_see_human_samples_in_the_admin():
+    survey, _questions = make_survey()
+    sample = HumanSample.objects.create(
+        survey=survey, filename="panel.sav", file_format="sav", row_count=3, columns=[], data=[["1", "2", "1"]]
+    )
+    client = page_client(create_user(is_staff=True, is_superuser=True))
+    listing = client.get("/admin/surveys/humansample/")
+    assert listing.status_code == 200 and "panel.sav" in listing.content.decode()
+    assert client.get(f"/admin/surveys/humansample/{sample.pk}/change/").status_code == 200
