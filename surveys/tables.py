@@ -106,7 +106,8 @@ def canonical(value: Any) -> str | None:
         if value != value:  # NaN: brak odpowiedzi w SPSS
             return None
         return str(int(value)) if value.is_integer() else repr(value)
-    text = str(value).strip()
+    # NUL nie zmieści się w tekście PostgreSQL (także w JSONB); znaki sterujące poza tym zostają jak w pliku.
+    text = str(value).replace("\x00", "").strip()
     return text[:MAX_CELL_CHARS] or None
 
 
@@ -118,8 +119,13 @@ def _too_many_columns(max_columns: int) -> ParseFailure:
     return ParseFailure("too_many_columns", f"The file has more than {max_columns} columns.")
 
 
-def _from_rows(header: list[Any], rows: list[list[Any]], max_columns: int) -> dict[str, Any]:
-    """Nagłówek i wiersze → kolumny; kolumny bez nagłówka i bez danych odpadają, powtórzona nazwa dostaje przyrostek."""
+def _from_rows(
+    header: list[Any], rows: list[list[Any]], max_columns: int, labels: list[Any] | None = None
+) -> dict[str, Any]:
+    """Nagłówek i wiersze → kolumny; kolumny bez nagłówka i bez danych odpadają, powtórzona nazwa dostaje przyrostek.
+
+    `labels` to drugi wiersz nagłówka z treścią pytań (eksport Qualtrics); bez niego etykietą jest nazwa.
+    """
     rows = [r for r in rows if any(canonical(v) is not None for v in r)]
     width = max([len(header), *map(len, rows)])
     columns: list[dict[str, Any]] = []
@@ -132,7 +138,8 @@ def _from_rows(header: list[Any], rows: list[list[Any]], max_columns: int) -> di
         name = name or f"column_{i + 1}"
         while any(c["name"] == name for c in columns):
             name = f"{name}_{i + 1}"
-        columns.append({"name": name, "label": name, "value_labels": {}})
+        label = canonical(labels[i]) if labels and i < len(labels) else None
+        columns.append({"name": name, "label": label or name, "value_labels": {}})
         data.append(values)
     if len(columns) > max_columns:
         raise _too_many_columns(max_columns)
@@ -162,6 +169,9 @@ def _csv_table(data: bytes, max_rows: int, max_columns: int) -> dict[str, Any]:
         raise ParseFailure("corrupt", "The CSV file is malformed and cannot be read.") from exc
     if len(header) > max_columns:
         raise _too_many_columns(max_columns)
+    if len(rows) >= 2 and any(cell.startswith('{"ImportId"') for cell in rows[1]):
+        # Qualtrics: identyfikatory pól, treści pytań, wiersz ImportId, dopiero potem odpowiedzi.
+        return _from_rows(header, rows[2:], max_columns, labels=rows[0])
     return _from_rows(header, rows, max_columns)
 
 
@@ -199,8 +209,8 @@ def _sav_table(data: bytes, max_rows: int, max_columns: int) -> dict[str, Any]:
         columns.append(
             {
                 "name": name,
-                "label": label or name,
-                "value_labels": {canonical(k): str(v)[:MAX_CELL_CHARS] for k, v in value_labels.items()},
+                "label": canonical(label) or name,
+                "value_labels": {canonical(k): canonical(v) or "" for k, v in value_labels.items()},
             }
         )
         table.append([canonical(v) for v in column])

@@ -479,3 +479,26 @@ def test_staff_see_human_samples_in_the_admin():
     listing = client.get("/admin/surveys/humansample/")
     assert listing.status_code == 200 and "panel.sav" in listing.content.decode()
     assert client.get(f"/admin/surveys/humansample/{sample.pk}/change/").status_code == 200
+
+
+def test_a_qualtrics_export_uses_question_texts_as_labels_and_a_nul_byte_deep_in_a_csv_is_dropped():
+    user, client = owner()
+    survey, questions = make_survey(user)
+    rows = [
+        ("Q1", "Q7"),
+        ("Czy kupiłbyś ten produkt?", "Komentarz"),
+        ('{"ImportId":"QID1"}', '{"ImportId":"QID7_TEXT"}'),
+        ("Tak", "x" * 9000 + "\x00y"),
+        ("Nie", ""),
+    ]
+    resp = upload(client, survey, "qualtrics.csv", csv_bytes(rows, delimiter=",", encoding="utf-8"))
+    assert resp.status_code == 201, resp.content
+    sample = resp.json()
+    assert sample["row_count"] == 2
+    assert [(c["name"], c["label"]) for c in sample["columns"]] == [
+        ("Q1", "Czy kupiłbyś ten produkt?"),
+        ("Q7", "Komentarz"),
+    ]
+    assert sample["mapping"]["questions"][0]["values"] == {"Tak": "o1", "Nie": "o2"}
+    stored = HumanSample.objects.get().data[1][0]
+    assert "\x00" not in stored and len(stored) == 500
