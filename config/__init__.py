@@ -189,6 +189,8 @@ class SurveyFeatures(Strict):
     human_max_upload_mb: int = Field(default=10, ge=1, le=200)
     human_max_rows: int = Field(default=20_000, ge=10, le=1_000_000)
     human_max_columns: int = Field(default=300, ge=2, le=5000)
+    human_parse_cpu_seconds: int = Field(default=60, ge=1)
+    human_parse_timeout_seconds: int = Field(default=90, ge=1)
 
 
 class KnowledgeFeatures(Strict):

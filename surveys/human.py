@@ -54,7 +54,7 @@ FAILURES = {
 
 
 def table_limits() -> TableLimits:
-    """Limity pliku z `features.yaml` (wiersze i kolumny z `surveys`, proces parsujący z `knowledge`)."""
+    """Limity pliku z `features.yaml`: wiersze, kolumny i czas z `surveys`, pamięć i kontrola ZIP z `knowledge`."""
     features = config.load_features()
     kb, sv = features.knowledge, features.surveys
     return TableLimits(
@@ -63,8 +63,8 @@ def table_limits() -> TableLimits:
         max_uncompressed=kb.docx_max_uncompressed_mb * 2**20,
         max_ratio=kb.docx_max_ratio,
         memory_bytes=kb.parse_memory_mb * 2**20,
-        cpu_seconds=kb.parse_cpu_seconds,
-        timeout_seconds=kb.parse_timeout_seconds,
+        cpu_seconds=sv.human_parse_cpu_seconds,
+        timeout_seconds=sv.human_parse_timeout_seconds,
     )
 
 
@@ -398,7 +398,7 @@ def _counts(q: Question, keys: list[Any], answers: list[Any], pmfs: list[list[fl
     """Liczności kategorii; dla skal SSR suma rozkładów respondentów (liczności ułamkowe)."""
     if pmfs is not None:
         return [float(sum(p[i] for p in pmfs)) for i in range(len(keys))]
-    counter = Counter(float(a) if q.type == Type.NUMERIC else a for a in answers)
+    counter = Counter(map(float, answers) if q.type == Type.NUMERIC else answers)
     return [float(counter.get(k, 0)) for k in keys]
 
 
@@ -472,14 +472,17 @@ def compare_sample(sample: HumanSample, questions: list[Question] | None = None)
     segment = mapping.get("segment") or None
     category = segment["category"] if segment else None
     synthetic = _synthetic_rows(survey, [q for q, _m in items], category)
-    human_groups = (
-        [segment["values"].get(c) if c else None for c in sample.values_of(segment["column"])] if segment else []
-    )
-    group_keys = sorted({g for g in human_groups if g}) if segment else []
+    human_groups = _human_groups(sample, segment)
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, group in enumerate(human_groups):
+        if group:
+            members[group].append(i)
     rows = []
     for q, m in sorted(items, key=lambda pair: pair[0].order):
         codes = sample.values_of(m["column"])
-        human_all = [_human_answer(q, c, m["values"]) for c in codes]
+        # Odpowiedź liczona raz na różny kod, nie raz na wiersz (20 000 wierszy, kilkanaście kodów).
+        lookup = {code: _human_answer(q, code, m["values"]) for code in set(codes)}
+        human_all = [lookup[c] for c in codes]
         answers = synthetic.get(q.id, [])
         row = _question_row(q, m["column"], human_all, answers)
         row["segments"] = [
@@ -487,13 +490,10 @@ def compare_sample(sample: HumanSample, questions: list[Question] | None = None)
                 "segment": key,
                 "label": group_label(category, key),
                 **_question_row(
-                    q,
-                    m["column"],
-                    [a for a, g in zip(human_all, human_groups, strict=True) if g == key],
-                    [a for a in answers if a[2] == key],
+                    q, m["column"], [human_all[i] for i in members[key]], [a for a in answers if a[2] == key]
                 ),
             }
-            for key in group_keys
+            for key in sorted(members)
         ]
         rows.append(row)
     ratings = [r for r in rows if r["type"] == Type.RATING]
@@ -507,6 +507,21 @@ def compare_sample(sample: HumanSample, questions: list[Question] | None = None)
             q.number for q in questions if q.type in COMPARABLE and str(q.id) not in {m["question"] for _q, m in items}
         ],
     }
+
+
+def _human_groups(sample: HumanSample, segment: dict[str, Any] | None) -> list[str | None]:
+    """Grupa person każdego wiersza pliku wg kolumny segmentu; wiek podany liczbą trafia do przedziału banera."""
+    if not segment:
+        return []
+    codes = sample.values_of(segment["column"])
+    lookup: dict[str | None, str | None] = {}
+    for code in set(codes):
+        group = segment["values"].get(code) if code is not None else None
+        number = to_number(code)
+        if group is None and segment["category"] == "age_group" and number is not None:
+            group = results._group("age_group", {"age": int(number)}) or None
+        lookup[code] = group
+    return [lookup[c] for c in codes]
 
 
 def _question_row(

@@ -126,18 +126,20 @@ def _from_rows(
 
     `labels` to drugi wiersz nagłówka z treścią pytań (eksport Qualtrics); bez niego etykietą jest nazwa.
     """
-    rows = [r for r in rows if any(canonical(v) is not None for v in r)]
-    width = max([len(header), *map(len, rows)])
+    cells = [row for row in ([canonical(v) for v in r] for r in rows) if any(v is not None for v in row)]
+    width = max([len(header), *map(len, cells)])
+    padded = [row + [None] * (width - len(row)) for row in cells]
     columns: list[dict[str, Any]] = []
     data: list[list[str | None]] = []
-    for i in range(width):
-        values = [canonical(r[i]) if i < len(r) else None for r in rows]
+    names: set[str] = set()
+    for i, values in enumerate(map(list, zip(*padded, strict=True)) if padded else ([] for _ in range(width))):
         name = canonical(header[i]) if i < len(header) else None
         if name is None and all(v is None for v in values):
             continue
         name = name or f"column_{i + 1}"
-        while any(c["name"] == name for c in columns):
+        while name in names:
             name = f"{name}_{i + 1}"
+        names.add(name)
         label = canonical(labels[i]) if labels and i < len(labels) else None
         columns.append({"name": name, "label": label or name, "value_labels": {}})
         data.append(values)
@@ -180,11 +182,11 @@ def _xlsx_table(data: bytes, max_rows: int, max_columns: int) -> dict[str, Any]:
 
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     sheet = workbook.worksheets[0]
-    lines = sheet.iter_rows(values_only=True, max_col=max_columns + 1)
+    lines = sheet.iter_rows(values_only=True)  # bez max_col: openpyxl dopełniałby każdy wiersz do tej szerokości
     header = list(next(lines, ()))
     rows = []
     for row in lines:
-        rows.append(list(row))
+        rows.append(list(row[: max_columns + 1]))
         if len(rows) > max_rows:
             raise _too_many_rows(max_rows)
     if len(header) > max_columns and any(v is not None for v in header[max_columns:]):
