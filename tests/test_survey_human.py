@@ -11,6 +11,7 @@ import openpyxl
 import polars as pl
 import pyreadstat
 import pytest
+import scipy
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -303,6 +304,7 @@ def _bomb() -> bytes:
         ("broken.xlsx", b"PK\x03\x04" + b"\x00" * 100, "damaged"),
         ("bomb.xlsx", _bomb(), "decompression"),
         ("fake.sav", b"$FL2" + b"\x00" * 200, "damaged"),
+        ("idl.sav", (Path(scipy.__file__).parent / "io/tests/data/scalar_int64.sav").read_bytes(), "does not match"),
         ("rows.csv", b"a\n" + b"1\n" * 20_001, "more than 20000 data rows"),
         (
             "wide.csv",
