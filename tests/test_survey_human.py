@@ -16,6 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from surveys.builder import SurveyIn, create_survey
@@ -504,3 +506,52 @@ def test_a_qualtrics_export_uses_question_texts_as_labels_and_a_nul_byte_deep_in
     assert sample["mapping"]["questions"][0]["values"] == {"Tak": "o1", "Nie": "o2"}
     stored = HumanSample.objects.get().data[1][0]
     assert "\x00" not in stored and len(stored) == 500
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    body=st.fixed_dictionaries(
+        {},
+        optional={
+            "questions": st.lists(
+                st.fixed_dictionaries(
+                    {"question": st.sampled_from(["Q0", "Q1", "Q4", "Q5", "zzz"]), "column": st.text(max_size=12)},
+                    optional={"values": st.dictionaries(st.text(max_size=10), st.integers() | st.text(max_size=5))},
+                ),
+                max_size=3,
+            ),
+            "segment": JSON,
+        },
+    )
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_any_mapping_body_is_saved_or_refused_with_a_4xx_never_a_500(fuzz_world, body):
+    client, survey, questions, sample_id = fuzz_world
+    for item in body.get("questions", []):
+        if item["question"].startswith("Q"):
+            item["question"] = str(questions[int(item["question"][1:])].id)
+    resp = put_mapping(client, survey, sample_id, body)
+    assert resp.status_code in (200, 422), resp.content
+    assert client.get(f"/api/v1/surveys/{survey.id}/human-samples/{sample_id}/comparison").status_code == 200
+
+
+@given(name=st.sampled_from(["x.csv", "x.xlsx", "x.sav"]), data=st.binary(min_size=0, max_size=300))
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+def test_random_bytes_under_any_supported_name_are_read_or_refused_with_a_422(fuzz_world, name, data):
+    client, survey, _questions, _sample_id = fuzz_world
+    resp = upload(client, survey, name, data)
+    assert resp.status_code in (201, 422), resp.content
+
+
+@pytest.fixture
+def fuzz_world(db):
+    user, client = owner()
+    survey, questions = make_survey(user)
+    sample_id = upload(client, survey, "ludzie.csv", csv_bytes(HUMAN)).json()["id"]
+    return client, survey, questions, sample_id
