@@ -313,7 +313,7 @@ def clean_mapping(sample: HumanSample, questions: list[Question], payload: dict[
         seen.add(str(q.id))
         if item["column"] not in columns:
             raise InvalidInput(f"questions.{i}.column", _("There is no such column in the file."))
-        present = set(sample.values_of(item["column"]))
+        present = set(sample.column_values([item["column"]]).get(item["column"], []))
         values = _clean_values(q, item.get("values") or {}, present, f"questions.{i}.values")
         mapped.append({"question": str(q.id), "column": item["column"], "values": values})
     segment = payload.get("segment")
@@ -323,7 +323,7 @@ def clean_mapping(sample: HumanSample, questions: list[Question], payload: dict[
         if segment["category"] not in results.CATEGORIES:
             raise InvalidInput("segment.category", _("Unknown category."))
         present, known = (
-            set(sample.values_of(segment["column"])),
+            set(sample.column_values([segment["column"]]).get(segment["column"], [])),
             set(synthetic_groups(sample.survey, segment["category"])),
         )
         groups = {}
@@ -468,18 +468,23 @@ def compare_sample(sample: HumanSample, questions: list[Question] | None = None)
         questions = list(survey.questions.order_by("order"))
     by_id = {str(q.id): q for q in questions}
     mapping = sample.mapping or {}
+    known = {c["name"] for c in sample.columns}
     items = [(by_id[m["question"]], m) for m in mapping.get("questions", []) if m["question"] in by_id]
+    items = [(q, m) for q, m in items if m["column"] in known]
     segment = mapping.get("segment") or None
+    if segment and segment["column"] not in known:
+        segment = None
     category = segment["category"] if segment else None
     synthetic = _synthetic_rows(survey, [q for q, _m in items], category)
-    human_groups = _human_groups(sample, segment)
+    columns = sample.column_values([m["column"] for _q, m in items] + ([segment["column"]] if segment else []))
+    human_groups = _human_groups(columns, segment)
     members: dict[str, list[int]] = defaultdict(list)
     for i, group in enumerate(human_groups):
         if group:
             members[group].append(i)
     rows = []
     for q, m in sorted(items, key=lambda pair: pair[0].order):
-        codes = sample.values_of(m["column"])
+        codes = columns[m["column"]]
         # Odpowiedź liczona raz na różny kod, nie raz na wiersz (20 000 wierszy, kilkanaście kodów).
         lookup = {code: _human_answer(q, code, m["values"]) for code in set(codes)}
         human_all = [lookup[c] for c in codes]
@@ -509,11 +514,11 @@ def compare_sample(sample: HumanSample, questions: list[Question] | None = None)
     }
 
 
-def _human_groups(sample: HumanSample, segment: dict[str, Any] | None) -> list[str | None]:
+def _human_groups(columns: dict[str, list[str | None]], segment: dict[str, Any] | None) -> list[str | None]:
     """Grupa person każdego wiersza pliku wg kolumny segmentu; wiek podany liczbą trafia do przedziału banera."""
     if not segment:
         return []
-    codes = sample.values_of(segment["column"])
+    codes = columns[segment["column"]]
     lookup: dict[str | None, str | None] = {}
     for code in set(codes):
         group = segment["values"].get(code) if code is not None else None

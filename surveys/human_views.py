@@ -27,7 +27,7 @@ def human_card(survey: Survey, questions: list[Question]) -> dict[str, Any]:
     samples = list(human.samples_for(survey)[:10])
     latest = next((s for s in samples if s.status == HumanSample.Status.MAPPED), None)
     if latest is not None:
-        latest = HumanSample.objects.get(pk=latest.pk)  # z kolumnami i danymi, których lista nie czyta
+        latest = HumanSample.objects.defer("data").get(pk=latest.pk)  # z kolumnami, których lista nie czyta
         latest.survey = survey
     comparison = human.compare_sample(latest, questions) if latest else None
     return {"samples": samples, "latest": latest, "comparison": comparison}

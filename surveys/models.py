@@ -270,15 +270,24 @@ class HumanSample(models.Model):
         """Opis kolumny po nazwie."""
         return next((c for c in self.columns if c["name"] == name), None)
 
-    def values_of(self, name: str) -> list[str | None]:
-        """Wartości kolumny (wiersz po wierszu)."""
-        index = next(i for i, c in enumerate(self.columns) if c["name"] == name)
-        return self.data[index]
+    def column_values(self, names: list[str]) -> dict[str, list[str | None]]:
+        """Wartości wskazanych kolumn (wiersz po wierszu); gdy `data` jest odroczone — jednym zapytaniem tylko o nie.
+
+        Plik może mieć 300 kolumn po 20 000 wierszy: porównanie czyta z bazy tylko przypisane kolumny.
+        """
+        index = {c["name"]: i for i, c in enumerate(self.columns)}
+        wanted = list(dict.fromkeys(n for n in names if n in index))
+        if not wanted:
+            return {}
+        if "data" not in self.get_deferred_fields():
+            return {n: self.data[index[n]] for n in wanted}
+        row = HumanSample.objects.filter(pk=self.pk).values_list(*(f"data__{index[n]}" for n in wanted)).get()
+        return {n: list(values or []) for n, values in zip(wanted, row, strict=True)}
 
 
 def get_human_sample_for_user(
     user: User | AnonymousUser, survey_id: uuid.UUID | str, sample_id: uuid.UUID | str
 ) -> HumanSample:
     """Próba ludzka ankiety użytkownika; cudza ankieta albo próba innej ankiety to 404."""
-    queryset = HumanSample.objects.for_user(user).select_related("survey__project")
+    queryset = HumanSample.objects.for_user(user).select_related("survey__project").defer("data")
     return get_object_or_404(queryset, pk=sample_id, survey_id=survey_id)
