@@ -66,8 +66,9 @@ class HumanSampleAdmin(admin.ModelAdmin):
     search_fields = ("filename", "survey__name", "survey__project__name")
     list_select_related = ("survey",)
     raw_id_fields = ("survey",)
-    readonly_fields = ("id", "file_format", "size", "row_count", "columns", "data", "created_at", "updated_at")
+    readonly_fields = ("id", "file_format", "size", "row_count", "columns", "created_at", "updated_at")
+    exclude = ("data",)  # do 20 000 wierszy × 300 kolumn: nie do pokazania w formularzu
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        """Lista bez danych z pliku (mogą mieć tysiące wierszy)."""
+        """Lista i formularz bez danych z pliku."""
         return super().get_queryset(request).defer("data")
