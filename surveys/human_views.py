@@ -141,7 +141,7 @@ def human_sample(request: HttpRequest, survey_id: uuid.UUID, sample_id: uuid.UUI
     """Próba ludzka: przypisanie kolumn do pytań (formularz) i porównanie z personami; POST zapisuje przypisanie."""
     sample = get_human_sample_for_user(request.user, survey_id, sample_id)
     questions = list(sample.survey.questions.order_by("order"))
-    error, status = "", 200
+    error, status, saved = "", 200, False
     if request.method == "POST":
         try:
             mapping = human.clean_mapping(sample, questions, _posted_mapping(questions, request.POST))
@@ -163,9 +163,9 @@ def human_sample(request: HttpRequest, survey_id: uuid.UUID, sample_id: uuid.UUI
             if not request.htmx:
                 messages.success(request, _("Mapping saved."))
                 return redirect("surveys:human_sample", sample.survey_id, sample.id)
-    return render_screen(
-        request, SAMPLE_TEMPLATE, "mapping", _sample_context(sample, questions, error=error), status=status
-    )
+            saved = True
+    context = {**_sample_context(sample, questions, error=error), "saved": saved}
+    return render_screen(request, SAMPLE_TEMPLATE, "mapping", context, status=status)
 
 
 @login_required

@@ -421,6 +421,7 @@ def test_the_survey_page_uploads_a_file_maps_it_with_a_plain_form_and_shows_vali
     assert bad.status_code == 422 and "segment.category" in bad.content.decode()
     htmx = client.post(f"/surveys/{survey.id}/human/{sample.id}/", form, HTTP_HX_REQUEST="true")
     assert htmx.status_code == 200 and htmx.content.decode().lstrip().startswith('<div id="human-mapping">')
+    assert "Mapping saved." in htmx.content.decode()
 
 
 def test_a_bad_file_on_the_page_is_a_422_with_the_reason_at_the_form():
