@@ -128,9 +128,9 @@ def http_provider(latency_ms: int) -> Iterator[RemoteLLMServer]:
                 SIGHT_LLM_API_KEY="bench",
             ),
         ):
-            from sight import llm
+            from sight.worker import prepare_parent
 
-            llm.preload_providers()  # jak worker przed rozwidleniem zadania (sight/worker.py)
+            prepare_parent()  # jak worker przed rozwidleniem zadania
             yield server
     finally:
         config.load_features = features  # type: ignore[method-assign]

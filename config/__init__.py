@@ -218,12 +218,36 @@ class KnowledgeFeatures(Strict):
     bm25_k1: float = Field(default=0.9, gt=0)
     bm25_b: float = Field(default=0.4, ge=0, le=1)
     persona_passages: int = Field(default=4, ge=1, le=20)
+    grounding_passages: int = Field(default=3, ge=1, le=10)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> KnowledgeFeatures:
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         return self
+
+
+class TypeLabel(Strict):
+    """Typ encji albo relacji grafu dokumentów: nazwa w każdym języku (trafia do promptu i interfejsu)."""
+
+    pl: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class DocGraphFeatures(Strict):
+    """Graf dokumentów: typy encji i relacji, limity ekstrakcji z fragmentu i kontekstu pytania do bazy wiedzy."""
+
+    extract_after_ingest: bool = True
+    max_entities: int = Field(default=12, ge=1, le=50)
+    max_relations: int = Field(default=10, ge=0, le=50)
+    entity_types: dict[str, TypeLabel] = Field(default_factory=dict)
+    relation_types: dict[str, TypeLabel] = Field(default_factory=dict)
+    candidate_entities: int = Field(default=40, ge=1, le=200)
+    question_entities: int = Field(default=4, ge=1, le=10)
+    graph_chunks: int = Field(default=5, ge=0, le=30)
+    search_chunks: int = Field(default=6, ge=1, le=30)
+    context_chunks: int = Field(default=8, ge=1, le=40)
+    paths: int = Field(default=5, ge=0, le=50)
 
 
 class FeaturesConfig(Strict):
@@ -238,6 +262,7 @@ class FeaturesConfig(Strict):
     concepts: ConceptFeatures = ConceptFeatures()
     surveys: SurveyFeatures = SurveyFeatures()
     knowledge: KnowledgeFeatures = KnowledgeFeatures()
+    doc_graph: DocGraphFeatures = DocGraphFeatures()
 
 
 # --- prompts/<lang>/*.yaml -----------------------------------------------------------------------------------------

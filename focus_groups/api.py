@@ -43,6 +43,7 @@ class FocusGroupOut(Schema):
     questions: list[GuideQuestionOut]
     turns_per_question: int
     interview_context: str
+    use_knowledge: bool
     participant_ids: list[uuid.UUID]
     job_id: uuid.UUID | None
     last_seq: int

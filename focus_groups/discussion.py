@@ -20,12 +20,13 @@ from django.db import transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 import config
 from focus_groups.models import FocusGroup, FocusGroupEvent
 from focus_groups.turns import PastTurn, Speaker, is_forced_floor, next_speaker
 from personas.models import Persona
+from rag import grounding
 from sight import jobs, live, llm
 from sight.batches import GroupWriter
 from sight.errors import Conflict
@@ -52,6 +53,8 @@ class ModeratorLine(BaseModel):
 class TurnOut(BaseModel):
     """Wypowiedź uczestnika: może zwrócić się do kogoś i zgodzić albo nie zgodzić z innymi po imieniu."""
 
+    model_config = ConfigDict(extra="forbid")
+
     text: str = Field(min_length=3, max_length=2500)
     addressed_to: str | None = Field(
         None, max_length=120, description="name of the participant addressed directly, if any"
@@ -70,7 +73,17 @@ class StanceOut(BaseModel):
 class AnswerOut(BaseModel):
     """Odpowiedź w niezależnym wywiadzie."""
 
+    model_config = ConfigDict(extra="forbid")
+
     text: str = Field(min_length=3, max_length=2500)
+
+
+class GroundedTurnOut(TurnOut, grounding.Grounded):
+    """Wypowiedź z cytowanymi fragmentami dokumentów (grupa, której uczestnicy znają dokumenty projektu)."""
+
+
+class GroundedAnswerOut(AnswerOut, grounding.Grounded):
+    """Odpowiedź w wywiadzie z cytowanymi fragmentami dokumentów."""
 
 
 # --- start i sterowanie ---------------------------------------------------------------------------------------------
@@ -216,6 +229,9 @@ class Room:
     # Kwestie moderatora i tury per pytanie (tylko ten worker je dopisuje): transkrypcja, historia i streszczenie bez
     # zapytań do bazy przy każdej turze.
     spoken: dict[int, list[FocusGroupEvent]] = field(default_factory=dict)
+    # Fragmenty dokumentów na pytanie (raz na pytanie, gdy uczestnicy znają dokumenty projektu).
+    groundings: dict[int, grounding.Grounding] = field(default_factory=dict)
+    grounding_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     writer: GroupWriter[tuple[dict[str, Any], bool], tuple[FocusGroupEvent, bool]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -419,10 +435,14 @@ async def _answer(room: Room, qi: int, question: dict[str, Any], persona: Person
         "summary_so_far": "-",
         "addressed_by": "-",
     }
-    out = await _generate_or_error(room, "focus_group_turn", AnswerOut, variables, key, qi=qi, persona=persona)
+    grounded = await _grounding(room, qi, variables["question"])
+    schema = GroundedAnswerOut if grounded.hits else AnswerOut
+    out = await _generate_or_error(
+        room, "focus_group_turn", schema, variables, key, qi=qi, persona=persona, data=grounded.block
+    )
     if out is None:
         return None
-    payload = {"text": out.text, "persona_name": persona.full_name}
+    payload = {"text": out.text, "persona_name": persona.full_name, **grounding.provenance(grounded, out)}
     await _append(room, Kind.ANSWER, key, payload, persona=persona, question_index=qi, step=True)
     return out.text
 
@@ -505,7 +525,11 @@ async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, 
         # Poza szablonem promptu: dostawca offline trzyma się w turze stanowiska wobec tezy pytania.
         "proposition": room.fg.questions[qi].get("proposition", ""),
     }
-    out = await _generate_or_error(room, "focus_group_turn", TurnOut, variables, key, qi=qi, persona=persona)
+    grounded = await _grounding(room, qi, question)
+    schema = GroundedTurnOut if grounded.hits else TurnOut
+    out = await _generate_or_error(
+        room, "focus_group_turn", schema, variables, key, qi=qi, persona=persona, data=grounded.block
+    )
     if out is None:
         return
     names = {p.full_name.lower(): str(p.id) for p in room.people if p.id != persona.id}
@@ -518,8 +542,19 @@ async def _turn(room: Room, qi: int, question: str, persona: Persona, key: str, 
         "agrees_with": [i for i in (_match_name(n, names) for n in out.agrees_with) if i],
         "disagrees_with": [i for i in (_match_name(n, names) for n in out.disagrees_with) if i],
         "turn": int(key.rsplit(":", 1)[1]),
+        **grounding.provenance(grounded, out),
     }
     await _append(room, Kind.TURN, key, payload, persona=persona, question_index=qi, step=True)
+
+
+async def _grounding(room: Room, qi: int, question: str) -> grounding.Grounding:
+    """Fragmenty dokumentów dla pytania (hybrydowo, w projekcie grupy), raz na pytanie; bez opcji — pusto."""
+    if not room.fg.use_knowledge:
+        return grounding.Grounding([])
+    async with room.grounding_lock:  # równoległe wywiady: jedno wyszukiwanie na pytanie
+        if qi not in room.groundings:
+            room.groundings[qi] = await sync_to_async(grounding.retrieve)(room.fg.project, question)
+    return room.groundings[qi]
 
 
 def _match_name(name: str | None, names: dict[str, str]) -> str | None:
@@ -570,6 +605,7 @@ async def _generate_or_error[M: BaseModel](
     *,
     qi: int,
     persona: Persona | None = None,
+    data: str = "",
 ) -> M | None:
     """Wywołanie roli z jej promptem; odpowiedź, która po ponownych pytaniach nie pasuje do schematu, zostaje zapisana
     jako zdarzenie `error` pod kluczem kroku (None). Błąd dostawcy przechodzi dalej i kończy przebieg.
@@ -583,6 +619,7 @@ async def _generate_or_error[M: BaseModel](
             schema=schema,
             project=room.fg.project,
             job=room.job,
+            data=data,
         )
     except llm.LLMOutputError as exc:
         who = {"persona_name": persona.full_name} if persona is not None else {"speaker": "moderator"}

@@ -39,6 +39,7 @@ DOMAIN_FIELDS = {
     "turns_per_question": "turns_per_question",
     "mode": "mode",
     "interview_context": "interview_context",
+    "use_knowledge": "use_knowledge",
 }
 PARTICIPANT_FIELDS = {"personas": "personas", "segment": "segment", "filters": "count"}
 STANCES = (("support", _("support")), ("neutral", _("neutral")), ("oppose", _("oppose")))
@@ -188,6 +189,11 @@ class FocusGroupForm(forms.Form):
             "ones are asked in order, question by question."
         ),
     )
+    use_knowledge = forms.BooleanField(
+        label=_("Participants know the project's documents"),
+        required=False,
+        help_text=_("Each turn receives passages from the knowledge base and shows the sources it cites."),
+    )
     guide = forms.CharField(
         label=_("Questions and probes"),
         max_length=40000,
@@ -231,6 +237,7 @@ class FocusGroupForm(forms.Form):
                 mode=instance.mode,
                 turns_per_question=instance.turns_per_question,
                 interview_context=instance.interview_context,
+                use_knowledge=instance.use_knowledge,
                 guide=guide_text(instance.questions),
                 participants="personas",
                 personas=[link.persona_id for link in instance.participant_links.all()],
@@ -321,6 +328,7 @@ class FocusGroupForm(forms.Form):
             "questions": data["guide"],
             "turns_per_question": data["turns_per_question"],
             "interview_context": data.get("interview_context") or FocusGroup.InterviewContext.INDEPENDENT,
+            "use_knowledge": bool(data.get("use_knowledge")),
             "participants": participants,
         }
         try:

@@ -78,6 +78,11 @@ class FocusGroup(models.Model):
         default=InterviewContext.INDEPENDENT,
         help_text=_("Interviews only: whether answers see the persona's earlier answers (then asked in order)."),
     )
+    use_knowledge = models.BooleanField(
+        _("participants know the project's documents"),
+        default=False,
+        help_text=_("Each turn receives passages from the project's knowledge base and can cite them as sources."),
+    )
     participants = models.ManyToManyField(
         "personas.Persona", through="Participant", related_name="focus_groups", verbose_name=_("participants")
     )

@@ -101,6 +101,7 @@ class FocusGroupIn(_Shorthands):
     )
     turns_per_question: json_int(ge=1, le=100) | None = None
     interview_context: FocusGroup.InterviewContext = FocusGroup.InterviewContext.INDEPENDENT
+    use_knowledge: bool = Field(False, description="participants know the project's documents (turns cite passages)")
     participants: ParticipantsIn | PersonaIds = Field(description=PARTICIPANTS_DESCRIPTION)
 
 
@@ -115,6 +116,7 @@ class FocusGroupPatch(_Shorthands):
     )
     turns_per_question: json_int(ge=1, le=100) | None = None
     interview_context: FocusGroup.InterviewContext | None = None
+    use_knowledge: bool | None = None
     participants: ParticipantsIn | PersonaIds | None = Field(None, description=PARTICIPANTS_DESCRIPTION)
 
 
@@ -166,6 +168,7 @@ def create_focus_group(project: Project, data: FocusGroupIn) -> FocusGroup:
         questions=_questions(data.questions),
         turns_per_question=data.turns_per_question or config.load_features().focus_groups.default_turns_per_question,
         interview_context=data.interview_context,
+        use_knowledge=data.use_knowledge,
     )
     Participant.objects.bulk_create([Participant(focus_group=fg, persona=p, position=i) for i, p in enumerate(people)])
     return fg
@@ -188,6 +191,8 @@ def update_focus_group(fg: FocusGroup, data: FocusGroupPatch) -> FocusGroup:
         fg.turns_per_question = data.turns_per_question
     if data.interview_context is not None:
         fg.interview_context = data.interview_context
+    if data.use_knowledge is not None:
+        fg.use_knowledge = data.use_knowledge
     if data.questions is not None:
         fg.questions = _questions(data.questions)
     if data.participants is not None:

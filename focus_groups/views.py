@@ -24,6 +24,7 @@ from focus_groups.forms import FocusGroupForm, InterjectForm, TranscriptFilterFo
 from focus_groups.models import FocusGroup, FocusGroupEvent, get_focus_group_for_user
 from focus_groups.setup import create_focus_group, update_focus_group
 from personas.models import Persona
+from rag import grounding
 from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import Project, get_project_for_user
 from sight.screens import bar_rows, percent, render_screen
@@ -104,13 +105,14 @@ def _detail_context(
         context["estimate"] = discussion.estimate_cost(fg)
     if context["is_live"]:
         events = [e.as_dict() for e in fg.events.order_by("seq")]
+        grounding.mark_deleted_in_events(events)
         # `after` to numer ostatniego wyrenderowanego zdarzenia (nie `fg.last_seq`), więc nic nie wpadnie w lukę.
         context.update(events=events, after=events[-1]["seq"] if events else 0, now=now_playing(events))
     elif fg.is_finished and fg.last_seq:
         filter_form = TranscriptFilterForm(request.GET or None, focus_group=fg, people=people)
         context.update(
             filter_form=filter_form,
-            transcript=summary.transcript(fg, **filter_form.filters()),
+            transcript=_with_source_flags(summary.transcript(fg, **filter_form.filters())),
             stats=statistics_rows(summary.statistics(fg)),
         )
     return context
@@ -304,3 +306,9 @@ def focus_group_export(request: HttpRequest, focus_group_id: uuid.UUID, fmt: str
     if fmt not in EXPORT_FORMATS:
         raise Http404("unknown export format")
     return summary.export(fg, fmt)
+
+
+def _with_source_flags(transcript: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Transkrypcja z flagą „źródło usunięte” przy cytatach wypowiedzi (jedno zapytanie)."""
+    grounding.mark_deleted_in_events(e for group in transcript for e in group["events"])
+    return transcript

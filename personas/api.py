@@ -12,6 +12,7 @@ from pydantic import StrictBool
 import config
 from personas import browsing, generation
 from personas.models import Persona, get_persona_for_user
+from rag.grounding import SourceOut, mark_deleted
 from sight.errors import ErrorOut
 from sight.models import get_project_for_user
 from sight.pagination import Pages
@@ -77,6 +78,9 @@ class PersonaOut(Schema):
     background_story: str
     needs: dict[str, Any] | None
     rag_context_used: bool
+    supplied_chunk_ids: list[int]
+    sources: list[SourceOut]
+    rejected_sources: int
     deleted_at: datetime | None
     created_at: datetime
 
@@ -134,8 +138,10 @@ def bulk_delete(request: HttpRequest, project_id: uuid.UUID, payload: BulkIn) ->
 
 @router.get("/personas/{persona_id}", response=PersonaOut)
 def detail(request: HttpRequest, persona_id: uuid.UUID) -> Persona:
-    """Szczegóły persony."""
-    return get_persona_for_user(request.user, persona_id)
+    """Szczegóły persony (cytaty z flagą usuniętego źródła)."""
+    persona = get_persona_for_user(request.user, persona_id)
+    persona.sources = mark_deleted(persona.sources)
+    return persona
 
 
 @router.delete("/personas/{persona_id}", response={204: None})

@@ -22,12 +22,12 @@ from django.utils import timezone, translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import config
 from personas.models import Persona, PersonaRun, Segment
 from personas.sampling import PlannedProfile, plan_for_project
-from rag.retrieval import persona_context
+from rag import grounding
 from sight import jobs, live, llm
 from sight.batches import GroupWriter
 from sight.demographics import PLAN_FACTS, bucket_label, category_label, describe
@@ -67,7 +67,9 @@ class SegmentPlan(BaseModel):
 
 
 class PersonaProfile(BaseModel):
-    """Profil persony napisany przez model (wszystko zapisujemy)."""
+    """Profil persony napisany przez model (wszystko zapisujemy; pole spoza schematu to odpowiedź odrzucona)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     full_name: ModelText = Field(min_length=3, max_length=120)
     title: ModelText = Field(min_length=2, max_length=200)
@@ -91,6 +93,10 @@ class PersonaProfile(BaseModel):
                 f"background_story must have 3 to 5 paragraphs separated by blank lines, got {len(paragraphs)}"
             )
         return story.strip()
+
+
+class GroundedPersonaProfile(PersonaProfile, grounding.Grounded):
+    """Profil persony z cytowanymi fragmentami dokumentów projektu (gdy generowanie korzysta z bazy wiedzy)."""
 
 
 # --- start ---------------------------------------------------------------------------------------------------------
@@ -394,7 +400,7 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
     async def one(index: int) -> None:
         profile = plan[index]
         segment = segments.get(index)
-        rag_context = await sync_to_async(persona_context)(project, profile) if run.use_rag else ""
+        grounded = await sync_to_async(grounding.for_persona)(project, profile) if run.use_rag else None
         variables = {
             "project_name": project.name,
             "target_audience": project.target_audience or "-",
@@ -403,7 +409,6 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
             "traits": json.dumps(profile["traits"]),
             "segment_name": segment.name if segment else "-",
             "segment_brief": segment.brief if segment else "-",
-            "rag_context": rag_context or "-",
             "language_name": project.language_name,
         }
         try:
@@ -412,14 +417,16 @@ async def _generate_missing(run: PersonaRun, job: Job, missing: list[int]) -> No
                 prompt="persona_generation",
                 language=project.language,
                 variables=variables,
-                schema=PersonaProfile,
+                schema=GroundedPersonaProfile if grounded and grounded.hits else PersonaProfile,
                 project=project,
                 job=job,
+                data=grounded.block if grounded else "",
             )
         except (llm.LLMOutputError, llm.LLMCallError, llm.BudgetExceeded) as exc:
             await sync_to_async(_record_failure)(run, index, f"{type(exc).__name__}: {exc}")
             return
-        card = await writer.write(SavedProfile(profile, result, segment, bool(rag_context), _hash(variables)))
+        saved = SavedProfile(profile, result, segment, grounded or grounding.Grounding([]), _hash(variables))
+        card = await writer.write(saved)
         await live.apublish(live.job_group(job.id), persona_message(card))
 
     try:
@@ -460,7 +467,7 @@ class SavedProfile:
     profile: PlannedProfile
     result: PersonaProfile
     segment: Segment | None
-    rag_used: bool
+    grounding: grounding.Grounding
     prompt_hash: str
 
 
@@ -475,7 +482,7 @@ def save_personas(run: PersonaRun, items: list[SavedProfile]) -> list[Persona]:
             )
     except IntegrityError:
         return [
-            save_persona(run, i.profile, i.result, segment=i.segment, rag_used=i.rag_used, prompt_hash=i.prompt_hash)
+            save_persona(run, i.profile, i.result, segment=i.segment, grounded=i.grounding, prompt_hash=i.prompt_hash)
             for i in items
         ]
 
@@ -486,11 +493,13 @@ def save_persona(
     result: PersonaProfile,
     *,
     segment: Segment | None,
-    rag_used: bool,
     prompt_hash: str,
+    grounded: grounding.Grounding | None = None,
 ) -> Persona:
     """Zapisuje personę z planu i profilu modelu; ten sam (przebieg, indeks) drugi raz nie tworzy duplikatu."""
-    values = _persona_values(run, SavedProfile(profile, result, segment, rag_used, prompt_hash))
+    values = _persona_values(
+        run, SavedProfile(profile, result, segment, grounded or grounding.Grounding([]), prompt_hash)
+    )
     try:
         with transaction.atomic():
             return Persona.objects.create(run=run, index=profile["index"], **values)
@@ -500,6 +509,9 @@ def save_persona(
 
 def _persona_values(run: PersonaRun, item: SavedProfile) -> dict[str, Any]:
     profile, result = item.profile, item.result
+    fields = result.model_dump(exclude={"sources"})
+    # Cytaty tylko spośród podanych fragmentów (i z cytatem dosłownie we fragmencie); reszta odrzucona i policzona.
+    cited = item.grounding.resolve(getattr(result, "sources", []))
     return {
         "project": run.project,
         "segment": item.segment,
@@ -510,10 +522,13 @@ def _persona_values(run: PersonaRun, item: SavedProfile) -> dict[str, Any]:
         "location": profile["location"],
         "demographics": profile["demographics"],
         **profile["traits"],
-        **result.model_dump(),
+        **fields,
         # Imię z planu jest unikalne w projekcie (prompt podaje je jako fakt); model nie może go zdublować.
         **({"full_name": profile["full_name"]} if profile.get("full_name") else {}),
-        "rag_context_used": item.rag_used,
+        "rag_context_used": bool(item.grounding.hits),
+        "supplied_chunk_ids": item.grounding.chunk_ids,
+        "sources": cited.sources,
+        "rejected_sources": cited.rejected,
         "prompt_hash": item.prompt_hash,
     }
 

@@ -220,6 +220,10 @@ class Persona(models.Model):
     )
 
     rag_context_used = models.BooleanField(_("knowledge base used"), default=False)
+    # Pochodzenie: fragmenty podane modelowi i migawki przyjętych cytatów (przetrwają usunięcie dokumentu).
+    supplied_chunk_ids = models.JSONField(_("passages given to the model"), default=list, blank=True)
+    sources = models.JSONField(_("sources"), default=list, blank=True)
+    rejected_sources = models.PositiveSmallIntegerField(_("rejected citations"), default=0)
     prompt_hash = models.CharField(_("prompt hash"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

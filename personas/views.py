@@ -29,6 +29,7 @@ from personas.generation import start_generation, start_needs
 from personas.models import Persona, get_persona_for_user
 from personas.sampling import BIG_FIVE, HOFSTEDE
 from personas.sections import SECTION_TEMPLATE, panel_context
+from rag.grounding import mark_deleted
 from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import Job, Project, get_project_for_user
 from sight.screens import bar_rows, distribution_rows, render_screen
@@ -219,6 +220,7 @@ def persona_detail(request: HttpRequest, persona_id: uuid.UUID) -> HttpResponse:
         "membership": membership_rows(persona),
         "segment_size": segment.personas.filter(deleted_at__isnull=True).count() if segment else 0,
         "segment_fallback": bool(segment and segment.run.segment_fallback),
+        "sources": mark_deleted(persona.sources),
     }
     return render(request, "personas/detail.html", context)
 

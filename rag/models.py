@@ -134,12 +134,13 @@ class Document(models.Model):
         self.mark(self.Status.FAILED, failure_code=code[:32], failure_message=str(message)[:500], chunk_count=0)
 
     def delete_with_file(self) -> None:
-        """Usuwa dokument, jego fragmenty, wiersze indeksu (kaskada) i plik w magazynie."""
-        from rag import lexicon
+        """Usuwa dokument, jego fragmenty, wiersze indeksu, dowody grafu (kaskada), węzły grafu i plik w magazynie."""
+        from rag import docgraph, lexicon
 
-        name, storage, project_id = self.file.name, self.file.storage, self.project_id
+        name, storage, project_id, document_id = self.file.name, self.file.storage, self.project_id, self.id
         self.delete()
         lexicon.refresh_term_stats(project_id)
+        docgraph.forget_document(project_id, document_id)
         if name:
             storage.delete(name)
 
@@ -223,3 +224,7 @@ class LexiconStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chunks} chunks"
+
+
+# Graf dokumentów (encje, relacje, dowody) w osobnym module; import rejestruje modele w aplikacji `rag`.
+from rag.graph_models import ChunkExtraction, DocEntity, DocEvidence, DocRelation  # noqa: E402, F401

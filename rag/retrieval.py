@@ -13,7 +13,7 @@ from django.db import connection, transaction
 import config
 from rag import lexicon
 from rag.ingest import embedding_model_name, vector_cast
-from rag.models import Document, LexiconStat
+from rag.models import LexiconStat
 from sight.models import Project
 
 Mode = Literal["hybrid", "lexical", "vector"]
@@ -137,29 +137,23 @@ def highlight_terms(query: str) -> list[str]:
     return [w for w in lexicon.tokens(query) if len(w) > 2]
 
 
-def persona_context(project: Project, profile: Mapping[str, Any]) -> str:
-    """Fragmenty dokumentów projektu istotne dla profilu, w oznaczonym bloku danych; pusty tekst bez dokumentów.
-
-    Tekst dokumentów to niezaufane dane: ogranicznik jest losowy na każde wywołanie, a znaczniki w samym tekście
-    są usuwane, więc dokument nie może zamknąć bloku i udawać instrukcji.
+def profile_query(profile: Mapping[str, Any], language: str | None = None) -> str:
+    """Zapytanie do bazy wiedzy z profilu: etykiety koszyków w języku projektu („wieś”, „studia wyższe”), nie klucze
+    danych (`village`), bo to etykiety występują w dokumentach badacza.
     """
-    if not Document.objects.filter(project=project).ready().exists():
-        return ""
-    query = " ".join(str(v) for v in _profile_words(profile))
-    hits = search(project, query or project.name, k=config.load_features().knowledge.persona_passages)
-    if not hits:
-        return ""
-    return data_block(hits)
+    from sight.demographics import bucket_label, describe
 
-
-def _profile_words(profile: Mapping[str, Any]) -> list[Any]:
-    keys = ("occupation", "location", "education", "income", "age", "gender", "segment", "interests", "concerns")
-    words: list[Any] = []
-    for key in keys:
+    words: list[str] = []
+    for key in ("occupation", "segment", "interests", "concerns"):
         value = profile.get(key)
-        words.extend(value if isinstance(value, list | tuple) else [value] if value else [])
-    words.extend(v for v in (profile.get("demographics") or {}).values() if isinstance(v, str))
-    return words
+        words.extend(str(v) for v in (value if isinstance(value, list | tuple) else [value] if value else []))
+    demographics = profile.get("demographics") or {}
+    words.extend(label for _category, label in describe(demographics, language=language))
+    for key in ("location", "education", "income", "gender"):
+        value = profile.get(key)
+        if value and key not in demographics:
+            words.append(bucket_label(key, str(value), language=language))
+    return " ".join(w for w in words if w)
 
 
 def data_block(hits: list[Hit]) -> str:

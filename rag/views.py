@@ -9,11 +9,11 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rag import ingest, retrieval
+from rag import grounding, ingest, retrieval
 from rag.forms import SearchForm, UploadForm
 from rag.models import Document, get_document_for_user
 from sight.errors import InvalidInput
@@ -90,3 +90,11 @@ def delete(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     document.delete_with_file()
     messages.success(request, _("The document was deleted."))
     return redirect("rag:knowledge", project_id=project_id)
+
+
+@login_required
+def passage(request: HttpRequest, document_id: uuid.UUID, chunk_id: int) -> HttpResponse:
+    """Cytowany fragment w dokumencie (z sąsiednimi), podświetlony — cel linków „źródła” persony, tury i odpowiedzi."""
+    document = get_document_for_user(request.user, document_id)
+    context = grounding.passage_context(document, chunk_id, quote=request.GET.get("quote", "")[:300])
+    return render(request, "rag/passage.html", context)

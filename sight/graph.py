@@ -118,6 +118,10 @@ class FalkorDBAdapter:
             "CREATE INDEX FOR ()-[r:MENTIONED]-() ON (r.focus_group_id)",
             "CREATE INDEX FOR ()-[r:RESPONDED_TO]-() ON (r.focus_group_id)",
             "CREATE INDEX FOR ()-[r:FELT]-() ON (r.focus_group_id)",
+            "CREATE INDEX FOR (n:DocEntity) ON (n.id)",
+            "CREATE INDEX FOR (n:DocEntity) ON (n.project_id)",
+            "CREATE INDEX FOR (n:DocChunk) ON (n.id)",
+            "CREATE INDEX FOR (n:DocChunk) ON (n.project_id)",
         )
         for statement in statements:
             self._ignore_existing(lambda s=statement: self.graph.query(s), "already indexed")
@@ -205,6 +209,10 @@ class Neo4jAdapter:
             "CREATE INDEX mentioned_focus_group_id IF NOT EXISTS FOR ()-[r:MENTIONED]-() ON (r.focus_group_id)",
             "CREATE INDEX responded_focus_group_id IF NOT EXISTS FOR ()-[r:RESPONDED_TO]-() ON (r.focus_group_id)",
             "CREATE INDEX felt_focus_group_id IF NOT EXISTS FOR ()-[r:FELT]-() ON (r.focus_group_id)",
+            "CREATE INDEX doc_entity_id IF NOT EXISTS FOR (n:DocEntity) ON (n.id)",
+            "CREATE INDEX doc_entity_project_id IF NOT EXISTS FOR (n:DocEntity) ON (n.project_id)",
+            "CREATE INDEX doc_chunk_id IF NOT EXISTS FOR (n:DocChunk) ON (n.id)",
+            "CREATE INDEX doc_chunk_project_id IF NOT EXISTS FOR (n:DocChunk) ON (n.project_id)",
             "CALL db.awaitIndexes(60)",
         )
         for statement in statements:
@@ -355,9 +363,9 @@ def upsert_project(project_id: uuid.UUID | str, name: str, language: str) -> Non
 
 
 def clear_project(project_id: uuid.UUID | str) -> None:
-    """Usuwa persony, grupy, pojęcia, emocje i wszystkie ich relacje; węzeł projektu zostaje."""
+    """Usuwa persony, grupy, pojęcia, emocje, encje i fragmenty dokumentów z ich relacjami; węzeł projektu zostaje."""
     params = {"project_id": str(project_id)}
-    for label in ("Persona", "FocusGroup", "Concept", "Emotion"):
+    for label in ("Persona", "FocusGroup", "Concept", "Emotion", "DocEntity", "DocChunk"):
         _delete_in_batches(
             f"MATCH (n:{label} {{project_id: $project_id}}) WITH n LIMIT $batch DETACH DELETE n "
             "RETURN count(*) AS deleted",
@@ -603,7 +611,8 @@ def totals(project_id: uuid.UUID | str) -> dict[str, int]:
 def _graph_project_ids() -> set[str]:
     rows = _run(
         "MATCH (n:Project) RETURN n.id AS id UNION MATCH (n:Persona) RETURN n.project_id AS id "
-        "UNION MATCH (n:Concept) RETURN n.project_id AS id UNION MATCH (n:FocusGroup) RETURN n.project_id AS id"
+        "UNION MATCH (n:Concept) RETURN n.project_id AS id UNION MATCH (n:FocusGroup) RETURN n.project_id AS id "
+        "UNION MATCH (n:DocEntity) RETURN n.project_id AS id"
     )
     return {row["id"] for row in rows if row["id"] is not None}
 

@@ -41,7 +41,17 @@ class Worker(rq.Worker):
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         """Pętla workera po wczytaniu dostawców."""
-        from sight import llm
-
-        llm.preload_providers()
+        prepare_parent()
         return super().work(*args, **kwargs)
+
+
+def prepare_parent() -> None:
+    """Co proces macierzysty workera wczytuje przed rozwidleniem: klientów dostawców LLM (`preload_providers`) i
+    warstwę kanałów (publikacja na żywo), by każde zadanie ich nie importowało od nowa.
+    """
+    from channels.layers import get_channel_layer
+
+    from sight import llm
+
+    llm.preload_providers()
+    get_channel_layer()

@@ -9,10 +9,11 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
+from rag.grounding import SourceOut
 from sight.errors import ErrorOut
 from sight.models import Language, get_project_for_user
 from sight.pagination import Pages
-from surveys import exports, fielding, results
+from surveys import exports, fielding, results, themes
 from surveys.builder import (
     FromTemplateIn,
     SurveyIn,
@@ -53,6 +54,7 @@ class SurveyOut(Schema):
     language: str
     status: str
     seed: int
+    use_knowledge: bool
     respondents: dict[str, Any]
     questions: list[QuestionOut]
     job_id: uuid.UUID | None
@@ -177,7 +179,36 @@ def crosstab(
 
 @router.get("/surveys/{survey_id}/export")
 def export(
-    request: HttpRequest, survey_id: uuid.UUID, format: str = Query("csv", pattern="^(csv|json)$")
+    request: HttpRequest, survey_id: uuid.UUID, format: str = Query("csv", pattern="^(csv|json|xlsx|sav)$")
 ) -> HttpResponse:  # noqa: A002 - nazwa parametru w API
-    """Odpowiedzi respondentów: CSV (wiersz na respondenta, etykiety, bezpieczny dla arkuszy) albo JSON."""
+    """Odpowiedzi respondentów: CSV (wiersz na respondenta, etykiety, bezpieczny dla arkuszy), JSON, XLSX z księgą
+    kodów albo SPSS `.sav` z etykietami zmiennych i wartości."""
     return exports.export(_survey(request, survey_id), format)
+
+
+@router.post("/surveys/{survey_id}/questions/{question_id}/themes", response={202: JobAccepted, 409: ErrorOut})
+def code_themes(request: HttpRequest, survey_id: uuid.UUID, question_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
+    """Koduje (od nowa) tematy odpowiedzi na pytanie otwarte w tle; wynik w `results` pytania (`themes`)."""
+    question = get_object_or_404(_survey(request, survey_id).questions, pk=question_id)
+    return 202, {"job_id": themes.start_coding(question, user=request.user, regenerate=True).id}
+
+
+class AnswerOut(Schema):
+    """Odpowiedź persony z pochodzeniem: fragmenty podane modelowi i przyjęte cytaty."""
+
+    id: int
+    question_id: uuid.UUID
+    persona_id: uuid.UUID
+    value: Any = None
+    text: str
+    failed: bool
+    supplied_chunk_ids: list[int]
+    sources: list[SourceOut]
+    rejected_sources: int
+
+
+@router.get("/surveys/{survey_id}/answers", response=list[AnswerOut])
+@paginate(Pages, page_size=50)
+def answers(request: HttpRequest, survey_id: uuid.UUID) -> Any:
+    """Odpowiedzi ankiety (stronicowane, w kolejności pytań) z cytowanymi fragmentami dokumentów."""
+    return _survey(request, survey_id).answers.order_by("question__order", "id")

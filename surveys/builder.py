@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 import yaml
 from django.db import transaction
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from ninja import Field
 from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
@@ -84,6 +87,7 @@ class SurveyIn(InputSchema):
     questions: list[QuestionIn] = Field(max_length=200)
     respondents: RespondentsIn = Field(default_factory=RespondentsIn)
     seed: StrictInt | None = Field(None, ge=0, le=2**31)
+    use_knowledge: bool = Field(False, description="respondents know the project's documents (answers cite passages)")
 
 
 class SurveyPatch(InputSchema):
@@ -94,6 +98,7 @@ class SurveyPatch(InputSchema):
     questions: list[QuestionIn] | None = Field(None, max_length=200)
     respondents: RespondentsIn | None = None
     seed: StrictInt | None = Field(None, ge=0, le=2**31)
+    use_knowledge: bool | None = None
 
 
 class FromTemplateIn(InputSchema):
@@ -105,13 +110,42 @@ class FromTemplateIn(InputSchema):
 
 # --- walidacja ---------------------------------------------------------------------------------------------------
 
+FIELD_LABELS: dict[str, Promise] = {
+    "text": _("text"),
+    "help_text": _("help text"),
+    "options": _("options"),
+    "min_picks": _("minimum picks"),
+    "max_picks": _("maximum picks"),
+    "points": _("scale points"),
+    "low_label": _("low end label"),
+    "high_label": _("high end label"),
+    "min": _("minimum"),
+    "max": _("maximum"),
+    "unit": _("unit"),
+    "show_if": _("skip rule"),
+}
+
+
+def _type(value: str) -> Promise | str:
+    """Nazwa typu pytania dla ludzi (etykieta, nie klucz danych)."""
+    return Question.Type(value).label if value in Question.Type.values else value
+
+
+def field_label(field: str) -> str:
+    """Pole błędu dla ludzi: „questions.2.options” → „Pytanie 3, opcje”; inne pola bez zmian."""
+    parts = field.split(".")
+    if len(parts) == 3 and parts[0] == "questions" and parts[1].isdigit():
+        part = FIELD_LABELS.get(parts[2], parts[2])
+        return str(format_lazy(_("Question {number}, {field}"), number=int(parts[1]) + 1, field=part))
+    return field
+
 
 def _text(value: str, field: str, *, required: bool = False) -> str:
     if has_nul(value):
-        raise InvalidInput(field, "Text must not contain NUL characters.")
+        raise InvalidInput(field, _("Text must not contain NUL characters."))
     value = value.strip()
     if required and not value:
-        raise InvalidInput(field, "must not be blank")
+        raise InvalidInput(field, _("must not be blank"))
     return value
 
 
@@ -120,19 +154,23 @@ def _options(q: QuestionIn, field: str) -> list[dict[str, str]]:
     limit = config.load_features().surveys.max_options
     if q.type not in Question.WITH_OPTIONS:
         if q.options:
-            raise InvalidInput(f"{field}.options", f"a {q.type} question has no options")
+            raise InvalidInput(
+                f"{field}.options", format_lazy(_("a {type} question has no options"), type=_type(q.type))
+            )
         return []
     if len(q.options) < 2:
-        raise InvalidInput(f"{field}.options", "needs at least 2 options")
+        raise InvalidInput(f"{field}.options", _("needs at least 2 options"))
     if len(q.options) > limit:
-        raise InvalidInput(f"{field}.options", f"at most {limit} options are allowed")
+        raise InvalidInput(f"{field}.options", format_lazy(_("at most {limit} options are allowed"), limit=limit))
     labels = [_text(o.label, f"{field}.options", required=True) for o in q.options]
     duplicates = sorted({label for label in labels if [x.casefold() for x in labels].count(label.casefold()) > 1})
     if duplicates:
-        raise InvalidInput(f"{field}.options", f"duplicate option labels: {', '.join(duplicates)}")
+        raise InvalidInput(
+            f"{field}.options", format_lazy(_("duplicate option labels: {labels}"), labels=", ".join(duplicates))
+        )
     ids = [o.id or f"o{i + 1}" for i, o in enumerate(q.options)]
     if len(set(ids)) != len(ids):
-        raise InvalidInput(f"{field}.options", "option ids must be unique")
+        raise InvalidInput(f"{field}.options", _("option ids must be unique"))
     return [{"id": i, "label": label} for i, label in zip(ids, labels, strict=True)]
 
 
@@ -141,15 +179,19 @@ def _settings(q: QuestionIn, field: str, options: list[dict[str, str]]) -> dict[
     if q.type == Question.Type.MULTIPLE_CHOICE:
         low, high = q.min_picks or 1, q.max_picks or len(options)
         if low > high:
-            raise InvalidInput(f"{field}.min_picks", "min_picks is greater than max_picks")
+            raise InvalidInput(f"{field}.min_picks", _("min_picks is greater than max_picks"))
         if high > len(options):
-            raise InvalidInput(f"{field}.max_picks", "max_picks is greater than the number of options")
+            raise InvalidInput(f"{field}.max_picks", _("max_picks is greater than the number of options"))
         return {"min_picks": low, "max_picks": high}
     if q.type == Question.Type.RATING:
         points = q.points or 5
         if points not in config.SSR_SCALES:
-            allowed = " or ".join(map(str, config.SSR_SCALES))
-            raise InvalidInput(f"{field}.points", f"a rating scale has {allowed} points")
+            allowed = format_lazy(
+                _("{first} or {last}"), first=", ".join(map(str, config.SSR_SCALES[:-1])), last=config.SSR_SCALES[-1]
+            )
+            raise InvalidInput(
+                f"{field}.points", format_lazy(_("a rating scale has {allowed} points"), allowed=allowed)
+            )
         return {
             "points": points,
             "construct": q.scale_construct or "agreement",
@@ -160,7 +202,7 @@ def _settings(q: QuestionIn, field: str, options: list[dict[str, str]]) -> dict[
     if q.type == Question.Type.NUMERIC:
         low, high = q.min if q.min is not None else 0.0, q.max if q.max is not None else 1_000_000.0
         if low > high:
-            raise InvalidInput(f"{field}.min", "min is greater than max")
+            raise InvalidInput(f"{field}.min", _("min is greater than max"))
         return {"min": low, "max": high, "unit": _text(q.unit, f"{field}.unit")}
     return {}
 
@@ -171,10 +213,16 @@ def _skip_rule(q: QuestionIn, index: int, field: str, earlier: list[dict[str, An
         return {}
     number = q.show_if.question
     if number > index:
-        raise InvalidInput(f"{field}.show_if", f"question {index + 1} can depend only on an earlier question")
+        raise InvalidInput(
+            f"{field}.show_if",
+            format_lazy(_("question {number} can depend only on an earlier question"), number=index + 1),
+        )
     source = earlier[number - 1]
     if source["type"] in (Question.Type.OPEN_TEXT, Question.Type.RANKING, Question.Type.NUMERIC):
-        raise InvalidInput(f"{field}.show_if", f"a skip rule cannot depend on a {source['type']} question")
+        raise InvalidInput(
+            f"{field}.show_if",
+            format_lazy(_("a skip rule cannot depend on a {type} question"), type=_type(source["type"])),
+        )
     known: set[str | int] = (
         {o["id"] for o in source["options"]}
         if source["options"]
@@ -182,7 +230,12 @@ def _skip_rule(q: QuestionIn, index: int, field: str, earlier: list[dict[str, An
     )
     unknown = [str(v) for v in q.show_if.values if v not in known]
     if unknown:
-        raise InvalidInput(f"{field}.show_if", f"values not among question {number}'s answers: {', '.join(unknown)}")
+        raise InvalidInput(
+            f"{field}.show_if",
+            format_lazy(
+                _("values not among question {number}'s answers: {values}"), number=number, values=", ".join(unknown)
+            ),
+        )
     return {"question": number, "values": list(q.show_if.values)}
 
 
@@ -190,16 +243,18 @@ def _pipes(text: str, index: int, field: str) -> None:
     """Wstawienie odpowiedzi `{Qn}` tylko z wcześniejszego pytania."""
     for match in PIPE.finditer(text):
         if not 1 <= int(match.group(1)) <= index:
-            raise InvalidInput(f"{field}.text", f"{match.group(0)} must refer to an earlier question")
+            raise InvalidInput(
+                f"{field}.text", format_lazy(_("{pipe} must refer to an earlier question"), pipe=match.group(0))
+            )
 
 
 def clean_questions(items: Sequence[QuestionIn]) -> list[dict[str, Any]]:
     """Kwestionariusz jako lista słowników do zapisu; pierwszy błąd to InvalidInput z polem `questions.<i>.<pole>`."""
     limit = config.load_features().surveys.max_questions
     if not items:
-        raise InvalidInput("questions", "a survey needs at least one question")
+        raise InvalidInput("questions", _("a survey needs at least one question"))
     if len(items) > limit:
-        raise InvalidInput("questions", f"at most {limit} questions are allowed")
+        raise InvalidInput("questions", format_lazy(_("at most {limit} questions are allowed"), limit=limit))
     result: list[dict[str, Any]] = []
     for i, q in enumerate(items):
         field = f"questions.{i}"
@@ -224,7 +279,7 @@ def clean_questions(items: Sequence[QuestionIn]) -> list[dict[str, Any]]:
 def _respondents(spec: RespondentsIn) -> dict[str, Any]:
     limit = config.load_features().surveys.max_respondents
     if spec.count is not None and spec.count > limit:
-        raise InvalidInput("respondents.count", f"at most {limit} respondents are allowed")
+        raise InvalidInput("respondents.count", format_lazy(_("at most {limit} respondents are allowed"), limit=limit))
     return spec.model_dump(mode="json", exclude_none=True)
 
 
@@ -247,6 +302,7 @@ def create_survey(project: Project, data: SurveyIn) -> Survey:
         language=project.language,
         seed=data.seed if data.seed is not None else config.load_features().personas.default_seed,
         respondents_spec=_respondents(data.respondents),
+        use_knowledge=data.use_knowledge,
     )
     _replace_questions(survey, questions)
     return survey
@@ -257,7 +313,7 @@ def update_survey(survey: Survey, data: SurveyPatch) -> Survey:
     """Zmienia szkic; wystawiona ankieta to Conflict (409) — trzeba ją skopiować."""
     survey = Survey.objects.select_for_update().select_related("project").get(pk=survey.pk)
     if not survey.is_editable:
-        raise Conflict("a fielded survey is read-only; copy it to change it")
+        raise Conflict(_("a fielded survey is read-only; copy it to change it"))
     values = data.dict(exclude_unset=True)
     if values.get("name") is not None:
         survey.name = _text(values["name"], "name", required=True)
@@ -265,6 +321,8 @@ def update_survey(survey: Survey, data: SurveyPatch) -> Survey:
         survey.description = _text(values["description"], "description")
     if data.seed is not None:
         survey.seed = data.seed
+    if data.use_knowledge is not None:
+        survey.use_knowledge = data.use_knowledge
     if data.respondents is not None:
         survey.respondents_spec = _respondents(data.respondents)
     if data.questions is not None:
@@ -283,6 +341,7 @@ def copy_survey(survey: Survey) -> Survey:
         language=survey.language,
         seed=survey.seed,
         respondents_spec=survey.respondents_spec,
+        use_knowledge=survey.use_knowledge,
     )
     fields = ("order", "type", "text", "help_text", "required", "options", "settings", "show_if")
     Question.objects.bulk_create(
@@ -294,7 +353,7 @@ def copy_survey(survey: Survey) -> Survey:
 def delete_survey(survey: Survey) -> None:
     """Usuwa ankietę, która nie jest w trakcie badania."""
     if survey.is_active:
-        raise Conflict("a survey cannot be deleted while it is being fielded")
+        raise Conflict(_("a survey cannot be deleted while it is being fielded"))
     survey.delete()
 
 
@@ -323,7 +382,9 @@ def template_list(language: str) -> list[dict[str, Any]]:
 def template_survey(template_id: str, language: str) -> SurveyIn:
     """Szablon jako dane nowej ankiety; nieznany szablon to InvalidInput przy polu `template`."""
     if template_id not in templates():
-        raise InvalidInput("template", f"unknown template; known: {', '.join(sorted(templates()))}")
+        raise InvalidInput(
+            "template", format_lazy(_("unknown template; known: {templates}"), templates=", ".join(sorted(templates())))
+        )
     body = templates()[template_id].get(language) or templates()[template_id]["en"]
     try:
         return SurveyIn.model_validate(body)
@@ -337,3 +398,31 @@ def create_from_template(project: Project, data: FromTemplateIn) -> Survey:
     if data.name:
         body.name = data.name
     return create_survey(project, body)
+
+
+# --- kolejność ---------------------------------------------------------------------------------------------------
+
+
+def move_question(items: list[dict[str, Any]], index: int, offset: int) -> list[dict[str, Any]]:
+    """Przesuwa pytanie (słowniki w kształcie `QuestionIn`) o `offset` miejsc; numery pytań w regułach pomijania i
+    wstawieniach `{Qn}` idą za pytaniami. Przesunięcie poza listę nic nie zmienia; reguła, która po zmianie wskazuje
+    późniejsze pytanie, zostaje i walidacja przy zapisie zgłasza ją z nazwą pola.
+    """
+    target = index + offset
+    if not (0 <= index < len(items) and 0 <= target < len(items)):
+        return items
+    order = list(range(len(items)))
+    order.insert(target, order.pop(index))
+    number = {old + 1: new + 1 for new, old in enumerate(order)}
+
+    def renumber(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f"{{Q{number.get(n, n)}}}"
+
+    moved = []
+    for old in order:
+        q = {**items[old], "text": PIPE.sub(renumber, items[old]["text"])}
+        if q.get("show_if"):
+            q["show_if"] = {**q["show_if"], "question": number.get(q["show_if"]["question"], q["show_if"]["question"])}
+        moved.append(q)
+    return moved

@@ -23,15 +23,23 @@ SYNTHETIC_WARNING = "synthetic_n_chosen_by_researcher"
 
 
 def count_table(
-    answers: Sequence[Hashable], groups: Sequence[Hashable], *, rows: Sequence[Hashable], columns: Sequence[Hashable]
+    answers: Sequence[Hashable],
+    groups: Sequence[Hashable],
+    *,
+    rows: Sequence[Hashable],
+    columns: Sequence[Hashable],
+    weights: Sequence[float] | None = None,
 ) -> NDArray[np.float64]:
-    """Liczności (wiersze × kolumny) z par (odpowiedź, grupa) respondentów; spoza list pomijane."""
+    """Liczności (wiersze × kolumny) z par (odpowiedź, grupa) respondentów; spoza list pomijane. `weights` to
+    liczności par już zliczonych w bazie (domyślnie każda para raz).
+    """
     row_index = {r: i for i, r in enumerate(rows)}
     column_index = {c: j for j, c in enumerate(columns)}
     table = np.zeros((len(rows), len(columns)))
-    for answer, group in zip(answers, groups, strict=True):
+    weights = [1.0] * len(answers) if weights is None else weights
+    for answer, group, weight in zip(answers, groups, weights, strict=True):
         if answer in row_index and group in column_index:
-            table[row_index[answer], column_index[group]] += 1
+            table[row_index[answer], column_index[group]] += weight
     return table
 
 

@@ -5,35 +5,42 @@ ograniczone schematem do identyfikatorów opcji; odpowiedź, która po ponownych
 zapisana jako nieudana z powodem, nigdy jako domyślna opcja. Skale z metodą SSR: persona pisze krótką reakcję i jedno
 zdanie intencji, które embedder porównuje z zestawami kotwic (`surveys/ssr.py`). Odpowiedź jest unikalna per
 (ankieta, persona, pytanie), więc wznowienie po śmierci workera pomija to, co już jest. Cała praca zadania to jedna
-pętla zdarzeń (`async_to_sync` raz na zadanie).
+pętla zdarzeń (`llm.run_in_loop` raz na zadanie); odpowiedzi równoległych respondentów zapisują się partiami.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext_noop
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, ngettext_lazy
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 import config
 from personas.browsing import PersonaFilters, filter_personas
 from personas.models import Persona
+from rag import grounding
 from sight import jobs, llm
+from sight.batches import GroupWriter
 from sight.errors import Conflict, InvalidInput
 from sight.models import Job, Project, User
-from surveys import ssr
+from surveys import ssr, themes
 from surveys.builder import PIPE
 from surveys.models import Answer, Question, Respondent, Survey
 
 ROLE = "survey_answer"
+log = logging.getLogger(__name__)
 Type = Question.Type
 
 
@@ -52,12 +59,22 @@ def resolve_respondents(project: Project, spec: dict[str, Any]) -> list[Persona]
         step = max(1, len(pool) // count) if pool else 1
         people = pool[::step][:count]
         if len(people) < count:
-            raise InvalidInput("respondents", f"only {len(people)} personas match, {count} requested")
+            message = ngettext_lazy(
+                "only {found} persona matches, {count} requested",
+                "only {found} personas match, {count} requested",
+                len(people),
+            )
+            raise InvalidInput("respondents", format_lazy(message, found=len(people), count=count))
         return people
     if not pool:
-        raise InvalidInput("respondents", "no personas in the panel match; generate personas first")
+        raise InvalidInput("respondents", _("no personas in the panel match; generate personas first"))
     if len(pool) > limit:
-        raise InvalidInput("respondents", f"{len(pool)} personas match, at most {limit} can answer one survey")
+        raise InvalidInput(
+            "respondents",
+            format_lazy(
+                _("{found} personas match, at most {limit} can answer one survey"), found=len(pool), limit=limit
+            ),
+        )
     return pool
 
 
@@ -66,11 +83,11 @@ def start_run(survey: Survey, *, user: User | None) -> Job:
     with transaction.atomic():
         s = Survey.objects.select_for_update().select_related("project").get(pk=survey.pk)
         if s.status == Survey.Status.FIELDING:
-            raise Conflict("the survey is already being fielded")
+            raise Conflict(_("the survey is already being fielded"))
         if s.status == Survey.Status.COMPLETED:
-            raise Conflict("the survey is completed; copy it to field it again")
+            raise Conflict(_("the survey is completed; copy it to field it again"))
         if not s.questions.exists():
-            raise InvalidInput("questions", "a survey needs at least one question")
+            raise InvalidInput("questions", _("a survey needs at least one question"))
         if not s.respondents.exists():
             people = resolve_respondents(s.project, s.respondents_spec)
             Respondent.objects.bulk_create([Respondent(survey=s, persona=p, position=i) for i, p in enumerate(people)])
@@ -111,12 +128,14 @@ def estimate_cost(survey: Survey) -> dict[str, Any]:
 
 
 class _AnswerBase(BaseModel):
-    """Wspólna reguła odpowiedzi: lista opcji bez powtórzeń (inaczej ponowne pytanie)."""
+    """Wspólna reguła odpowiedzi: lista opcji bez powtórzeń (inaczej ponowne pytanie); pole spoza schematu odrzucone."""
+
+    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="after")
     def _no_repeats(self) -> _AnswerBase:
         for name, value in self:
-            if isinstance(value, list) and len(set(value)) != len(value):
+            if isinstance(value, list) and name != "sources" and len(set(value)) != len(value):
                 raise ValueError(f"{name} lists an option more than once")
         return self
 
@@ -160,8 +179,14 @@ class Fielding:
     questions: list[Question]
     embedder: Embeddings | None = None
     anchors: dict[tuple[str, int], tuple[Any, str]] = field(default_factory=dict)
+    writer: GroupWriter[Answer, Answer] | None = None
+    # Schemat odpowiedzi raz na pytanie: nowa klasa przy każdym wywołaniu to nowy schemat JSON do klucza cache LLM.
+    schemas: dict[Any, type[BaseModel]] = field(default_factory=dict)
     done: int = 0
     failed: int = 0
+    # Fragmenty dokumentów na pytanie (raz na pytanie, gdy respondenci znają dokumenty projektu).
+    groundings: dict[int, grounding.Grounding] = field(default_factory=dict)
+    grounding_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def embedding_model_name() -> str:
@@ -190,7 +215,8 @@ def field_survey(job: Job) -> dict[str, Any]:
     if survey.status != Survey.Status.FIELDING:
         survey.set_status(Survey.Status.FIELDING)
     try:
-        async_to_sync(_field_all)(state, people, existing)
+        # Jedna pętla na zadanie; wiersze LLMCall zapisują się w niej partiami w tle (`recording`).
+        llm.run_in_loop(_field_all, state, people, existing)
     except llm.BudgetExceeded as exc:
         survey.set_status(Survey.Status.FAILED, error=f"budget exceeded: {exc}")
         return {"survey_id": str(survey.id), "status": survey.status}
@@ -201,6 +227,10 @@ def field_survey(job: Job) -> dict[str, Any]:
         survey.set_status(Survey.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     survey.set_status(Survey.Status.COMPLETED)
+    try:
+        themes.start_after_fielding(questions, user=job.user)
+    except Exception:  # noqa: BLE001 - tematy są dodatkiem: badanie jest zakończone, zadanie tematów wznowi rekoncyliacja
+        log.warning("could not start theme coding for survey %s", survey.id, exc_info=True)
     total = len(people) * len(questions)
     jobs.report_progress(job, done=total, total=total, message=gettext_noop("completed"))
     return {"survey_id": str(survey.id), "status": survey.status, "answers": state.done, "failed": state.failed}
@@ -221,6 +251,7 @@ def _ladder_checks(state: Fielding) -> dict[str, Any]:
 async def _field_all(state: Fielding, people: list[Persona], existing: dict[Any, dict[int, Answer]]) -> None:
     """Respondenci równolegle do limitu współbieżności roli; pierwszy błąd dostawcy kończy przebieg."""
     gate = asyncio.Semaphore(llm.resolve(ROLE).cfg.concurrency)
+    state.writer = GroupWriter(_store_answers)
 
     async def one(position: int, persona: Persona) -> None:
         async with gate:
@@ -235,6 +266,23 @@ async def _field_all(state: Fielding, people: list[Persona], existing: dict[Any,
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+    finally:
+        with contextlib.suppress(Exception):
+            await state.writer.drain()
+
+
+def _store_answers(batch: list[Answer]) -> list[Answer]:
+    """Partia odpowiedzi równoległych respondentów jednym INSERT … ON CONFLICT DO NOTHING i jednym odczytem: wraca to,
+    co jest w bazie (gdy tę samą parę persona × pytanie zapisał już wcześniejszy przebieg, zostaje tamta odpowiedź).
+    """
+    Answer.objects.bulk_create(batch, ignore_conflicts=True)
+    stored = Answer.objects.filter(
+        survey_id=batch[0].survey_id,
+        persona_id__in={a.persona_id for a in batch},
+        question_id__in={a.question_id for a in batch},
+    ).select_related("question")
+    by_key = {(a.persona_id, a.question_id): a for a in stored}
+    return [by_key[(a.persona_id, a.question_id)] for a in batch]
 
 
 async def _respond(state: Fielding, position: int, persona: Persona, answers: dict[int, Answer]) -> None:
@@ -246,9 +294,7 @@ async def _respond(state: Fielding, position: int, persona: Persona, answers: di
             state.done += 1
             continue
         values = await _ask(state, position, persona, q, answers)
-        answer, _created = await sync_to_async(Answer.objects.get_or_create)(
-            survey=state.survey, persona=persona, question=q, defaults=values
-        )
+        answer = await state.writer.write(Answer(survey=state.survey, persona=persona, question=q, **values))  # type: ignore[union-attr]
         answers[q.order] = answer
         state.done += 1
         state.failed += answer.failed
@@ -329,30 +375,47 @@ async def _ask(
         "options": options,
         "earlier_answers": earlier or "-",
     }
+    grounded = await _grounding(state, q)
+    key = (q.id, bool(grounded.hits))
+    if key not in state.schemas:
+        state.schemas[key] = grounding.with_sources(answer_schema(q)) if grounded.hits else answer_schema(q)
     try:
         out = await llm.agenerate(
             ROLE,
             prompt=ROLE,
             language=state.survey.language,
             variables=variables,
-            schema=answer_schema(q),
+            schema=state.schemas[key],
             project=state.survey.project,
             job=state.job,
+            data=grounded.block,
         )
     except llm.LLMOutputError as exc:
         return {"failed": True, "reason": f"{type(exc).__name__}: {exc}"[:2000], "method": q.method}
-    return await _values(state, position, q, out)
+    return await _values(state, position, q, out) | grounding.provenance(grounded, out)
+
+
+async def _grounding(state: Fielding, q: Question) -> grounding.Grounding:
+    """Fragmenty dokumentów dla pytania (hybrydowo, w projekcie ankiety), raz na pytanie; bez opcji — pusto."""
+    if not state.survey.use_knowledge:
+        return grounding.Grounding([])
+    async with state.grounding_lock:  # respondenci równolegle: jedno wyszukiwanie na pytanie
+        if q.order not in state.groundings:
+            state.groundings[q.order] = await sync_to_async(grounding.retrieve)(state.survey.project, q.text)
+    return state.groundings[q.order]
 
 
 async def _values(state: Fielding, position: int, q: Question, out: BaseModel) -> dict[str, Any]:
     """Pola odpowiedzi z wyniku modelu (dla SSR: rozkład, wartość oczekiwana i losowanie z ziarnem)."""
-    data = out.model_dump()
+    data = out.model_dump(exclude={"sources"})
     if q.type == Type.OPEN_TEXT:
         return {"text": data["text"], "method": q.method}
     if q.method != Question.Method.SSR:
         value = next(iter(data.values()))
         return {"value": value, "method": q.method}
-    scored = await sync_to_async(_score)(state, q, data["intent"], _draw_seed(state.survey.seed, position, q.order))
+    # Embedding i SSR bez bazy: poza wątkiem ORM, żeby nie wstrzymywały zapisów innych respondentów.
+    seed = _draw_seed(state.survey.seed, position, q.order)
+    scored = await sync_to_async(_score, thread_sensitive=False)(state, q, data["intent"], seed)
     return {"text": data["reaction"], "intent": data["intent"], "method": q.method, **scored}
 
 

@@ -238,21 +238,9 @@ def category_names(category: str) -> set[str]:
 
 def synthetic_groups(survey: Survey, category: str) -> list[str]:
     """Grupy respondentów ankiety w kategorii (jak kolumny tabeli krzyżowej)."""
-    rows = (
-        Answer.objects.filter(survey=survey)
-        .order_by()
-        .values_list(
-            "persona__gender",
-            "persona__age",
-            "persona__education",
-            "persona__income",
-            "persona__location",
-            "persona__segment__name",
-        )
-        .distinct()
-    )
-    keys = ("gender", "age", "education", "income", "location", "segment")
-    return sorted({g for row in rows if (g := results._group(category, dict(zip(keys, row, strict=True))))})
+    field = results.GROUP_FIELDS[category]
+    rows = Answer.objects.filter(survey=survey).order_by().values_list(field, flat=True).distinct()
+    return sorted({g for raw in rows if (g := results._group(category, raw))})
 
 
 def group_label(category: str, key: str) -> str:
@@ -286,7 +274,7 @@ def propose_groups(column: dict[str, Any], survey: Survey, category: str) -> dic
         code = v["code"]
         number = to_number(code)
         if category == "age_group" and number is not None:
-            key = results._group("age_group", {"age": int(number)})
+            key = results._group("age_group", int(number))
         else:
             key = names.get(fold(_value_label(column, code)), "")
         if key in groups:
@@ -443,20 +431,11 @@ def _synthetic_rows(
     survey: Survey, questions: list[Question], category: str | None
 ) -> dict[Any, list[tuple[Any, Any, str]]]:
     """Udane odpowiedzi person na przypisane pytania: (wartość, rozkład, grupa segmentu); jedno zapytanie."""
-    fields = ["question_id", "value", "pmf"]
-    persona = [
-        "persona__gender",
-        "persona__age",
-        "persona__education",
-        "persona__income",
-        "persona__location",
-        "persona__segment__name",
-    ]
+    fields = ["question_id", "value", "pmf", *([results.GROUP_FIELDS[category]] if category else [])]
     rows = Answer.objects.filter(survey=survey, question__in=questions, failed=False).order_by()
     out: dict[Any, list[tuple[Any, Any, str]]] = defaultdict(list)
-    keys = ("gender", "age", "education", "income", "location", "segment")
-    for row in rows.values_list(*fields, *(persona if category else [])):
-        group = results._group(category, dict(zip(keys, row[3:], strict=True))) if category else ""
+    for row in rows.values_list(*fields):
+        group = results._group(category, row[3]) if category else ""
         out[row[0]].append((row[1], row[2], group))
     return out
 
@@ -524,7 +503,7 @@ def _human_groups(columns: dict[str, list[str | None]], segment: dict[str, Any] 
         group = segment["values"].get(code) if code is not None else None
         number = to_number(code)
         if group is None and segment["category"] == "age_group" and number is not None:
-            group = results._group("age_group", {"age": int(number)}) or None
+            group = results._group("age_group", int(number)) or None
         lookup[code] = group
     return [lookup[c] for c in codes]
 

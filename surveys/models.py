@@ -43,6 +43,11 @@ class Survey(models.Model):
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.PL)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     seed = models.BigIntegerField(_("seed"), default=42)
+    use_knowledge = models.BooleanField(
+        _("respondents know the project's documents"),
+        default=False,
+        help_text=_("Each question receives passages from the project's knowledge base; answers show their sources."),
+    )
     respondents_spec = models.JSONField(
         _("respondents"), default=dict, blank=True, help_text=_("Whole panel, a segment, filters, or N matching.")
     )
@@ -125,6 +130,9 @@ class Question(models.Model):
     show_if = models.JSONField(
         _("skip rule"), default=dict, blank=True, help_text=_("Show only if an earlier answer matches.")
     )
+    themes = models.JSONField(
+        _("themes"), default=dict, blank=True, help_text=_("Open text: themes coded by the LLM with verified quotes.")
+    )
 
     class Meta:
         ordering = ("survey", "order")
@@ -204,6 +212,10 @@ class Answer(models.Model):
     anchors_version = models.CharField(_("anchors version"), max_length=64, blank=True)
     failed = models.BooleanField(_("failed"), default=False)
     reason = models.TextField(_("failure reason"), blank=True)
+    # Pochodzenie: fragmenty podane modelowi i migawki przyjętych cytatów (przetrwają usunięcie dokumentu).
+    supplied_chunk_ids = models.JSONField(_("passages given to the model"), default=list, blank=True)
+    sources = models.JSONField(_("sources"), default=list, blank=True)
+    rejected_sources = models.PositiveSmallIntegerField(_("rejected citations"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -188,12 +188,16 @@ def van_westendorp(
     kept = answers[:, ordered]
     prices = np.unique(kept)
     n = max(kept.shape[1], 1)
-    curves = {
-        "too_cheap": (kept[0][None, :] >= prices[:, None]).sum(axis=1) / n,
-        "cheap": (kept[1][None, :] >= prices[:, None]).sum(axis=1) / n,
-        "expensive": (kept[2][None, :] <= prices[:, None]).sum(axis=1) / n,
-        "too_expensive": (kept[3][None, :] <= prices[:, None]).sum(axis=1) / n,
-    }
+    # Udziały ≥ i ≤ ceny z posortowanych odpowiedzi (wyszukiwanie binarne): O((ceny + n) log n), nie ceny × n.
+    ordered_answers = np.sort(kept, axis=1)
+
+    def share_ge(row: int) -> NDArray[Any]:
+        return (kept.shape[1] - np.searchsorted(ordered_answers[row], prices, side="left")) / n
+
+    def share_le(row: int) -> NDArray[Any]:
+        return np.searchsorted(ordered_answers[row], prices, side="right") / n
+
+    curves = {"too_cheap": share_ge(0), "cheap": share_ge(1), "expensive": share_le(2), "too_expensive": share_le(3)}
     points = {
         name: _crossing(prices, curves[falling], curves[rising]) if prices.size else None
         for name, (falling, rising) in VW_INTERSECTIONS.items()

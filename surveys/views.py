@@ -9,21 +9,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
+from rag.grounding import mark_deleted
 from sight.errors import Conflict, InvalidInput, show_domain_error
 from sight.models import get_project_for_user
-from sight.screens import bar_rows, render_screen
-from sight.text import localized_number
-from surveys import fielding, results
+from sight.screens import render_screen
+from surveys import charts, fielding, results, themes
 from surveys.builder import (
     FromTemplateIn,
     SurveyPatch,
     copy_survey,
     create_from_template,
+    field_label,
+    move_question,
     template_list,
     update_survey,
 )
@@ -32,7 +35,7 @@ from surveys.models import Question, Survey, get_survey_for_user
 
 
 def _error(exc: Conflict | InvalidInput) -> str:
-    return f"{exc.field}: {exc.message}" if isinstance(exc, InvalidInput) else str(exc)
+    return f"{field_label(exc.field)}: {exc.message}" if isinstance(exc, InvalidInput) else str(exc)
 
 
 @login_required
@@ -68,7 +71,10 @@ def _edited_questions(survey: Survey, post: Any) -> list[dict[str, Any]]:
     edited = []
     for q in survey.questions.order_by("order"):
         data: dict[str, Any] = {"type": q.type, "text": post.get(f"q{q.order}-text", q.text)}
-        data["help_text"], data["required"] = q.help_text, q.required
+        data["help_text"] = post.get(f"q{q.order}-help_text", q.help_text)
+        # Pole wyboru nie wysyła nic, gdy jest odznaczone: znacznik mówi, że formularz je pokazał.
+        shown = f"q{q.order}-required-shown" in post
+        data["required"] = f"q{q.order}-required" in post if shown else q.required
         data |= {k: v for k, v in q.settings.items()}
         if q.show_if:
             data["show_if"] = q.show_if
@@ -83,24 +89,44 @@ def _edited_questions(survey: Survey, post: Any) -> list[dict[str, Any]]:
     return edited
 
 
+def _move(post: Any) -> tuple[int, int] | None:
+    """Przycisk „w górę” / „w dół” formularza (`move=<indeks>:up|down`) jako (indeks pytania, przesunięcie)."""
+    index, _sep, direction = post.get("move", "").partition(":")
+    if not index.isdigit() or direction not in ("up", "down"):
+        return None
+    return int(index), -1 if direction == "up" else 1
+
+
 @login_required
 def survey_edit(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
-    """Edycja nazwy, treści pytań i opcji szkicu (bez JavaScriptu); wystawionej ankiety się nie zmienia."""
+    """Edycja nazwy, treści, pomocy, obowiązkowości, opcji i kolejności pytań szkicu (bez JavaScriptu, z htmx —
+    przesunięcie odświeża sam edytor); wystawionej ankiety się nie zmienia.
+    """
     survey = get_survey_for_user(request.user, survey_id)
     error = ""
     if request.method == "POST":
+        move = _move(request.POST)
         try:
             name = request.POST.get("name") or survey.name
+            questions = _edited_questions(survey, request.POST)
+            if move:
+                questions = move_question(questions, *move)
             # Słowniki, nie obiekty QuestionIn: walidacja ninja czyta atrybuty po aliasie (`construct`).
-            patch = SurveyPatch.model_validate({"name": name, "questions": _edited_questions(survey, request.POST)})
+            patch = SurveyPatch.model_validate(
+                {"name": name, "questions": questions, "use_knowledge": bool(request.POST.get("use_knowledge"))}
+            )
             update_survey(survey, patch)
         except (Conflict, InvalidInput) as exc:
             error = _error(exc)
         except ValidationError as exc:
             error = str(exc)
         else:
-            messages.success(request, _("Survey saved."))
-            return redirect("surveys:detail", survey.id)
+            if move and not request.htmx:
+                return redirect(f"{reverse('surveys:edit', args=[survey.id])}#q{sum(move)}")
+            if not move:
+                messages.success(request, _("Survey saved."))
+                return redirect("surveys:detail", survey.id)
+            survey.refresh_from_db()
     questions = [
         {"q": q, "options_text": "\n".join(o["label"] for o in q.options)} for q in survey.questions.order_by("order")
     ]
@@ -148,26 +174,13 @@ def survey_detail(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
     return render_screen(request, "surveys/detail.html", "survey_status", context)
 
 
-def _result_rows(question: dict[str, Any]) -> list[dict[str, Any]]:
-    """Słupki pytania: % opcji, punktów skali albo grup NPS (wartość już sformatowana)."""
-    s = question["stats"]
-    if "options" in s and s["options"] and "percent" in s["options"][0]:
-        return bar_rows(((o["label"], o["percent"]) for o in s["options"]), scale=100)
-    if "counts" in s and isinstance(s["counts"], list) and s["counts"] and isinstance(s["counts"][0], dict):
-        return bar_rows(((localized_number(c["value"]), round(c["percent"], 1)) for c in s["counts"]), scale=100)
-    if question["type"] == Question.Type.NPS and s.get("base"):
-        groups = (("0–6", "detractors"), ("7–8", "passives"), ("9–10", "promoters"))
-        return bar_rows(((label, round(s[key]["percent"], 1)) for label, key in groups), scale=100)
-    return []
-
-
 @login_required
 def survey_results(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
-    """Wyniki: rozkłady per pytanie (słupki z %) i tabela krzyżowa z literami istotności."""
+    """Wyniki: rozkłady per pytanie i tabela krzyżowa z literami istotności, każde jako wykres SVG z tabelą danych."""
     survey = get_survey_for_user(request.user, survey_id)
     data = results.survey_results(survey)
     for question in data["questions"]:
-        question["bars"] = _result_rows(question)
+        question["chart"] = charts.distribution_chart(question)
     crossable = [q for q in survey.questions.order_by("order") if q.type in results.CROSSTAB_TYPES]
     wanted = request.GET.get("question")
     chosen = next((q for q in crossable if str(q.id) == wanted), crossable[0] if crossable else None)
@@ -182,5 +195,43 @@ def survey_results(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
         "by": by,
         "categories": results.category_choices(),
         "table": table,
+        "table_chart": charts.crosstab_chart(table, dict(results.category_choices())[by]) if table else None,
     }
     return render_screen(request, "surveys/results.html", "crosstab", context)
+
+
+@login_required
+@require_POST
+def question_themes(request: HttpRequest, survey_id: uuid.UUID, question_id: uuid.UUID) -> HttpResponse:
+    """Startuje kodowanie tematów pytania otwartego; wynik pojawia się na stronie wyników."""
+    survey = get_survey_for_user(request.user, survey_id)
+    question = get_object_or_404(survey.questions, pk=question_id)
+    try:
+        themes.start_coding(question, user=request.user, regenerate=True)
+    except Conflict as exc:
+        show_domain_error(request, exc)
+    else:
+        messages.success(request, _("Coding themes in the background; refresh the page in a moment."))
+    return redirect(f"{reverse('surveys:results', args=[survey.id])}#themes-{question.id}")
+
+
+def survey_answers(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
+    """Odpowiedzi po kolei (stronicowane) ze źródłami: cytowane fragmenty dokumentów z linkiem do fragmentu."""
+    survey = get_survey_for_user(request.user, survey_id)
+    answers = survey.answers.select_related("question", "persona").order_by(
+        "question__order", "persona__full_name", "id"
+    )
+    page = Paginator(answers, 25).get_page(request.GET.get("page"))
+    sources = mark_deleted(s for answer in page for s in answer.sources)
+    rows, at = [], 0
+    for answer in page:
+        rows.append(
+            {
+                "answer": answer,
+                "label": fielding.answer_label(answer.question, answer),
+                "sources": sources[at : at + len(answer.sources)],
+            }
+        )
+        at += len(answer.sources)
+    context = {"survey": survey, "project": survey.project, "page": page, "rows": rows}
+    return render(request, "surveys/answers.html", context)

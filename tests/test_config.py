@@ -120,15 +120,13 @@ def test_prompt_render_refuses_a_missing_variable():
 
 
 @pytest.mark.parametrize(("language", "warning"), [("en", "untrusted"), ("pl", "niezaufane")])
-def test_prompts_with_document_context_call_it_untrusted(language, warning):
+def test_prompts_that_receive_documents_call_them_untrusted_and_never_template_them(language, warning):
     prompts = config.load_prompts()
-    with_context = [
-        prompts.get(n, language) for n in prompts.names() if "rag_context" in prompts.get(n, language).variables
-    ]
-    assert with_context
-    for prompt in with_context:
-        assert warning in prompt.user.lower()
-        assert warning in prompt.system.lower()
+    for name in ("persona_generation", "focus_group_turn", "survey_answer"):
+        prompt = prompts.get(name, language)
+        assert warning in prompt.system.lower() and "sources" in prompt.system
+        # Fragmenty dokumentów idą osobną wiadomością, nigdy przez zmienną szablonu.
+        assert "rag_context" not in prompt.variables and "<<<DOCS" not in prompt.user
 
 
 def test_presets_for_poland_and_the_us_exist():

@@ -3,15 +3,19 @@ przez prawdziwy worker, kilka po kolei w jednym procesie (klient HTTP nie może 
 """
 
 import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pydantic import BaseModel
 
 import config
 from bench.llm_server import LLMServer
 from focus_groups import discussion
 from focus_groups.models import FocusGroup
 from sight import jobs, llm
-from sight.llm import providers
+from sight.llm import providers, retry
 from sight.models import Job, LLMCall
 from tests.factories import create_focus_group, create_persona, create_project, run_worker
 
@@ -154,3 +158,69 @@ def test_answers_that_see_earlier_ones_come_in_order_per_persona(openai_server, 
         later = [p for p in prompts if persona.full_name in p and "A aplikacja?" in p]
         assert len(later) == 1
         assert answers[0]["text"] in later[0] and answers[1]["text"] in later[0]
+
+
+class AnswerSchema(BaseModel):
+    text: str
+
+
+class ScriptedOpenAI(ThreadingHTTPServer):
+    """Serwer zgodny z OpenAI odpowiadający po kolei z listy (status, nagłówki, treść); zapisuje treści żądań."""
+
+    def __init__(self, script: list[tuple[int, dict[str, str], dict]]) -> None:
+        self.script, self.bodies = list(script), []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                owner.bodies.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+                status, headers, payload = owner.script.pop(0)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for name, value in {"content-type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def completion(arguments: str, finish_reason: str = "tool_calls") -> tuple[int, dict[str, str], dict]:
+    call = {"id": "call_1", "type": "function", "function": {"name": "AnswerSchema", "arguments": arguments}}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    usage = {"prompt_tokens": 40, "completion_tokens": 7, "total_tokens": 47}
+    choice = {"index": 0, "message": message, "finish_reason": finish_reason}
+    return 200, {}, {"id": "c", "object": "chat.completion", "model": "m", "choices": [choice], "usage": usage}
+
+
+def test_the_openai_path_waits_out_a_429_and_reasks_a_cut_off_or_invalid_answer(settings, monkeypatch):
+    waits = []
+
+    async def no_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(retry, "backoff_sleep", no_sleep)
+    limited = (429, {"retry-after": "2"}, {"error": {"message": "slow down", "type": "rate_limit"}})
+    server = ScriptedOpenAI([limited, completion('{"text": "ucię', "length"), completion('{"text": "Tak, zmienię."}')])
+    settings.SIGHT_LLM_PROVIDER, settings.SIGHT_LLM_BASE_URL = "openai", f"http://127.0.0.1:{server.server_port}/v1"
+    settings.SIGHT_LLM_MODEL, settings.SIGHT_LLM_API_KEY = "local-model", "local-key"
+    try:
+        answer = llm.generate("smoke", "Czy zmienisz bank?", schema=AnswerSchema, cache=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert answer == AnswerSchema(text="Tak, zmienię.")
+    assert len(waits) == 1 and 2 <= waits[0] <= 2.2  # nagłówek Retry-After, nie backoff
+    first, reask = server.bodies[1], server.bodies[2]
+    assert first["tool_choice"] == {"type": "function", "function": {"name": "AnswerSchema"}}
+    assert first["model"] == "local-model"
+    assert first["messages"][-1] == {"role": "user", "content": "Czy zmienisz bank?"}
+    assert "cut off" in reask["messages"][-1]["content"]  # ucięta odpowiedź to problem do ponownego pytania
+    call = LLMCall.objects.get()
+    assert (call.attempts, call.input_tokens, call.output_tokens) == (3, 80, 14)

@@ -16,6 +16,7 @@ from personas import generation
 from personas.models import Persona, PersonaRun
 from personas.sampling import largest_remainder
 from personas.validation import validate_personas
+from rag import grounding
 from sight import jobs, llm
 from sight.models import Job, LLMCall
 from tests.factories import create_project, run_worker
@@ -171,9 +172,7 @@ def test_a_run_resumed_after_its_worker_died_generates_only_the_missing_personas
     django_rq.get_queue("llm").empty()
     # Worker zdążył zapisać 4 persony i zginął.
     for p in run.allocation[:4]:
-        generation.save_persona(
-            run, p, generation.PersonaProfile(**profile([])), segment=None, rag_used=False, prompt_hash=""
-        )
+        generation.save_persona(run, p, generation.PersonaProfile(**profile([])), segment=None, prompt_hash="")
     Job.objects.filter(pk=run.job_id).update(
         status="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=10)
     )
@@ -252,7 +251,7 @@ def test_a_batch_of_personas_is_saved_once_even_when_one_of_them_already_exists(
     run = start(project, 4, django_capture_on_commit_callbacks, segments=False)
     django_rq.get_queue("llm").empty()
     saved = [
-        generation.SavedProfile(p, generation.PersonaProfile(**profile([])), None, False, "")
+        generation.SavedProfile(p, generation.PersonaProfile(**profile([])), None, grounding.Grounding([]), "")
         for p in run.allocation[:3]
     ]
     generation.save_personas(run, saved[1:2])

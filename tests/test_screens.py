@@ -54,5 +54,4 @@ def test_every_screen_draws_bars_with_the_one_shared_fragment():
         "personas/list.html",
         "projects/detail.html",
         "surveys/human_sample.html",
-        "surveys/results.html",
     ]

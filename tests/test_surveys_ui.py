@@ -2,6 +2,8 @@
 wyniki ze słupkami i tabelą krzyżową, 404 dla cudzej ankiety, polskie etykiety.
 """
 
+import re
+
 import django_rq
 import pytest
 from rq import SimpleWorker
@@ -91,7 +93,8 @@ def test_fielding_from_the_page_shows_progress_and_results_with_bars_and_a_cross
     page = client.get(f"/surveys/{survey.id}/").content.decode()
     assert "completed" in page and "Rating method validity" in page and "ws-connect" not in page
     results = client.get(f"/surveys/{survey.id}/results/").content.decode()
-    assert 'class="bar__fill" style="width: 50.0%"' in results and "Yes, I use or have used it" in results
+    assert '<th scope="row">Yes, I use or have used it</th><td class="num">2</td><td class="num">50%</td>' in results
+    assert 'class="chart__svg"' in results and "Yes, I use or have used it: 50%" in results
     assert "Cramér's V" in results and "female (A)" in results and "male (B)" in results
     fragment = client.get(f"/surveys/{survey.id}/results/?by=age_group", HTTP_HX_REQUEST="true").content.decode()
     assert fragment.startswith('\n<div id="crosstab">') or fragment.lstrip().startswith('<div id="crosstab">')
@@ -125,3 +128,85 @@ def test_fielding_a_survey_without_a_panel_says_why_on_the_page(client, project)
     survey = new_survey(client, project)
     page = client.post(f"/surveys/{survey.id}/run/", follow=True).content.decode()
     assert "no personas in the panel match" in page and Survey.objects.get(pk=survey.pk).status == "draft"
+
+
+def builder_survey(project):
+    from surveys.builder import SurveyIn, create_survey
+
+    options = [{"id": "pko", "label": "PKO"}, {"label": "Other"}]
+    choice = {"type": "single_choice", "text": "Which bank?", "options": options}
+    return create_survey(
+        project,
+        SurveyIn(
+            name="Builder",
+            questions=[
+                choice,
+                {"type": "rating", "text": "Would you switch?", "help_text": "Think of the next year."},
+                {"type": "open_text", "text": "Why {Q1}?", "show_if": {"question": 1, "values": ["pko"]}},
+            ],
+        ),
+    )
+
+
+def edit_post(survey, **changes):
+    post = {"name": survey.name}
+    for q in survey.questions.order_by("order"):
+        post[f"q{q.order}-text"] = q.text
+        post[f"q{q.order}-help_text"] = q.help_text
+        post[f"q{q.order}-required-shown"] = "1"
+        if q.required:
+            post[f"q{q.order}-required"] = "1"
+        if q.options:
+            post[f"q{q.order}-options"] = "\n".join(o["label"] for o in q.options)
+    return {**post, **changes}
+
+
+def test_help_text_and_the_required_flag_are_edited_in_the_html_builder(client, project):
+    survey = builder_survey(project)
+    page = client.get(f"/surveys/{survey.id}/edit/").content.decode()
+    assert "Think of the next year." in page and 'name="q1-required" value="1" checked' in page
+    post = edit_post(survey, **{"q0-help_text": "Your main bank."})
+    del post["q2-required"]
+    assert client.post(f"/surveys/{survey.id}/edit/", post).status_code == 302
+    first, _, last = survey.questions.order_by("order")
+    assert first.help_text == "Your main bank." and first.required and not last.required
+    # Formularz bez pól pomocy i obowiązkowości (stary klient) niczego w nich nie zmienia.
+    old_form = {"name": "X", "q0-text": "Which bank?", "q0-options": "PKO\nOther"}
+    assert client.post(f"/surveys/{survey.id}/edit/", old_form).status_code == 302
+    assert survey.questions.get(order=0).help_text == "Your main bank." and not survey.questions.get(order=2).required
+
+
+def test_questions_are_reordered_without_javascript_and_references_follow(client, project):
+    survey = builder_survey(project)
+    page = client.get(f"/surveys/{survey.id}/edit/").content.decode()
+    form = page[page.index('<form method="post"') :]
+    # Enter w polu tekstowym zapisuje (pierwszy przycisk formularza), nie przesuwa pytania.
+    assert re.search(r"<button[^>]*>", form).group(0).find('name="move"') == -1
+    assert 'value="0:up"' in page and 'value="0:up" hx-post' in page
+    resp = client.post(f"/surveys/{survey.id}/edit/", edit_post(survey, move="1:up", **{"q2-text": "Why {Q1} then?"}))
+    assert resp.status_code == 302 and resp["Location"].endswith(f"/surveys/{survey.id}/edit/#q0")
+    rating, choice, why = survey.questions.order_by("order")
+    assert (rating.type, choice.type, why.type) == ("rating", "single_choice", "open_text")
+    assert rating.help_text == "Think of the next year."
+    assert why.text == "Why {Q2} then?" and why.show_if == {"question": 2, "values": ["pko"]}
+
+
+def test_a_move_over_htmx_redraws_the_editor_and_a_move_that_breaks_logic_is_refused(client, project):
+    survey = builder_survey(project)
+    resp = client.post(f"/surveys/{survey.id}/edit/", edit_post(survey, move="0:down"), HTTP_HX_REQUEST="true")
+    html = resp.content.decode()
+    assert resp.status_code == 200 and html.lstrip().startswith('<div id="survey-editor">')
+    assert html.index("Would you switch?") < html.index("Which bank?")
+    survey.refresh_from_db()
+    # Teraz pytanie 3 zależy od pytania 2; przesunięte nad nie wskazywałoby późniejsze pytanie.
+    bad = client.post(f"/surveys/{survey.id}/edit/", edit_post(survey, move="2:up"), HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422 and "must refer to an earlier question" in bad.content.decode()
+    assert [q.type for q in survey.questions.order_by("order")] == ["rating", "single_choice", "open_text"]
+
+
+def test_a_fielded_survey_cannot_be_reordered(client, project):
+    survey = builder_survey(project)
+    Survey.objects.filter(pk=survey.pk).update(status=Survey.Status.COMPLETED)
+    resp = client.post(f"/surveys/{survey.id}/edit/", edit_post(survey, move="1:up"))
+    assert resp.status_code == 422 and "read-only" in resp.content.decode()
+    assert survey.questions.get(order=0).type == "single_choice"

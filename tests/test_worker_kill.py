@@ -97,3 +97,37 @@ def test_killed_focus_group_resumes_with_no_duplicated_and_no_lost_turn(settings
         range(1, fg.last_seq + 1)
     )
     assert sorted(fg.events.filter(kind="turn").values_list("payload__turn", flat=True)) == [0, 1, 2, 3, 4]
+
+
+def test_killed_survey_fielding_resumes_with_exactly_one_answer_per_persona_and_question(settings):
+    from surveys import fielding
+    from surveys.builder import SurveyIn, create_survey
+    from surveys.models import Answer, Survey
+
+    env = worker_env(400)
+    project = create_project()
+    people = [create_persona(project=project) for _ in range(6)]
+    choice = {"type": "single_choice", "text": "Który bank?", "options": [{"label": "PKO"}, {"label": "mBank"}]}
+    questions = [
+        choice,
+        {"type": "nps", "text": "Polecisz?"},
+        {"type": "numeric", "text": "Ile zapłacisz?", "min": 1, "max": 100},
+        {"type": "open_text", "text": "Dlaczego {Q1}?"},
+    ]
+    survey = create_survey(project, SurveyIn(name="K", questions=questions))
+    job = fielding.start_run(survey, user=project.owner)
+    worker = start_worker(env)
+    try:
+        # Zabity w połowie: część person ma już odpowiedzi, żadna nie ma jeszcze wszystkich.
+        wait_for(lambda: Answer.objects.filter(survey=survey).count() >= 3)
+        assert Answer.objects.filter(survey=survey).count() < len(people) * len(questions)
+        job = kill_and_recover(job, env, worker, settings)
+    finally:
+        if worker.poll() is None:
+            kill_tree(worker)
+    survey.refresh_from_db()
+    pairs = list(Answer.objects.filter(survey=survey).values_list("persona_id", "question_id"))
+    assert job.status == "succeeded" and job.attempts == 2 and survey.status == Survey.Status.COMPLETED
+    assert len(pairs) == len(set(pairs)) == len(people) * len(questions)
+    assert set(pairs) == {(p.id, q.id) for p in people for q in survey.questions.all()}
+    assert not Answer.objects.filter(survey=survey, failed=True).exists()

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any, overload
 
 from asgiref.sync import sync_to_async
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
@@ -47,6 +47,7 @@ async def agenerate[M: BaseModel](
     project: Project | None = None,
     job: Job | None = None,
     cache: bool = True,
+    data: str = "",
 ) -> M: ...
 @overload
 async def agenerate(
@@ -60,6 +61,7 @@ async def agenerate(
     project: Project | None = None,
     job: Job | None = None,
     cache: bool = True,
+    data: str = "",
 ) -> str: ...
 async def agenerate(
     role: str,
@@ -72,9 +74,13 @@ async def agenerate(
     project: Project | None = None,
     job: Job | None = None,
     cache: bool = True,
+    data: str = "",
 ) -> BaseModel | str:
     """Jedno wywołanie roli: cache, budżet, limit współbieżności, timeout, ponowienia, walidacja schematu, zapis
     LLMCall.
+
+    `data`: niezaufany blok danych (fragmenty dokumentów) jako osobna wiadomość użytkownika przed poleceniem — nigdy w
+    roli systemowej ani w szablonie promptu; odpowiedź, która przepisuje jego ogranicznik, jest odrzucana.
     """
     target = resolve(role)
     if (messages is None) == (prompt is None):
@@ -82,6 +88,9 @@ async def agenerate(
     msgs = (
         to_messages(messages) if messages is not None else prompt_messages(prompt or "", language, **(variables or {}))
     )
+    if data:
+        at = next((i for i, m in enumerate(msgs) if not isinstance(m, SystemMessage)), len(msgs))
+        msgs = [*msgs[:at], HumanMessage(data), *msgs[at:]]
     if project is None and job is not None and job.project_id is not None:
         project = await sync_to_async(lambda: job.project)()
     started = time.monotonic()
@@ -96,7 +105,7 @@ async def agenerate(
         async with limiter(role):
             # Dostawca offline odpowiada w roli promptu (nazwa i zmienne); prawdziwi dostawcy widzą tylko wiadomości.
             with answering_prompt(prompt, language, variables):
-                value = await _converse(target, msgs, schema, tally, budget)
+                value = await _converse(target, msgs, schema, tally, budget, forbidden=_fence(data))
     except Exception as exc:
         try:
             if tally.attempts:
@@ -123,6 +132,7 @@ def generate[M: BaseModel](
     project: Project | None = None,
     job: Job | None = None,
     cache: bool = True,
+    data: str = "",
 ) -> M: ...
 @overload
 def generate(
@@ -136,22 +146,36 @@ def generate(
     project: Project | None = None,
     job: Job | None = None,
     cache: bool = True,
+    data: str = "",
 ) -> str: ...
 def generate(role: str, messages: MessagesLike | None = None, **kwargs: Any) -> BaseModel | str:
     """Synchroniczna wersja `agenerate` (kod poza pętlą zdarzeń, np. zadanie z jednym wywołaniem)."""
     return run_in_loop(agenerate, role, messages, **kwargs)
 
 
+def _fence(data: str) -> str:
+    match = re.match(r"<<<(\S+)", data)
+    return match.group(1) if match else ""
+
+
 async def _converse(
-    target: Target, msgs: list[BaseMessage], schema: type[BaseModel] | None, tally: _Tally, budget: _Budget
+    target: Target,
+    msgs: list[BaseMessage],
+    schema: type[BaseModel] | None,
+    tally: _Tally,
+    budget: _Budget,
+    *,
+    forbidden: str = "",
 ) -> BaseModel | str:
-    """Pytanie i ograniczone ponowne pytania, gdy odpowiedź nie pasuje do schematu."""
+    """Pytanie i ograniczone ponowne pytania, gdy odpowiedź nie pasuje do schematu (albo zawiera `forbidden`)."""
     runnable = _runnable_for_loop(target, schema)
     conversation, problems, answer = list(msgs), [], ""
     for _ in range(target.cfg.reasks + 1):
         await budget.admit(estimate_tokens(_messages_text(conversation)) + target.cfg.max_tokens, spent=tally.tokens)
         output = await _ask(runnable, conversation, target, tally)
         value, answer, problem = _parse(output, schema)
+        if problem is None and forbidden and forbidden in answer:
+            problem = "the answer copied the delimiter of the data block; answer in your own words"
         if problem is None:
             return value
         problems.append(problem)

@@ -87,8 +87,12 @@ class OfflineChatModel(_ToolBindingMixin, BaseChatModel):
             call = _CURRENT_PROMPT.get()
             # Znany prompt: odpowiedź w roli (moderator, uczestnik, analityk…); pola, których rola nie wypełnia, i
             # nieznane prompty — słownikami jak dotąd.
-            role_args = answer_in_role(call, function["name"], writer.seed) if call is not None else None
+            # Schemat z polem `sources` (ugruntowany) odpowiada w tej samej roli co bazowy.
+            schema_name = function["name"].removeprefix("Grounded").removesuffix("WithSources")
+            role_args = answer_in_role(call, schema_name, writer.seed) if call is not None else None
             args = fit_schema(role_args, parameters, writer) if role_args is not None else writer.value(parameters, "")
+            if "sources" in (parameters.get("properties") or {}) and isinstance(args, dict):
+                args["sources"] = cite_supplied(messages)
             message = AIMessage(
                 "",
                 tool_calls=[
@@ -98,6 +102,22 @@ class OfflineChatModel(_ToolBindingMixin, BaseChatModel):
         else:
             message = AIMessage(writer.text("answer", 0, None))
         return ChatResult(generations=[ChatGeneration(message=_with_usage(message, messages))])
+
+
+_PASSAGE = re.compile(r"^\[(S\d+)\] \([^\n]*\)\n(.*)", re.DOTALL)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+def cite_supplied(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    """Cytat deterministyczny: pierwszy podany fragment bloku danych (S1) z jego pierwszym zdaniem jako cytatem."""
+    block = next((m.text for m in messages if m.text.startswith("<<<DOCS-")), "")
+    for part in block.split("\n\n"):
+        match = _PASSAGE.match(part)
+        if match:
+            sentences = (q.strip() for q in _SENTENCE_BREAK.split(match.group(2)))
+            quote = next((q for q in sentences if 20 <= len(q) <= 200 and not {"[", "‹", "›"} & set(q)), "")
+            return [{"source": match.group(1), "quote": quote}]
+    return []
 
 
 _BUILTIN_VOCAB: dict[str, dict[str, list[str]]] = {

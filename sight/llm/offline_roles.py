@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import config
 from sight.demographics import bucket_label, category_label, plan_fact_keys
+from sight.llm.offline_themes import code_themes
 
 if TYPE_CHECKING:
     from sight.llm.offline import PromptCall
@@ -790,6 +791,11 @@ def _segments(ctx: _Ctx) -> dict[str, Any]:
     return {"segments": segments}
 
 
+def _survey_themes(ctx: _Ctx) -> dict[str, Any]:
+    """Koder tematów: grupy odpowiedzi po wspólnych słowach treściowych z dosłownymi cytatami (`offline_themes`)."""
+    return code_themes(ctx.language, ctx.v.get("answers", ""), int(ctx.v.get("max_themes") or 8))
+
+
 _BUILDERS: dict[tuple[str, str], Callable[[_Ctx], dict[str, Any]]] = {
     ("moderator", "*"): _moderator,
     ("focus_group_turn", "TurnOut"): _participant,
@@ -799,4 +805,10 @@ _BUILDERS: dict[tuple[str, str], Callable[[_Ctx], dict[str, Any]]] = {
     ("persona_generation", "*"): _persona_profile,
     ("persona_needs", "*"): _needs,
     ("persona_orchestration", "*"): _segments,
+    ("survey_themes", "*"): _survey_themes,
 }
+
+# Role bazy wiedzy (graf dokumentów, pytania) w osobnym module.
+from sight.llm.offline_knowledge import BUILDERS as _KNOWLEDGE_BUILDERS  # noqa: E402
+
+_BUILDERS.update(_KNOWLEDGE_BUILDERS)

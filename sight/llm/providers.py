@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import logging
@@ -58,15 +59,26 @@ _PROVIDER_MODULES = {
     "openai": ("openai", "openai.resources.chat.completions", "langchain_openai"),
     "google": ("langchain_google_genai",),
 }
+# Moduły, które biblioteki klientów HTTP wczytują dopiero przy pierwszym żądaniu w pętli zdarzeń.
+_LAZY_MODULES = ("anyio._backends._asyncio", "langchain_core.tracers.context")
 
 
 def preload_providers() -> None:
     """Importuje biblioteki klientów dostawców używanych przez role i wczytuje prompty oraz `features.yaml` (raz w
     procesie workera, zamiast w każdym zadaniu).
     """
-    for provider in {resolve(role).provider for role in config.load_models().roles}:
+    targets = [resolve(role) for role in config.load_models().roles]
+    for provider in {target.provider for target in targets}:
         for module in _PROVIDER_MODULES.get(provider, ()):
             importlib.import_module(module)
+    # Model openai zbudowany na próbę (i porzucony, zanim otworzy połączenie): leniwe importy zasobów czatu, transportu
+    # HTTP i jego backendu asyncio (~0,1 s CPU) płaci proces workera, a nie pierwsze wywołanie każdego zadania.
+    if any(target.provider == "openai" for target in targets):
+        model = _build(next(target for target in targets if target.provider == "openai"))
+        model.root_async_client.chat.completions  # type: ignore[attr-defined]  # noqa: B018 - import leniwy
+        for module in _LAZY_MODULES:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
     config.load_prompts()
     config.load_features()
     # Pierwsza zamiana schematu na narzędzie i na schemat JSON leniwie importuje moduły pydantic i LangChain (~0,1 s):
@@ -145,15 +157,41 @@ def _openai_sync_client() -> Any:
     return openai.DefaultHttpxClient(verify=_ssl_context())
 
 
-def _structured(model: BaseChatModel, target: Target, schema: type[BaseModel]) -> Runnable:
-    if target.provider == "openai":
-        # Serwery lokalne (Ollama, llama.cpp, vLLM) odrzucają json_schema: wywołanie funkcji, jak
-        # with_structured_output(method="function_calling"), ale z narzędziem policzonym raz — tamto przelicza schemat
-        # JSON przy każdym wywołaniu (metadane LangSmith) i parsuje wynik, który `_parse` i tak waliduje sam.
-        tool = _openai_tool(schema)
-        return model.bind_tools([tool], tool_choice=tool["function"]["name"], parallel_tool_calls=False)
+def _structured(model: BaseChatModel, schema: type[BaseModel]) -> Runnable:
     # Gemini ma natywny tryb JSON.
     return model.with_structured_output(schema, include_raw=True)
+
+
+class _OpenAIDirect:
+    """Jedno żądanie `/chat/completions` modelu ChatOpenAI bez warstw, które na serwerze zgodnym z OpenAI kosztowały
+    więcej CPU niż samo HTTP: Runnable i callbacki LangChain, transformacja treści żądania po typach w `create()`
+    klienta openai, model pydantic odpowiedzi i przeskok do wątku przy jej zamianie na wiadomość (~3,5 ms z ~6 ms CPU
+    na wywołanie, a odpowiedzi fali kończące się naraz czekają na siebie w jednej pętli zdarzeń).
+
+    Treść żądania i wiadomość wynikową nadal buduje ChatOpenAI (`_get_request_payload`, `_create_chat_result`), a
+    wysyła ją klient openai (adres, klucz, timeout, błędy HTTP jako `APIStatusError` z nagłówkami dla ponowień).
+    Ze schematem: wywołanie funkcji wymuszone na jedno narzędzie (serwery lokalne — Ollama, llama.cpp, vLLM —
+    odrzucają json_schema), narzędzie policzone raz na schemat; `_parse` waliduje jego argumenty sam.
+    """
+
+    def __init__(self, model: BaseChatModel, schema: type[BaseModel] | None) -> None:
+        self.model, self.options = model, {}
+        if schema is not None:
+            tool = _openai_tool(schema)
+            self.options = {
+                "tools": [tool],
+                "tool_choice": {"type": "function", "function": {"name": tool["function"]["name"]}},
+                "parallel_tool_calls": False,
+            }
+
+    async def ainvoke(self, messages: list[BaseMessage]) -> AIMessage:
+        """Odpowiedź serwera jako wiadomość LangChain (wywołania narzędzi, zużycie tokenów, powód końca)."""
+        payload = self.model._get_request_payload(messages, **self.options)  # type: ignore[attr-defined]
+        data = await self.model.root_async_client.post("/chat/completions", body=payload, cast_to=object)  # type: ignore[attr-defined]
+        generation = self.model._create_chat_result(data).generations[0]  # type: ignore[attr-defined]
+        message: AIMessage = generation.message
+        message.response_metadata = {**(generation.generation_info or {}), **message.response_metadata}
+        return message
 
 
 @functools.lru_cache(maxsize=256)
@@ -171,16 +209,17 @@ def _runnable_for_loop(target: Target, schema: type[BaseModel] | None) -> Runnab
     zdarzeń.
     """
     model = _model_for_loop(target)
-    if schema is None:
+    if schema is None and target.provider != "openai":
         return model
     runnables = _loop_runnables.setdefault(asyncio.get_running_loop(), {})
     key = (target.provider, target.role, target.model, schema)
     if key not in runnables:
-        runnables[key] = (
-            _OfflineStructured(model, schema)
-            if isinstance(model, OfflineChatModel)
-            else _structured(model, target, schema)
-        )
+        if target.provider == "openai":
+            runnables[key] = _OpenAIDirect(model, schema)
+        elif isinstance(model, OfflineChatModel):
+            runnables[key] = _OfflineStructured(model, schema)
+        else:
+            runnables[key] = _structured(model, schema)
     return runnables[key]
 
 
