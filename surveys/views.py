@@ -215,6 +215,7 @@ def question_themes(request: HttpRequest, survey_id: uuid.UUID, question_id: uui
     return redirect(f"{reverse('surveys:results', args=[survey.id])}#themes-{question.id}")
 
 
+@login_required
 def survey_answers(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
     """Odpowiedzi po kolei (stronicowane) ze źródłami: cytowane fragmenty dokumentów z linkiem do fragmentu."""
     survey = get_survey_for_user(request.user, survey_id)
