@@ -186,6 +186,11 @@ class SurveyFeatures(Strict):
     max_questions: int = Field(default=40, ge=1, le=200)
     max_options: int = Field(default=20, ge=2, le=100)
     max_respondents: int = Field(default=500, ge=1, le=5000)
+    human_max_upload_mb: int = Field(default=10, ge=1, le=200)
+    human_max_rows: int = Field(default=20_000, ge=10, le=1_000_000)
+    human_max_columns: int = Field(default=300, ge=2, le=5000)
+    human_parse_cpu_seconds: int = Field(default=60, ge=1)
+    human_parse_timeout_seconds: int = Field(default=90, ge=1)
 
 
 class KnowledgeFeatures(Strict):

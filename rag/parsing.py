@@ -14,6 +14,7 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 EXTENSIONS = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
 _BINARY_SIGNATURES = (b"%PDF-", b"PK\x03\x04", b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\x89PNG", b"\xff\xd8\xff")
@@ -98,16 +99,28 @@ def parse(data: bytes, kind: str, limits: Limits) -> list[str]:
 
 
 def _run_child(data: bytes, kind: str, limits: Limits) -> list[str]:
-    """Uruchamia parser w procesie potomnym; przekroczony limit lub sygnał to porażka, nie wyjątek wykonawcy."""
+    """Uruchamia parser dokumentu w procesie potomnym; wynik to teksty stron."""
+    cap = limits.max_text_chars * 4 + 4096
+    result = run_child("rag.parsing", [kind, *map(str, _child_args(limits))], data, limits.timeout_seconds, cap)
+    if "pages" not in result:
+        raise ParseFailure("parser_error", "The document could not be read.")
+    return [str(p) for p in result["pages"]]
+
+
+def run_child(module: str, args: list[str], data: bytes, timeout_seconds: int, output_cap: int) -> dict[str, Any]:
+    """`python -m MODULE ARGS` z plikiem na stdin i JSON-em na stdout (moduł sam ustawia sobie limity `limit_self`).
+
+    Przekroczony limit, sygnał, błąd zgłoszony przez moduł (`{"error", "message"}`) albo nieczytelny wynik to
+    `ParseFailure`, nigdy wyjątek wykonawcy. Wspólne dla dokumentów bazy wiedzy i plików z danymi ankiet.
+    """
     root = Path(__file__).resolve().parent.parent
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(root), "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
-    cap = limits.max_text_chars * 4 + 4096
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "rag.parsing", kind, *map(str, _child_args(limits))],
+            [sys.executable, "-m", module, *args],
             input=data,
             capture_output=True,
-            timeout=limits.timeout_seconds,
+            timeout=timeout_seconds,
             cwd=root,
             env=env,
             check=False,
@@ -117,21 +130,23 @@ def _run_child(data: bytes, kind: str, limits: Limits) -> list[str]:
     if done.returncode < 0 or done.returncode in (137, 152):
         raise ParseFailure("resources", "Reading the document exceeded the memory or time limit.")
     try:
-        result = json.loads(done.stdout[:cap] or b"{}")
+        result = json.loads(done.stdout[:output_cap] or b"{}")
     except ValueError as exc:
         raise ParseFailure("parser_error", "The document could not be read.") from exc
+    if not isinstance(result, dict):
+        raise ParseFailure("parser_error", "The document could not be read.")
     if "error" in result:
         raise ParseFailure(result["error"], result.get("message", "The document could not be read."))
-    if done.returncode != 0 or "pages" not in result:
+    if done.returncode != 0:
         raise ParseFailure("parser_error", "The document could not be read.")
-    return [str(p) for p in result["pages"]]
+    return result
 
 
 def _child_args(limits: Limits) -> tuple[int, ...]:
     return (limits.max_text_chars, limits.pdf_max_pages, limits.memory_bytes, limits.cpu_seconds)
 
 
-def _limit_self(memory_bytes: int, cpu_seconds: int) -> None:
+def limit_self(memory_bytes: int, cpu_seconds: int) -> None:
     """Limity procesu parsującego ustawiane przez niego samego przed importem parsera.
 
     Nie w `preexec_fn`: wykonawca RQ ma wątek heartbeatu, a `preexec_fn` po fork w procesie z wątkami może się
@@ -246,7 +261,7 @@ def decode_text(data: bytes) -> str:
 
 
 def _main(kind: str, max_chars: int, max_pages: int, memory_bytes: int, cpu_seconds: int) -> int:
-    _limit_self(memory_bytes, cpu_seconds)
+    limit_self(memory_bytes, cpu_seconds)
     data = sys.stdin.buffer.read()
     try:
         if kind == "pdf":

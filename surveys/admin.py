@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
-from surveys.models import Answer, Question, Respondent, Survey
+from surveys.models import Answer, HumanSample, Question, Respondent, Survey
 
 
 class QuestionInline(admin.StackedInline):
@@ -53,3 +55,20 @@ class AnswerAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Answer | None = None) -> bool:
         """Odpowiedzi się nie zmienia."""
         return False
+
+
+@admin.register(HumanSample)
+class HumanSampleAdmin(admin.ModelAdmin):
+    """Próby ludzkie ankiet: plik, liczba wierszy, stan i przypisanie (dane z pliku tylko do odczytu)."""
+
+    list_display = ("filename", "survey", "file_format", "row_count", "status", "created_at")
+    list_filter = ("file_format", "status", "created_at")
+    search_fields = ("filename", "survey__name", "survey__project__name")
+    list_select_related = ("survey",)
+    raw_id_fields = ("survey",)
+    readonly_fields = ("id", "file_format", "size", "row_count", "columns", "created_at", "updated_at")
+    exclude = ("data",)  # do 20 000 wierszy × 300 kolumn: nie do pokazania w formularzu
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        """Lista i formularz bez danych z pliku."""
+        return super().get_queryset(request).defer("data")

@@ -228,3 +228,78 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_id}:{self.persona_id}"
+
+
+class HumanSampleQuerySet(models.QuerySet["HumanSample"]):
+    """Zapytania o próby ludzkie."""
+
+    def for_user(self, user: User | AnonymousUser) -> HumanSampleQuerySet:
+        """Próby w ankietach projektów użytkownika."""
+        return self.filter(survey__in=Survey.objects.for_user(user))
+
+
+class HumanSample(models.Model):
+    """Odpowiedzi prawdziwych ludzi na tę samą ankietę (z pliku CSV, XLSX albo .sav) i ich przypisanie do pytań.
+
+    `columns`: `[{name, label, value_labels, values: [{code, label, count}], distinct, numeric}]`; `data`: wartości
+    kolumna po kolumnie (tekst kanoniczny albo null); `mapping`: `{questions: [{question, column, values}], segment}`.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+        SAV = "sav", "SPSS .sav"
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("uploaded")
+        MAPPED = "mapped", _("mapped")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="human_samples", verbose_name=_("survey"))
+    filename = models.CharField(_("file name"), max_length=300, validators=[no_nul])
+    file_format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    data = models.JSONField(_("data"), default=list, blank=True)
+    mapping = models.JSONField(_("mapping"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = HumanSampleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = (models.Index(fields=("survey", "-created_at")),)
+        verbose_name = _("human sample")
+        verbose_name_plural = _("human samples")
+
+    def __str__(self) -> str:
+        return self.filename
+
+    def column(self, name: str) -> dict[str, Any] | None:
+        """Opis kolumny po nazwie."""
+        return next((c for c in self.columns if c["name"] == name), None)
+
+    def column_values(self, names: list[str]) -> dict[str, list[str | None]]:
+        """Wartości wskazanych kolumn (wiersz po wierszu); gdy `data` jest odroczone — jednym zapytaniem tylko o nie.
+
+        Plik może mieć 300 kolumn po 20 000 wierszy: porównanie czyta z bazy tylko przypisane kolumny.
+        """
+        index = {c["name"]: i for i, c in enumerate(self.columns)}
+        wanted = list(dict.fromkeys(n for n in names if n in index))
+        if not wanted:
+            return {}
+        if "data" not in self.get_deferred_fields():
+            return {n: self.data[index[n]] for n in wanted}
+        row = HumanSample.objects.filter(pk=self.pk).values_list(*(f"data__{index[n]}" for n in wanted)).get()
+        return {n: list(values or []) for n, values in zip(wanted, row, strict=True)}
+
+
+def get_human_sample_for_user(
+    user: User | AnonymousUser, survey_id: uuid.UUID | str, sample_id: uuid.UUID | str
+) -> HumanSample:
+    """Próba ludzka ankiety użytkownika; cudza ankieta albo próba innej ankiety to 404."""
+    queryset = HumanSample.objects.for_user(user).select_related("survey__project").defer("data")
+    return get_object_or_404(queryset, pk=sample_id, survey_id=survey_id)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from surveys import views
+from surveys import human_views, views
 
 app_name = "surveys"
 
@@ -16,4 +16,7 @@ urlpatterns = [
     path("surveys/<uuid:survey_id>/results/", views.survey_results, name="results"),
     path("surveys/<uuid:survey_id>/questions/<uuid:question_id>/themes/", views.question_themes, name="themes"),
     path("surveys/<uuid:survey_id>/answers/", views.survey_answers, name="answers"),
+    path("surveys/<uuid:survey_id>/human/upload/", human_views.human_upload, name="human_upload"),
+    path("surveys/<uuid:survey_id>/human/<uuid:sample_id>/", human_views.human_sample, name="human_sample"),
+    path("surveys/<uuid:survey_id>/human/<uuid:sample_id>/delete/", human_views.human_delete, name="human_delete"),
 ]

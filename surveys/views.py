@@ -30,6 +30,7 @@ from surveys.builder import (
     template_list,
     update_survey,
 )
+from surveys.human_views import human_card
 from surveys.models import Question, Survey, get_survey_for_user
 
 
@@ -158,10 +159,12 @@ def survey_detail(request: HttpRequest, survey_id: uuid.UUID) -> HttpResponse:
     """Ankieta: pytania, respondenci, przycisk badania, postęp na żywo i karta trafności metody SSR."""
     survey = get_survey_for_user(request.user, survey_id)
     job = survey.job
+    questions = list(survey.questions.order_by("order"))
     context = {
         "survey": survey,
         "project": survey.project,
-        "questions": list(survey.questions.order_by("order")),
+        "questions": questions,
+        "human": human_card(survey, questions),
         "respondent_count": survey.respondents.count(),
         "answer_count": survey.answers.filter(failed=False).count(),
         "failed_count": survey.answers.filter(failed=True).count(),

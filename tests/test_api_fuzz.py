@@ -68,6 +68,8 @@ DATA_DEPENDENT = {"POST /api/v1/projects/{project_id}/focus-groups", "PATCH /api
 DATA_DEPENDENT |= {"POST /api/v1/projects/{project_id}/surveys", "PATCH /api/v1/surveys/{survey_id}"}
 # Typ przesłanego dokumentu rozpoznajemy po rozszerzeniu i treści pliku, czego schemat multipart nie wyrazi.
 DATA_DEPENDENT |= {"POST /api/v1/projects/{project_id}/documents"}
+# To samo dla pliku z odpowiedziami ludzi; do tego parser multipart Django gubi pustą część pliku („file” brak → 422).
+DATA_DEPENDENT |= {"POST /api/v1/surveys/{survey_id}/human-samples"}
 
 
 @schema.parametrize()

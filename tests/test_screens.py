@@ -53,4 +53,5 @@ def test_every_screen_draws_bars_with_the_one_shared_fragment():
         "personas/detail.html",
         "personas/list.html",
         "projects/detail.html",
+        "surveys/human_sample.html",
     ]
