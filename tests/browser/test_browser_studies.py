@@ -1,5 +1,5 @@
-"""Pozostałe badania w przeglądarce, każde jedną szczęśliwą ścieżką: ankieta z szablonu (badanie i wyniki) i wnioski z
-dyskusji (pojęcia, porównanie dwóch przebiegów). Baza wiedzy: `test_browser_knowledge.py`.
+"""Pozostałe badania w przeglądarce, każde jedną szczęśliwą ścieżką: wnioski z dyskusji (pojęcia, porównanie dwóch
+przebiegów). Ankieta: `test_browser_survey_done_when.py`; baza wiedzy: `test_browser_knowledge.py`.
 """
 
 import re
@@ -17,30 +17,6 @@ def panel(user, *, language="en", size=4):
     project = create_project(owner=user, name="Cups", language=language)
     people = [create_panel_persona(project=project, full_name=f"Osoba {n}") for n in range(size)]
     return project, people
-
-
-def test_a_survey_built_from_a_template_is_fielded_and_shows_results(open_page, step, worker):
-    user = create_user()
-    project, _people = panel(user)
-    page = open_page(user=user)
-
-    step("build the survey from the first template")
-    page.goto(f"/projects/{project.id}/surveys/new/")
-    page.locator("#survey-name").fill("Cup deposit")
-    page.get_by_role("button", name="Create survey").click()
-    expect(page).to_have_url(re.compile(r"/surveys/[0-9a-f-]+/edit/$"))
-    page.get_by_role("button", name="Save survey").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Cup deposit")
-
-    step("field it and watch the job finish")
-    page.get_by_role("button", name="Field the survey").click()
-    expect(page.locator("#survey-status .job--succeeded")).to_be_visible(timeout=180_000)
-
-    step("open the results")
-    page.reload()
-    page.get_by_role("link", name="Results").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Results")
-    expect(page.locator("main h2").first).to_be_visible()
 
 
 def test_insights_show_the_concepts_of_a_discussion_and_compare_it_with_a_second_run(open_page, step, worker):
