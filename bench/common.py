@@ -27,6 +27,9 @@ def django_world(**env: str) -> Iterator[None]:
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    from sight.worker import prepare_parent
+
+    prepare_parent()  # proces benchmarku jak proces zadania: rodzic workera przygotował go przed rozwidleniem
     try:
         yield
     finally:

@@ -190,6 +190,9 @@ CHANNEL_LAYERS = {
                     "socket_connect_timeout": 5,
                     "socket_keepalive": True,
                     "health_check_interval": 30,
+                    # Bez CLIENT SETINFO: redis-py czytałby przy każdym nowym połączeniu metadane pakietu z dysku
+                    # (importlib.metadata, ~5 ms CPU), a warstwa kanałów otwiera połączenia w każdej pętli zadania.
+                    "driver_info": None,
                 }
             ],
             "prefix": env("CHANNELS_PREFIX", "sight"),
