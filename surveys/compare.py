@@ -51,8 +51,8 @@ def compare_distributions(
         "ks_similarity": None if x is None else float(1 - np.abs(np.cumsum(p) - np.cumsum(q)).max()),
         "total_variation": float(np.abs(p - q).sum() / 2),
         "mean_difference": None if x is None else synthetic_mean - human_mean,
-        "human_base": human_base,
-        "synthetic_base": synthetic_base,
+        "human_base": round(human_base, 4),  # sumy rozkładów SSR: bez szumu zaokrągleń 1e-6
+        "synthetic_base": round(synthetic_base, 4),
         "human_mean": human_mean,
         "synthetic_mean": synthetic_mean,
     }

@@ -130,7 +130,8 @@ def banner_table(
             "min_base": min_base,
         },
         "columns": [
-            {"key": key, "letter": letters[j], "base": float(bases[j]), "tested": j in tested}
+            # Baza z sumy rozkładów SSR (każdy zaokrąglony do 6 miejsc) to liczba respondentów z szumem rzędu 1e-6.
+            {"key": key, "letter": letters[j], "base": round(float(bases[j]), 4), "tested": j in tested}
             for j, key in enumerate(columns)
         ],
         "rows": [{"key": key, "cells": _row_cells(counts[i], bases, tested, letters)} for i, key in enumerate(rows)],
