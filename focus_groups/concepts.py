@@ -296,12 +296,7 @@ def extract(job: Job) -> dict[str, Any]:
     # Jedna pętla na zadanie (`llm.run_in_loop`): wiersze LLMCall zapisują się w tle partiami, klienci HTTP pętli są
     # zamykani na końcu.
     llm.run_in_loop(_analyse_all, fg, job, tasks, canon)
-    try:
-        fg_graph.write_focus_group(fg)
-        graph_state = "ok"
-    except graph.GraphUnavailable as exc:
-        log.warning("graph unavailable after extraction of %s: %s", fg.id, exc)
-        graph_state = "unavailable"  # PostgreSQL ma wszystko; `manage.py rebuild_graph` dopisze to później
+    graph_state = graph.write_or_defer(lambda: fg_graph.write_focus_group(fg), f"focus group {fg.id}")
     statuses = dict(
         TurnExtraction.objects.filter(focus_group=fg).values_list("status").annotate(n=Count("id")).order_by()
     )

@@ -222,12 +222,7 @@ def extract(job: Job) -> dict[str, Any]:
     )
     jobs.report_progress(job, done=document.chunk_count - len(chunks), total=document.chunk_count)
     llm.run_in_loop(_analyse_all, document, job, chunks)
-    try:
-        doc_graph.write_document(document)
-        graph_state = "ok"
-    except graph.GraphUnavailable as exc:
-        log.warning("graph unavailable after document extraction of %s: %s", document.id, exc)
-        graph_state = "unavailable"  # PostgreSQL ma wszystko; `manage.py rebuild_graph` dopisze to później
+    graph_state = graph.write_or_defer(lambda: doc_graph.write_document(document), f"document {document.id}")
     statuses = dict(
         ChunkExtraction.objects.filter(document=document).values_list("status").annotate(n=Count("chunk")).order_by()
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import math
 import os
 import re
@@ -38,6 +39,8 @@ CONNECT_TIMEOUT = 3.0  # sekundy na nawiązanie połączenia
 QUERY_TIMEOUT = 30.0  # sekundy na jedno zapytanie
 RETRY_SECONDS = 5.0  # Neo4j: łączny czas ponawiania transakcji przy błędach przejściowych
 CONCEPT_NAMESPACE = uuid.UUID("5b0f7a52-6a1e-4c0e-9d59-3f1d2a8c7e41")  # uuid5(projekt + klucz pojęcia)
+
+log = logging.getLogger(__name__)
 
 
 class GraphUnavailable(Exception):
@@ -312,6 +315,18 @@ def health() -> dict[str, Any]:
 
 
 # --- pomocnicze -----------------------------------------------------------------------------------------------
+
+
+def write_or_defer(write: Callable[[], None], what: str) -> str:
+    """Zapis do grafu po zapisaniu wyników w PostgreSQL: "ok" albo "unavailable", gdy serwer grafu nie odpowiada
+    (PostgreSQL ma wszystko; `manage.py rebuild_graph` dopisze to później). `what` nazywa obiekt w dzienniku.
+    """
+    try:
+        write()
+    except GraphUnavailable as exc:
+        log.warning("graph unavailable after writing %s: %s", what, exc)
+        return "unavailable"
+    return "ok"
 
 
 def now_ms() -> int:
