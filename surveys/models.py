@@ -27,6 +27,16 @@ class SurveyQuerySet(models.QuerySet["Survey"]):
         return self.filter(project__in=Project.objects.for_user(user))
 
 
+# Konstrukty skal ocen (klucze z `builder.Construct`) jako etykiety dla ekranów.
+CONSTRUCT_LABELS = {
+    "agreement": _("agreement"),
+    "likelihood": _("likelihood"),
+    "purchase_intent": _("purchase intent"),
+    "satisfaction": _("satisfaction"),
+    "importance": _("importance"),
+}
+
+
 class Survey(models.Model):
     """Ankieta projektu: pytania w kolejności, specyfikacja respondentów, ziarno i stan badania."""
 
@@ -71,6 +81,14 @@ class Survey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def ladder_checks(self) -> list[dict[str, Any]]:
+        """Bramki drabiny z karty trafności z etykietą konstruktu w języku widza (nie kluczem)."""
+        return [
+            {**check, "construct_label": CONSTRUCT_LABELS.get(check["construct"], check["construct"])}
+            for check in (self.validity or {}).get("ladder", [])
+        ]
 
     @property
     def is_editable(self) -> bool:

@@ -210,3 +210,18 @@ def test_a_fielded_survey_cannot_be_reordered(client, project):
     resp = client.post(f"/surveys/{survey.id}/edit/", edit_post(survey, move="1:up"))
     assert resp.status_code == 422 and "read-only" in resp.content.decode()
     assert survey.questions.get(order=0).type == "single_choice"
+
+
+def test_the_validity_card_names_the_ladders_construct_in_the_viewers_language(client, project):
+    survey = new_survey(client, project, template="concept_test")
+    check = {"code": "ok", "passed": True, "threshold": 0.6, "spearman": 0.83, "construct": "purchase_intent"}
+    check["points"] = 5
+    survey.validity = {"embedding_model": "wordllama", "ladder": [check], "validated": True}
+    survey.save()
+
+    english = client.get(f"/surveys/{survey.id}/").content.decode()
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "pl"
+    polish = client.get(f"/surveys/{survey.id}/").content.decode()
+
+    assert "purchase intent (5)" in english and "zamiar zakupu (5)" in polish
+    assert "purchase_intent" not in english and "purchase_intent" not in polish
