@@ -200,13 +200,13 @@ def _tally(survey: Survey, questions: list[Question]) -> _Tally:
 
 
 def _quotes(survey: Survey, questions: list[Question]) -> dict[Any, list[str]]:
-    """Pierwsze niepuste odpowiedzi pytań otwartych: po podzapytaniu z limitem na pytanie (indeks pytania, bez
-    sortowania wszystkich odpowiedzi), złączone w jedno zapytanie; cytaty w kolejności zapisu.
+    """Pierwsze niepuste odpowiedzi pytań otwartych: po podzapytaniu z limitem na pytanie (pierwsze zapisane),
+    złączone w jedno zapytanie; cytaty w kolejności zapisu.
     """
     parts = [
         Answer.objects.filter(survey=survey, question=q, failed=False)
         .exclude(text="")
-        .order_by()
+        .order_by("id")  # pierwsze zapisane (bez porządku PostgreSQL może zwrócić dowolne pięć)
         .values_list("id", "question_id", "text")[:QUOTES]
         for q in questions
     ]

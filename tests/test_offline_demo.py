@@ -3,11 +3,13 @@ roli — moderator moderuje, uczestnik mówi o sobie tylko prawdę z profilu, po
 """
 
 import re
+import uuid
 
 import pytest
 
 import config
 from focus_groups import discussion, summary
+from focus_groups.models import FocusGroup
 from focus_groups.report import markdown_report
 from focus_groups.setup import FocusGroupIn
 from focus_groups.setup import create_focus_group as setup_focus_group
@@ -50,6 +52,10 @@ PEOPLE = {
         ("Grace Miller", "female", 45, "registered nurse", "suburban"),
     ],
 }
+
+
+# Stałe identyfikatory grup przebiegów offline (ziarno kolejności głosów); zob. `offline_run`.
+FIXED_GROUPS = {("pl", "discussion"): 1, ("en", "discussion"): 2, ("pl", "interviews"): 3, ("en", "interviews"): 4}
 
 
 def occupation_words(language: str) -> set[str]:
@@ -99,7 +105,14 @@ def offline_run(settings, capture, language, mode="discussion"):
         turns_per_question=4,
         participants={"persona_ids": [p.id for p in people]},
     )
-    fg = setup_focus_group(project, data)
+    # Stały identyfikator grupy: kolejność głosów (ziarno z id) jest wtedy ta sama w każdym przebiegu, więc cicha
+    # osoba zawsze potrzebuje zaproszenia (z losowym id czasem wylicytowała głos sama i testu nie było czym sprawdzić).
+    field = FocusGroup._meta.get_field("id")
+    field._get_default = lambda: uuid.UUID(f"00000000-0000-4000-8000-{FIXED_GROUPS[language, mode]:012d}")
+    try:
+        fg = setup_focus_group(project, data)
+    finally:
+        del field._get_default
     interjection = "Czy ktoś z Was nosi własny kubek?" if language == "pl" else "Does anyone carry their own cup?"
     if mode == "discussion":
         discussion.interject(fg, text=interjection, user=project.owner)
